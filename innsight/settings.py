@@ -1,0 +1,87 @@
+"""One settings object for every path and connection.
+
+The embedded default needs no server and no environment variable: everything lives under
+``home`` (``var/`` in the repository). Production overrides come from ``INNSIGHT_*``
+environment variables or an ``innsight.env`` file, e.g. ``INNSIGHT_PROFILE=production``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INNSIGHT_", env_file="innsight.env", extra="ignore"
+    )
+
+    profile: Literal["embedded", "production"] = "embedded"
+    home: Path = Field(REPO_ROOT / "var", description="Root of all local state.")
+
+    # Lake: a local folder or an object-store URI (s3://bucket/lake) in production.
+    lake_uri: str | None = None
+    lake_storage_options: dict[str, str] = Field(default_factory=dict)
+
+    dbt_project_dir: Path = REPO_ROOT / "dbt_project"
+    properties_file: Path = REPO_ROOT / "lake" / "reference" / "properties.yaml"
+    mappings_dir: Path = REPO_ROOT / "lake" / "mappings"
+    bundled_extract: Path = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
+
+    # Keyed pseudonymisation of guest contact details. Set a real secret in production.
+    pseudonym_key: SecretStr = SecretStr("innsight-local-development-key")
+
+    # Synthetic chain written by `innsight up` next to the real extract.
+    synthetic_bookings: int = 20_000
+    synthetic_seed: int = 7
+
+    # Freshness: a source whose newest ingest is older than this is flagged by its check.
+    freshness_hours: int = 26
+
+    # Production connections (the embedded profile uses none of them).
+    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_port: int = 3000
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def lake_root(self) -> str:
+        return self.lake_uri or str(self.home / "lake")
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def marts_path(self) -> Path:
+        """The published marts file analysts open; replaced atomically after each build."""
+        return self.warehouse_dir / "marts.duckdb"
+
+    @property
+    def dbt_build_path(self) -> Path:
+        """dbt's working database; only the build writes it."""
+        return self.warehouse_dir / "build" / "marts_build.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def table_uri(self, name: str) -> str:
+        return f"{self.lake_root.rstrip('/')}/{name}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Model training and inference shared by orchestration and serving (issue 3)."""

@@ -1,0 +1,1 @@
+"""Face attendance, image search and room inspection (vision issue)."""
