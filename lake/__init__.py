@@ -1,0 +1,1 @@
+"""The lakehouse: Delta bronze tables, source contracts, quarantine and ingest."""

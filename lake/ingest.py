@@ -1,0 +1,264 @@
+"""Ingest landing files into bronze: read, validate, quarantine, merge, log.
+
+Each step is idempotent and each write one Delta commit, in this order: quarantine, bronze,
+ingest log. A crash at any point leaves every table at a consistent version, and running
+the file again converges to the same state without duplicates (the file is only marked
+done by the last commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from innsight.settings import get_settings
+from lake import delta_tables as dt
+from lake.contracts import REASON
+from lake.delta_tables import ROW_HASH
+from lake.mapping import load_mappings
+from lake.readers import LINE, RAW, LandingFileError, Parsed, read_csv, read_jsonl
+from lake.sources import SOURCES, Source, source_for_file
+from lake.sources.pms import OPTIONAL_COLUMNS, REFERENCE_LAYOUT
+
+TS = pl.Datetime("us", "UTC")
+LINEAGE = {"_source_file": pl.String, "_batch_id": pl.String, "_ingested_at": TS,
+           ROW_HASH: pl.String}
+QUARANTINE_SCHEMA = {"source": pl.String, "source_file": pl.String, "file_sha256": pl.String,
+                     "batch_id": pl.String, "line_number": pl.Int64, "reason": pl.String,
+                     "raw": pl.String, "quarantined_at": TS}
+LOG_SCHEMA = {"source": pl.String, "source_file": pl.String, "file_sha256": pl.String,
+              "batch_id": pl.String, "status": pl.String, "error": pl.String,
+              "rows_read": pl.Int64, "rows_loaded": pl.Int64, "rows_inserted": pl.Int64,
+              "rows_updated": pl.Int64, "rows_quarantined": pl.Int64,
+              "started_at": TS, "finished_at": TS}
+QUARANTINE, INGEST_LOG = "quarantine", "ingest_log"
+DELIMITERS = [",", ";", "\t", "|"]
+
+
+@dataclass
+class IngestResult:
+    source: str
+    source_file: str
+    file_sha256: str
+    batch_id: str
+    skipped: bool = False
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_quarantined: int = 0
+    duplicates_collapsed: int = 0
+    layout: str = ""
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def table_uri(name: str) -> str:
+    return get_settings().table_uri(name)
+
+
+def bronze_schema(source: Source) -> dict[str, pl.DataType]:
+    return {**source.schema, **LINEAGE}
+
+
+def ensure_tables(source: Source) -> None:
+    dt.ensure_table(table_uri(source.table), bronze_schema(source))
+    dt.ensure_table(table_uri(QUARANTINE), QUARANTINE_SCHEMA)
+    dt.ensure_table(table_uri(INGEST_LOG), LOG_SCHEMA)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def relative_name(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(get_settings().home.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def seen_files(source: str) -> set[str]:
+    """SHA-256 of every file already handled for this source (loaded or failed)."""
+    log = dt.read(table_uri(INGEST_LOG), columns=["source", "file_sha256"])
+    if log.is_empty():
+        return set()
+    return set(log.filter(pl.col("source") == source)["file_sha256"].to_list())
+
+
+def pending_files(source: Source) -> list[Path]:
+    folder = get_settings().landing_dir / source.folder
+    if not folder.is_dir():
+        return []
+    files = [p for p in sorted(folder.iterdir())
+             if p.is_file() and source_for_file(source.folder, p.name) is source]
+    seen = seen_files(source.name)
+    return [p for p in files if file_sha256(p) not in seen]
+
+
+def ingest_file(path: Path, source: Source | None = None) -> IngestResult:
+    """Ingest one landing file; a file already ingested (same content) is skipped."""
+    path = Path(path)
+    source = source or source_for_file(path.parent.name, path.name)
+    if source is None:
+        raise LandingFileError(path, f"no source reads '{path.parent.name}/{path.name}' "
+                                     f"(see docs/data-contracts.md for the landing layout)")
+    ensure_tables(source)
+    started = _now()
+    sha = file_sha256(path)
+    result = IngestResult(source.name, relative_name(path), sha, f"{source.name}-{sha[:12]}")
+    if sha in seen_files(source.name):
+        result.skipped = True
+        return result
+    try:
+        parsed, result.layout = _parse(path, source)
+    except LandingFileError as exc:
+        _log(result, started, status="failed", error=exc.problem)
+        raise
+
+    rows = source.contract.type_columns(parsed.rows)
+    rows = source.derive(rows)
+    rows = source.contract.apply_rules(rows)
+    rows, result.duplicates_collapsed = _flag_duplicate_keys(rows, source)
+
+    bad = rows.filter(pl.col(REASON).is_not_null())
+    good = rows.filter(pl.col(REASON).is_null())
+    rejects = pl.concat([
+        parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)),
+        bad.select(LINE, _redacted_raw(source, bad), REASON),
+    ])
+    result.rows_read = parsed.rows.height + parsed.rejects.height
+    result.rows_quarantined = rejects.height
+    result.reasons = _reason_summary(rejects)
+
+    # 1. quarantine (idempotent: keyed by file content and line)
+    quarantine = rejects.select(
+        pl.lit(source.name).alias("source"), pl.lit(result.source_file).alias("source_file"),
+        pl.lit(sha).alias("file_sha256"), pl.lit(result.batch_id).alias("batch_id"),
+        pl.col(LINE).alias("line_number"), pl.col(REASON).alias("reason"),
+        pl.col(RAW).alias("raw"), pl.lit(started).cast(TS).alias("quarantined_at"),
+    )
+    dt.merge(table_uri(QUARANTINE), quarantine, ["source", "file_sha256", "line_number"],
+             insert_only=True)
+    # 2. bronze (idempotent: merge by business key, unchanged rows untouched)
+    business = list(source.schema)
+    loaded = good.select(
+        *[pl.col(c).cast(t) for c, t in source.schema.items()],
+        pl.lit(result.source_file).alias("_source_file"),
+        pl.lit(result.batch_id).alias("_batch_id"),
+        pl.lit(started).cast(TS).alias("_ingested_at"),
+        pl.struct(business).hash().cast(pl.String).alias(ROW_HASH),
+    )
+    merged = dt.merge(table_uri(source.table), loaded, source.keys, insert_only=source.insert_only)
+    result.rows_loaded, result.rows_inserted, result.rows_updated = (
+        loaded.height, merged.inserted, merged.updated)
+    # 3. ingest log: the file counts as done only now
+    _log(result, started, status="loaded")
+    return result
+
+
+def _parse(path: Path, source: Source) -> tuple[Parsed, str]:
+    if source.kind == "jsonl":
+        return read_jsonl(path, source.json_fields), "jsonl"
+    delimiter = _sniff_delimiter(path)
+    header, parsed = read_csv(path, delimiter)
+    if source is not SOURCES["pms_bookings"]:
+        missing = source.contract.missing_columns(header)
+        if missing:
+            raise LandingFileError(path, f"missing required columns {missing}; "
+                                         f"header has {header}")
+        return parsed, "csv"
+    return _as_reference_layout(path, header, parsed)
+
+
+def _as_reference_layout(path: Path, header: list[str], parsed: Parsed) -> tuple[Parsed, str]:
+    """PMS bookings: the reference layout as is, or the first YAML mapping that fits."""
+    if set(REFERENCE_LAYOUT) <= set(header):
+        keep = [c for c in header if c in REFERENCE_LAYOUT + OPTIONAL_COLUMNS]
+        return Parsed(parsed.rows.select(LINE, RAW, *keep), parsed.rejects), "reference"
+    for mapping in load_mappings():
+        if mapping.matches(header):
+            return Parsed(mapping.apply(parsed.rows), parsed.rejects), f"mapping:{mapping.name}"
+    missing = sorted(set(REFERENCE_LAYOUT) - set(header))
+    names = [m.name for m in load_mappings()]
+    raise LandingFileError(
+        path, f"unrecognised PMS layout: not the reference layout (missing {missing[:6]}"
+              f"{'...' if len(missing) > 6 else ''}) and no mapping in lake/mappings/ fits "
+              f"(tried {names}); add a mapping YAML for this PMS")
+
+
+def _sniff_delimiter(path: Path) -> str:
+    import gzip
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except (OSError, EOFError) as exc:
+        raise LandingFileError(path, f"not a readable file ({exc})") from exc
+    return max(DELIMITERS, key=first.count)
+
+
+def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
+    """In one file, identical repeats collapse; a key repeated with other content is quarantined."""
+    keys, business = source.keys, [c for c in source.schema if c in rows.columns]
+    rows = rows.with_columns(_content=pl.struct(business).hash())
+    valid = pl.col(REASON).is_null()
+    first_line = pl.col(LINE).filter(valid).min().over(keys)
+    first_content = pl.col("_content").filter(valid & (pl.col(LINE) == first_line)).first().over(keys)
+    rows = rows.with_columns(_first_line=first_line, _first_content=first_content)
+    later = valid & (pl.col(LINE) > pl.col("_first_line"))
+    conflict = later & (pl.col("_content") != pl.col("_first_content"))
+    identical = later & (pl.col("_content") == pl.col("_first_content"))
+    key_text = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="/")
+    rows = rows.with_columns(pl.when(conflict).then(pl.format(
+        "duplicate {} '{}' with different content (first at line {})",
+        pl.lit("/".join(keys)), key_text, pl.col("_first_line"))).otherwise(pl.col(REASON)).alias(REASON))
+    collapsed = rows.filter(identical).height
+    return rows.filter(~identical).drop("_content", "_first_line", "_first_content"), collapsed
+
+
+def _redacted_raw(source: Source, bad: pl.DataFrame) -> pl.Expr:
+    if not source.redact:
+        return pl.col(RAW)
+    # Rebuild the row as JSON with contact fields masked: the clear text never lands.
+    fields = [c for c in bad.columns if not c.startswith("_") and c in
+              source.contract.names and c not in source.redact]
+    return pl.struct([*fields, *[pl.lit("<redacted>").alias(c) for c in source.redact]]
+                     ).struct.json_encode().alias(RAW)
+
+
+def _reason_summary(rejects: pl.DataFrame) -> dict[str, int]:
+    counter: Counter[str] = Counter()
+    for reason in rejects[REASON].to_list():
+        for part in reason.split("; "):
+            counter[part.split(" '")[0].split(" (")[0]] += 1
+    return dict(counter.most_common(10))
+
+
+def _log(result: IngestResult, started: datetime, status: str, error: str | None = None) -> None:
+    row = pl.DataFrame([{
+        "source": result.source, "source_file": result.source_file,
+        "file_sha256": result.file_sha256, "batch_id": result.batch_id, "status": status,
+        "error": error, "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+        "rows_inserted": result.rows_inserted, "rows_updated": result.rows_updated,
+        "rows_quarantined": result.rows_quarantined, "started_at": started,
+        "finished_at": _now(),
+    }], schema=LOG_SCHEMA)
+    dt.append(table_uri(INGEST_LOG), row)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def reasons_json(result: IngestResult) -> str:
+    return json.dumps(result.reasons)
