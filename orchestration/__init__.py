@@ -1,0 +1,1 @@
+"""Dagster code location: every box of the platform is an asset; see definitions.py."""

@@ -1,0 +1,155 @@
+"""`innsight` command line: generate, seed, build, serve."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from innsight.settings import REPO_ROOT, get_settings
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from lake.synthetic import generate_chain
+
+    started = time.perf_counter()
+    counts = generate_chain(Path(args.out), bookings=args.bookings, seed=args.seed)
+    for kind, n in counts.items():
+        print(f"{kind:>24}: {n:,}")
+    print(f"written to {args.out} in {time.perf_counter() - started:.1f} s")
+
+
+def seed_landing() -> None:
+    """Put the bundled real extract and a synthetic chain in landing/ (once)."""
+    s = get_settings()
+    pms = s.landing_dir / "pms"
+    pms.mkdir(parents=True, exist_ok=True)
+    extract = pms / s.bundled_extract.name
+    if not extract.exists():
+        shutil.copyfile(s.bundled_extract, extract)
+        print(f"landing: copied the real extract to {extract}")
+    if not any(pms.glob("bookings_chain*")):
+        from lake.synthetic import generate_chain
+
+        counts = generate_chain(s.landing_dir, bookings=s.synthetic_bookings, seed=s.synthetic_seed)
+        print(f"landing: synthetic chain written ({counts.get('bookings', 0):,} bookings)")
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    """Build the platform from landing/: every asset of the graph, recorded in the instance."""
+    from innsight.dagster_instance import prepare_dagster_home
+
+    prepare_dagster_home()
+    if not args.no_seed:
+        seed_landing()
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+    from orchestration.warehouse.project import prepare_manifest
+
+    prepare_manifest()
+    started = time.perf_counter()
+    with DagsterInstance.get() as instance:
+        result = defs.get_job_def("build_all").execute_in_process(instance=instance)
+    elapsed = time.perf_counter() - started
+    failed_checks = [
+        e.asset_check_evaluation_data.asset_check_key.to_user_string()
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.asset_check_evaluation_data.passed
+    ]
+    print(f"build {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s "
+          f"(run {result.run_id}); marts: {get_settings().marts_path}")
+    if failed_checks:
+        print("checks not passing: " + ", ".join(failed_checks))
+    if not result.success:
+        sys.exit(1)
+
+
+def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args[0]} exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Start the Dagster UI and the API; --check starts them, checks both answer, stops them."""
+    from innsight.dagster_instance import prepare_dagster_home
+
+    s = get_settings()
+    prepare_dagster_home()
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    servers = {
+        "Dagster UI": (subprocess.Popen(
+            [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+             "-h", s.api_host, "-p", str(s.dagster_port)],
+            cwd=REPO_ROOT, env=env, start_new_session=True),
+            f"http://{s.api_host}:{s.dagster_port}/server_info"),
+        "API": (subprocess.Popen(
+            [str(bin_dir / "uvicorn"), "serving.app:app", "--host", s.api_host,
+             "--port", str(s.api_port)], cwd=REPO_ROOT, env=env, start_new_session=True),
+            f"http://{s.api_host}:{s.api_port}/health"),
+    }
+    try:
+        for name, (proc, url) in servers.items():
+            _wait_for(url, timeout=180, proc=proc)
+            print(f"{name} is up: {url.rsplit('/', 1)[0]}")
+        if args.check:
+            print("serve --check: both servers answered; stopping them")
+            return
+        print("Ctrl-C stops both.")
+        while all(proc.poll() is None for proc, _ in servers.values()):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc, _ in servers.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc, _ in servers.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="innsight", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a synthetic hotel chain as landing files")
+    gen.add_argument("--bookings", type=int, default=20_000)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--out", default=str(get_settings().landing_dir))
+    gen.set_defaults(func=cmd_generate)
+
+    build = sub.add_parser("build", help="build the platform from landing/ (seeds it first)")
+    build.add_argument("--no-seed", action="store_true",
+                       help="do not copy the bundled extract and synthetic chain to landing/")
+    build.set_defaults(func=cmd_build)
+
+    serve = sub.add_parser("serve", help="start the Dagster UI and the API")
+    serve.add_argument("--check", action="store_true", help="start, check both answer, stop")
+    serve.set_defaults(func=cmd_serve)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

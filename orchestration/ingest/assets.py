@@ -1,0 +1,134 @@
+"""One bronze asset per source: ingest the files waiting in landing/, report what happened."""
+
+from datetime import timedelta
+
+import dagster as dg
+import polars as pl
+
+from innsight.settings import get_settings
+from lake import delta_tables as dt
+from lake.ingest import IngestResult, bronze_schema, ensure_tables, ingest_file, pending_files, table_uri
+from lake.readers import LandingFileError
+from lake.sources import SOURCES, Source
+
+BRONZE = "bronze"
+
+
+def bronze_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey([BRONZE, source.name])
+
+
+def _table_schema(source: Source) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype))
+                                   for name, dtype in bronze_schema(source).items()])
+
+
+def _check_specs(source: Source) -> list[dg.AssetCheckSpec]:
+    key = bronze_key(source)
+    return [
+        dg.AssetCheckSpec("contract", asset=key, description=(
+            "Rows of the files ingested in this run that broke the source contract "
+            "(they are in lake/quarantine with the reason and the raw line).")),
+        dg.AssetCheckSpec("row_count_sanity", asset=key, description=(
+            "Every row read is loaded, collapsed as an identical repeat, or quarantined; "
+            "and the table never shrinks.")),
+    ]
+
+
+def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=bronze_key(source),
+        group_name=BRONZE,
+        description=f"{source.description}\n\nLanding: `landing/{source.folder}/` "
+                    f"({', '.join(source.patterns)}); key: {', '.join(source.keys)}; "
+                    f"{'insert-only' if source.insert_only else 'upsert'} merge.",
+        kinds={"delta", "polars"},
+        check_specs=_check_specs(source),
+        metadata={"dagster/column_schema": _table_schema(source),
+                  "landing_folder": f"landing/{source.folder}/"},
+        pool=f"bronze_{source.name}",  # one writer per Delta table at a time
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=get_settings().freshness_hours),
+            warn_window=timedelta(hours=max(1, get_settings().freshness_hours // 2))),
+    )
+    def _bronze(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        ensure_tables(source)
+        uri = table_uri(source.table)
+        rows_before = _row_count(uri)
+        results: list[IngestResult] = []
+        unreadable: list[LandingFileError] = []
+        for path in pending_files(source):
+            try:
+                result = ingest_file(path, source)
+            except LandingFileError as exc:
+                context.log.error(str(exc))
+                unreadable.append(exc)
+                continue
+            context.log.info(
+                f"{result.source_file}: {result.rows_loaded} loaded "
+                f"({result.rows_inserted} new, {result.rows_updated} updated), "
+                f"{result.rows_quarantined} quarantined")
+            results.append(result)
+        rows_after = _row_count(uri)
+        summary = _summary(results, rows_after, dt.version(uri))
+        if unreadable:
+            # Good files above are committed; the run fails so the operator sees the file.
+            raise dg.Failure(
+                description="; ".join(str(e) for e in unreadable),
+                metadata={**summary, "unreadable_files": [e.path for e in unreadable]},
+            )
+        quarantined = sum(r.rows_quarantined for r in results)
+        accounted = all(r.rows_read == r.rows_loaded + r.rows_quarantined + r.duplicates_collapsed
+                        for r in results)
+        return dg.MaterializeResult(
+            metadata=summary,
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="contract", passed=quarantined == 0,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"quarantined_rows": quarantined,
+                              "reasons": dg.MetadataValue.json(_merge_reasons(results)),
+                              "files": [r.source_file for r in results if r.rows_quarantined]}),
+                dg.AssetCheckResult(
+                    check_name="row_count_sanity", passed=accounted and rows_after >= rows_before,
+                    metadata={"rows_before": rows_before, "rows_after": rows_after,
+                              "every_row_accounted_for": accounted}),
+            ],
+        )
+
+    return _bronze
+
+
+def _row_count(uri: str) -> int:
+    return dt.read(uri, columns=["_batch_id"]).height
+
+
+def _merge_reasons(results: list[IngestResult]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for r in results:
+        for reason, n in r.reasons.items():
+            merged[reason] = merged.get(reason, 0) + n
+    return merged
+
+
+def _summary(results: list[IngestResult], rows: int, version: int | None) -> dict:
+    files = pl.DataFrame([{
+        "file": r.source_file, "layout": r.layout, "read": r.rows_read, "loaded": r.rows_loaded,
+        "inserted": r.rows_inserted, "updated": r.rows_updated,
+        "quarantined": r.rows_quarantined, "collapsed": r.duplicates_collapsed,
+    } for r in results]) if results else None
+    return {
+        "dagster/row_count": rows,
+        "delta_version": version if version is not None else -1,
+        "files_ingested": len(results),
+        "rows_read": sum(r.rows_read for r in results),
+        "rows_inserted": sum(r.rows_inserted for r in results),
+        "rows_updated": sum(r.rows_updated for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+        "files": dg.MetadataValue.md(files.to_pandas().to_markdown(index=False))
+        if files is not None else "no new files",
+        "reasons": dg.MetadataValue.json(_merge_reasons(results)),
+    }
+
+
+BRONZE_ASSETS = [build_bronze_asset(s) for s in SOURCES.values()]

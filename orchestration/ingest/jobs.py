@@ -1,0 +1,34 @@
+"""Jobs that ingest a source and rebuild everything downstream of it."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lake.sources import SOURCES
+from orchestration.ingest.assets import bronze_key
+
+
+def ingest_job_name(source_name: str) -> str:
+    return f"ingest_{source_name}"
+
+
+INGEST_JOBS = {
+    name: dg.define_asset_job(
+        ingest_job_name(name),
+        selection=dg.AssetSelection.assets(bronze_key(source)).downstream(),
+        description=f"Ingest new landing files of {name} and rebuild the marts that read it.",
+    )
+    for name, source in SOURCES.items()
+}
+
+PMS_SYNC_JOB = dg.define_asset_job(
+    "pms_sync",
+    selection=dg.AssetSelection.assets(
+        *[bronze_key(s) for s in SOURCES.values() if s.folder == "pms"]).downstream(),
+    description="Hourly PMS sync: ingest every waiting PMS export and rebuild the marts.",
+)
+
+BUILD_ALL_JOB = dg.define_asset_job(
+    "build_all", selection=dg.AssetSelection.all(),
+    description="The whole platform: every bronze table, every dbt model, the marts file.",
+)

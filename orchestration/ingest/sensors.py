@@ -1,0 +1,67 @@
+"""The landing sensor: a new file in landing/ starts the ingest job of its source."""
+
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from innsight.settings import get_settings
+from lake.ingest import file_sha256, seen_files
+from lake.sources import SOURCES, source_for_file
+from orchestration.ingest.jobs import INGEST_JOBS, ingest_job_name
+
+
+def _fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def landing_files() -> dict[str, list[Path]]:
+    """Files in landing/, grouped by the source that reads them."""
+    landing = get_settings().landing_dir
+    grouped: dict[str, list[Path]] = {}
+    for folder in sorted({s.folder for s in SOURCES.values()}):
+        directory = landing / folder
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            source = source_for_file(folder, path.name) if path.is_file() else None
+            if source is not None and not path.name.startswith("."):
+                grouped.setdefault(source.name, []).append(path)
+    return grouped
+
+
+@dg.sensor(
+    jobs=list(INGEST_JOBS.values()),
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches landing/ (pms, attendance, camera). A file not ingested before "
+                "(by content hash) starts the ingest job of its source; the same file "
+                "dropped again starts nothing.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    # The cursor remembers file fingerprints already looked at, so big files are hashed once.
+    known: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    requests = []
+    for source_name, paths in landing_files().items():
+        fresh = [p for p in paths if known.get(str(p)) != _fingerprint(p)]
+        if not fresh:
+            continue
+        done = seen_files(source_name)
+        new = []
+        for path in fresh:
+            known[str(path)] = _fingerprint(path)
+            sha = file_sha256(path)
+            if sha not in done:
+                new.append((path, sha))
+        if new:
+            requests.append(dg.RunRequest(
+                run_key=f"{source_name}:" + ",".join(sha[:16] for _, sha in new),
+                job_name=ingest_job_name(source_name),
+                tags={"innsight/files": ",".join(p.name for p, _ in new)[:200]},
+            ))
+    context.update_cursor(json.dumps(known))
+    if not requests:
+        return dg.SkipReason("no new files in landing/")
+    return requests

@@ -1,0 +1,1 @@
+"""Delta table maintenance: compaction, vacuum, checkpoints."""

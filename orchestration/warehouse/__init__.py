@@ -1,0 +1,1 @@
+"""Bronze → dbt staging / intermediate / marts (dagster-dbt) → the published marts file."""

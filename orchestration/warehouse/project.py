@@ -1,0 +1,36 @@
+"""The dbt project, its profile's environment, and the manifest dagster-dbt loads."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from innsight.settings import get_settings
+
+
+def dbt_env() -> dict[str, str]:
+    """What dbt_project/profiles.yml reads: where the lake is and which file dbt builds."""
+    s = get_settings()
+    return {"INNSIGHT_LAKE_ROOT": s.lake_root, "INNSIGHT_DBT_BUILD_PATH": str(s.dbt_build_path)}
+
+
+def dbt_project() -> DbtProject:
+    s = get_settings()
+    os.environ.update(dbt_env())
+    s.dbt_build_path.parent.mkdir(parents=True, exist_ok=True)
+    return DbtProject(project_dir=s.dbt_project_dir, profiles_dir=s.dbt_project_dir,
+                      target="embedded")
+
+
+def dbt_resource() -> DbtCliResource:
+    # The dbt next to this interpreter: the venv's, whatever PATH says.
+    return DbtCliResource(project_dir=dbt_project(),
+                          dbt_executable=str(Path(sys.executable).parent / "dbt"))
+
+
+def prepare_manifest() -> None:
+    """Write target/manifest.json (dbt parse) so the code location can load the models."""
+    dbt_resource().cli(["parse", "--quiet"], manifest={}).wait()
