@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     synthetic_bookings: int = 20_000
     synthetic_seed: int = 7
 
+    # Error budget of the contract checks: the share of rows a file may send to quarantine
+    # before the check fails (every quarantined row is reported either way).
+    quarantine_tolerance: float = 0.001
+
     # Freshness: a source whose newest ingest is older than this is flagged by its check.
     freshness_hours: int = 26
 

@@ -16,6 +16,9 @@ import yaml
 from innsight.settings import get_settings
 
 
+DATE_COLUMNS = ("arrival_date", "departure_date", "reservation_status_date")
+
+
 @dataclass(frozen=True)
 class PmsMapping:
     name: str
@@ -34,6 +37,13 @@ class PmsMapping:
         out = df.select(*keep, *[pl.col(src).alias(ref) for ref, src in self.columns.items()])
         out = out.with_columns(
             pl.col(col).replace(mapping) for col, mapping in self.values.items() if col in out.columns
+        )
+        # Dates in this PMS's format become ISO; an unparseable one keeps its text, so the
+        # contract quarantines it with the value instead of calling it missing.
+        out = out.with_columns(
+            pl.coalesce(pl.col(c).str.strip_chars().str.to_date(self.date_format, strict=False)
+                        .dt.to_string("%Y-%m-%d"), pl.col(c)).alias(c)
+            for c in DATE_COLUMNS if c in out.columns
         )
         return out.with_columns(pl.lit(v, pl.String).alias(k) for k, v in self.constants.items())
 

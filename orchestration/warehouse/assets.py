@@ -11,12 +11,10 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from innsight.settings import get_settings
 from orchestration.ingest.assets import BRONZE
-from orchestration.warehouse.project import dbt_project
+from orchestration.warehouse.project import dbt_project, prepare_manifest, use_current_settings
 
 DBT_PROJECT = dbt_project()
 if not DBT_PROJECT.manifest_path.exists():  # first load on a fresh clone
-    from orchestration.warehouse.project import prepare_manifest
-
     prepare_manifest()
 
 
@@ -39,6 +37,7 @@ class InnsightTranslator(DagsterDbtTranslator):
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    use_current_settings()
     yield from dbt.cli(["build"], context=context).stream()
 
 

@@ -19,8 +19,6 @@ def dbt_env() -> dict[str, str]:
 
 def dbt_project() -> DbtProject:
     s = get_settings()
-    os.environ.update(dbt_env())
-    s.dbt_build_path.parent.mkdir(parents=True, exist_ok=True)
     return DbtProject(project_dir=s.dbt_project_dir, profiles_dir=s.dbt_project_dir,
                       target="embedded")
 
@@ -31,6 +29,13 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=str(Path(sys.executable).parent / "dbt"))
 
 
+def use_current_settings() -> None:
+    """Point the dbt profile at this process's lake and build file (read when dbt runs)."""
+    os.environ.update(dbt_env())
+    get_settings().dbt_build_path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def prepare_manifest() -> None:
     """Write target/manifest.json (dbt parse) so the code location can load the models."""
+    use_current_settings()
     dbt_resource().cli(["parse", "--quiet"], manifest={}).wait()
