@@ -9,7 +9,6 @@ done by the last commit).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,7 +37,6 @@ LOG_SCHEMA = {"source": pl.String, "source_file": pl.String, "file_sha256": pl.S
               "rows_updated": pl.Int64, "rows_quarantined": pl.Int64,
               "started_at": TS, "finished_at": TS}
 QUARANTINE, INGEST_LOG = "quarantine", "ingest_log"
-DELIMITERS = [",", ";", "\t", "|"]
 
 
 @dataclass
@@ -169,8 +167,7 @@ def ingest_file(path: Path, source: Source | None = None) -> IngestResult:
 def _parse(path: Path, source: Source) -> tuple[Parsed, str]:
     if source.kind == "jsonl":
         return read_jsonl(path, source.json_fields), "jsonl"
-    delimiter = _sniff_delimiter(path)
-    header, parsed = read_csv(path, delimiter)
+    header, parsed = read_csv(path)
     if source is not SOURCES["pms_bookings"]:
         missing = source.contract.missing_columns(header)
         if missing:
@@ -194,17 +191,6 @@ def _as_reference_layout(path: Path, header: list[str], parsed: Parsed) -> tuple
         path, f"unrecognised PMS layout: not the reference layout (missing {missing[:6]}"
               f"{'...' if len(missing) > 6 else ''}) and no mapping in lake/mappings/ fits "
               f"(tried {names}); add a mapping YAML for this PMS")
-
-
-def _sniff_delimiter(path: Path) -> str:
-    import gzip
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-            first = f.readline()
-    except (OSError, EOFError) as exc:
-        raise LandingFileError(path, f"not a readable file ({exc})") from exc
-    return max(DELIMITERS, key=first.count)
 
 
 def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
@@ -258,7 +244,3 @@ def _log(result: IngestResult, started: datetime, status: str, error: str | None
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def reasons_json(result: IngestResult) -> str:
-    return json.dumps(result.reasons)

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 RAW = "_raw"
+DELIMITERS = [",", ";", "\t", "|"]
 LINE = "_line_number"
 
 
@@ -57,14 +58,16 @@ def read_lines(path: Path) -> pl.DataFrame:
     return lines.select(LINE, RAW)
 
 
-def read_csv(path: Path, delimiter: str = ",") -> tuple[list[str], Parsed]:
+def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parsed]:
     """Split a CSV into string columns named by its header.
 
-    Lines without quotes are split natively; the rare quoted line goes through the csv
-    module. A line whose field count differs from the header's is rejected, not guessed.
+    The delimiter, unless given, is the one of , ; tab | that the header uses most. Lines
+    without quotes are split natively; the rare quoted line goes through the csv module.
+    A line whose field count differs from the header's is rejected, not guessed.
     """
     lines = read_lines(path)
     header_line = lines.row(0)[1] or ""
+    delimiter = delimiter or max(DELIMITERS, key=header_line.count)
     header = next(csv.reader([header_line], delimiter=delimiter))
     header = [h.strip().lstrip("\ufeff") for h in header]
     if len(header) < 2 or len(set(header)) != len(header):
