@@ -2,7 +2,7 @@
 
 
 import os
-import shutil
+from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
@@ -16,6 +16,9 @@ from orchestration.warehouse.project import dbt_project, prepare_manifest, use_c
 DBT_PROJECT = dbt_project()
 if not DBT_PROJECT.manifest_path.exists():  # first load on a fresh clone
     prepare_manifest()
+
+
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
 
 class InnsightTranslator(DagsterDbtTranslator):
@@ -73,10 +76,19 @@ def marts_file(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
 
 
-def publish(build_path, published_path):
-    """Copy the built file next to the published one, then rename over it (atomic on POSIX)."""
+def publish(build_path: Path, published_path: Path) -> Path:
+    """Copy the built database next to the published file, then rename over it.
+
+    The rename is atomic: a reader sees the old file or the new one, never a half-built
+    one, and readers holding the old file keep it until they close. The copy is written
+    in a storage version the DuckDB 1.4+ CLI reads as well as DuckDB 2.
+    """
     published_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
-    shutil.copyfile(build_path, tmp)
+    tmp.unlink(missing_ok=True)
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{build_path}' AS build (READ_ONLY)")
+        con.execute(f"ATTACH '{tmp}' AS published (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
+        con.execute("COPY FROM DATABASE build TO published")
     os.replace(tmp, published_path)
     return published_path
