@@ -56,7 +56,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     prepare_manifest()
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        result = defs.get_job_def("build_all").execute_in_process(instance=instance)
+        result = defs.resolve_job_def("build_all").execute_in_process(instance=instance)
     elapsed = time.perf_counter() - started
     failed_checks = [
         e.asset_check_evaluation_data.asset_check_key.to_user_string()
