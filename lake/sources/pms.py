@@ -114,9 +114,10 @@ BOOKINGS_SCHEMA = {
 
 
 def _weekend_nights(arrival: pl.Expr, nights: pl.Expr) -> pl.Expr:
-    """Friday and Saturday nights in a stay (for PMSs that give only departure dates)."""
+    """Saturday and Sunday nights in a stay, as the reference layout counts them (for PMSs
+    that give only a departure date)."""
     start = arrival.dt.weekday() - 1  # Monday = 0
-    partial = [((nights % 7) > k) & ((start + k) % 7).is_in([4, 5]) for k in range(7)]
+    partial = [((nights % 7) > k) & ((start + k) % 7).is_in([5, 6]) for k in range(7)]
     return (2 * (nights // 7) + pl.sum_horizontal(p.cast(pl.Int32) for p in partial)).cast(I32)
 
 

@@ -265,6 +265,12 @@ def generate_bookings(
     return Bookings(cols=cols, countries=countries, n_guests=G), profiles
 
 
+def _week_number(arrival: pl.Expr) -> pl.Expr:
+    """The extract's week number: weeks start on Sunday, week 1 holds January 1st."""
+    jan1 = pl.date(arrival.dt.year(), 1, 1)
+    return ((arrival.dt.ordinal_day() - 1 + jan1.dt.weekday() % 7) // 7 + 1).cast(pl.Int32)
+
+
 def booking_id_expr(column: str, n_bookings: int) -> pl.Expr:
     width = max(BOOKING_ID_WIDTH, len(str(n_bookings)))
     return pl.lit("B") + pl.col(column).cast(pl.String).str.zfill(width)
@@ -322,7 +328,7 @@ def bookings_frame(b: Bookings, inv: Inventory, calib: Calibration, lo: int, hi:
         "hotel", "is_canceled", "lead_time",
         pl.col("arrival").dt.year().alias("arrival_date_year"),
         pl.col("month_s").alias("arrival_date_month"),
-        pl.col("arrival").dt.week().alias("arrival_date_week_number"),
+        _week_number(pl.col("arrival")).alias("arrival_date_week_number"),
         pl.col("arrival").dt.day().alias("arrival_date_day_of_month"),
         "stays_in_weekend_nights", "stays_in_week_nights", "adults",
         pl.when(pl.col("children_n") < 0).then(pl.lit("NA")).otherwise(pl.col("children_n").cast(pl.String)).alias("children"),

@@ -108,8 +108,8 @@ def _calibrate(path: str) -> Calibration:
         (pl.col("stays_in_weekend_nights") + pl.col("stays_in_week_nights")).alias("nights"),
         pl.col("reservation_status_date").str.to_date("%Y-%m-%d").alias("status_date"),
     )
-    real_cancel_rate = float(df["is_canceled"].mean())
-    real_mean_lead = float(df["lead_time"].mean())
+    real_cancel_rate = float(df["is_canceled"].to_numpy().mean())
+    real_mean_lead = float(df["lead_time"].to_numpy().mean())
 
     templates = REAL_HOTELS
     # Clean template rows: a real party, a real stay, defined segment and channel.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from lake.synthetic.bookings import generate_bookings, bookings_frame
+from lake.synthetic import writer
+from lake.synthetic.bookings import bookings_frame, generate_bookings
 from lake.synthetic.calibration import load_calibration
 from lake.synthetic.camera import generate_anomalies, generate_inspections
 from lake.synthetic.folio import folio_frame
@@ -14,7 +15,7 @@ from lake.synthetic.properties import load_properties, select_properties
 from lake.synthetic.randomness import stream
 from lake.synthetic.rooms import build_inventory, rooms_frame
 from lake.synthetic.staff import activity_window, generate_shifts, generate_staff
-from lake.synthetic.writer import PART_ROWS, clear_previous, part_paths, write_csv, write_jsonl
+from lake.synthetic.writer import PartWriter, clear_previous, write_all
 
 
 def generate_chain(
@@ -52,35 +53,31 @@ def generate_chain(
     inv = build_inventory(props + extra)
     written: dict[str, int] = {}
 
-    written["rooms"] = write_csv(rooms_frame(inv, calib), pms / "rooms_chain.csv", float_precision=2)
+    written["rooms"] = write_all(rooms_frame(inv, calib), pms, "rooms", float_precision=2)
 
     booked, guests = generate_bookings(inv, len(props), calib, bookings, stream(seed, "bookings"), start, days)
-    written["guests"] = write_csv(
-        guests_frame(guests, calib, booked.countries, stream(seed, "guests")), pms / "guests_chain.csv"
-    )
+    written["guests"] = write_all(guests_frame(guests, calib, booked.countries, stream(seed, "guests")), pms, "guests")
+    del guests
+    # Bookings and their folio lines, a chunk of bookings at a time (bounded memory).
     folio_rng = stream(seed, "folio")
-    written["bookings"] = written["folio"] = 0
-    booking_paths = part_paths(pms, "bookings", bookings)
-    folio_paths = part_paths(pms, "folio", bookings)  # one folio part per bookings part
-    for k, (b_path, f_path) in enumerate(zip(booking_paths, folio_paths)):
-        lo, hi = k * PART_ROWS, min(bookings, (k + 1) * PART_ROWS)
-        written["bookings"] += write_csv(bookings_frame(booked, inv, calib, lo, hi), b_path, float_precision=2)
-        lines = folio_frame(booked, inv, calib, lo, hi, folio_rng, written["folio"])
-        written["folio"] += write_csv(lines, f_path, float_precision=2)
-    del booked, guests
+    bookings_out = PartWriter(pms, "bookings", float_precision=2)
+    folio_out = PartWriter(pms, "folio", float_precision=2)
+    for lo in range(0, bookings, writer.PART_ROWS):
+        hi = min(bookings, lo + writer.PART_ROWS)
+        bookings_out.write(bookings_frame(booked, inv, calib, lo, hi))
+        folio_out.write(folio_frame(booked, inv, calib, lo, hi, folio_rng, folio_out.rows))
+    written["bookings"] = bookings_out.publish()
+    written["folio"] = folio_out.publish()
+    del booked
 
     first_day, n_days = activity_window(start, days)
     staff = generate_staff(props, stream(seed, "staff"), first_day)
     shifts, events = generate_shifts(staff, props, stream(seed, "shifts"), first_day, n_days)
-    written["employees"] = write_csv(staff.employees, attendance / "employees_chain.csv")
-    written["shifts"] = write_csv(shifts, attendance / "shifts_chain.csv")
-    written["events"] = write_jsonl(events, attendance / "events_chain.jsonl")
-    written["inspections"] = write_jsonl(
-        generate_inspections(inv, len(props), staff, stream(seed, "inspections"), first_day, n_days),
-        camera / "inspections_chain.jsonl",
-    )
-    written["anomalies"] = write_jsonl(
-        generate_anomalies(inv, len(props), stream(seed, "anomalies"), first_day, n_days),
-        camera / "anomalies_chain.jsonl",
-    )
+    written["employees"] = write_all(staff.employees, attendance, "employees")
+    written["shifts"] = write_all(shifts, attendance, "shifts")
+    written["events"] = write_all(events, attendance, "events", ext="jsonl")
+    inspections = generate_inspections(inv, len(props), staff, stream(seed, "inspections"), first_day, n_days)
+    written["inspections"] = write_all(inspections, camera, "inspections", ext="jsonl")
+    anomalies = generate_anomalies(inv, len(props), stream(seed, "anomalies"), first_day, n_days)
+    written["anomalies"] = write_all(anomalies, camera, "anomalies", ext="jsonl")
     return written

@@ -72,11 +72,8 @@ def build_inventory(props: list[Property]) -> Inventory:
 def rooms_frame(inv: Inventory, calib: Calibration) -> pl.DataFrame:
     """``hotel,room_number,room_type,floor,max_occupancy,base_rate``."""
     codes = inv.type_codes[inv.hotel, inv.type_index]
-    return pl.DataFrame(
-        {
-            "hotel": [inv.properties[i].name for i in range(len(inv.properties))],
-        }
-    ).select(pl.col("hotel").gather(pl.Series(inv.hotel))).with_columns(
+    hotels = pl.Series("hotel", [p.name for p in inv.properties], dtype=pl.String)
+    return pl.DataFrame(hotels.gather(pl.Series(inv.hotel.astype(np.int64)))).with_columns(
         pl.Series("room_number", inv.room_number).cast(pl.String),
         pl.Series("room_type", codes.tolist(), dtype=pl.String),
         pl.Series("floor", inv.floor),

@@ -53,11 +53,10 @@ def activity_window(start: date, days: int) -> tuple[int, int]:
     return end - n, n
 
 
-def employee_id(i: np.ndarray | int, n: int) -> str | list[str]:
+def employee_ids(n: int) -> list[str]:
+    """``EMP0001`` ... for n employees."""
     width = max(EMPLOYEE_ID_WIDTH, len(str(n)))
-    if isinstance(i, (int, np.integer)):
-        return f"EMP{int(i) + 1:0{width}d}"
-    return [f"EMP{int(k) + 1:0{width}d}" for k in i]
+    return [f"EMP{k:0{width}d}" for k in range(1, n + 1)]
 
 
 def generate_staff(props: list[Property], rng: np.random.Generator, first_day: int) -> Staff:
@@ -86,7 +85,7 @@ def generate_staff(props: list[Property], rng: np.random.Generator, first_day: i
     first = f_start[region] + (rng.random(E) * f_size[region]).astype(np.int64)
     last = l_start[region] + (rng.random(E) * l_size[region]).astype(np.int64)
     hired = first_day - 1 - (rng.random(E) ** 1.5 * 3000).astype(np.int64)
-    ids = employee_id(np.arange(E), E)
+    ids = employee_ids(E)
     employees = pl.DataFrame(
         {
             "employee_id": ids,

@@ -1,5 +1,11 @@
-"""Landing-file writing: atomic (a temporary hidden name, then a rename, so a sensor never
-picks up half a file), split into parts of at most ``PART_ROWS`` rows when large."""
+"""Landing-file writing.
+
+A kind of file (``bookings``, ``folio``, ...) is one file ``<kind>_chain.<ext>`` when it has
+at most ``PART_ROWS`` rows, else parts ``<kind>_chain_0001.<ext>``, ... of at most
+``PART_ROWS`` rows each. Parts are written under hidden temporary names and renamed to
+their final names only when the kind is complete (``publish``), so a sensor watching the
+folder never picks up half a file, nor a part that is renamed afterwards.
+"""
 
 from __future__ import annotations
 
@@ -12,35 +18,54 @@ PART_ROWS = 2_000_000
 CHAIN_SUFFIX = "_chain"
 
 
-def part_paths(folder: Path, stem: str, total_rows: int, ext: str = "csv") -> list[Path]:
-    """``stem_chain.ext`` or, above PART_ROWS rows, ``stem_chain_0001.ext``, ..."""
-    parts = max(1, -(-total_rows // PART_ROWS))
-    if parts == 1:
-        return [folder / f"{stem}{CHAIN_SUFFIX}.{ext}"]
-    return [folder / f"{stem}{CHAIN_SUFFIX}_{k:04d}.{ext}" for k in range(1, parts + 1)]
-
-
 def clear_previous(folder: Path, stems: list[str]) -> None:
     """Remove the chain files of an earlier run (their part count may differ)."""
     for stem in stems:
-        for path in folder.glob(f"{stem}{CHAIN_SUFFIX}*"):
-            if path.is_file():
-                path.unlink()
+        for pattern in (f"{stem}{CHAIN_SUFFIX}*", f".{stem}{CHAIN_SUFFIX}*.tmp"):
+            for path in folder.glob(pattern):
+                if path.is_file():
+                    path.unlink()
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
+class PartWriter:
+    """Writes one kind of file in parts of at most PART_ROWS rows; ``publish`` names them."""
+
+    def __init__(self, folder: Path, stem: str, ext: str = "csv", float_precision: int | None = None):
+        self.folder, self.stem, self.ext = folder, stem, ext
+        self.float_precision = float_precision
+        self.rows = 0
+        self._parts: list[Path] = []
+        self._empty: pl.DataFrame | None = None  # the layout, should no row come
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            self._empty = frame
+        for offset in range(0, frame.height, PART_ROWS):
+            self._write_part(frame.slice(offset, PART_ROWS))
+
+    def _write_part(self, piece: pl.DataFrame) -> None:
+        tmp = self.folder / f".{self.stem}{CHAIN_SUFFIX}_{len(self._parts) + 1:04d}.{self.ext}.tmp"
+        if self.ext == "csv":
+            piece.write_csv(tmp, float_precision=self.float_precision)
+        else:
+            piece.write_ndjson(tmp)
+        self._parts.append(tmp)
+        self.rows += piece.height
+
+    def publish(self) -> int:
+        """Rename the parts to their final names; return the rows written."""
+        if not self._parts and self._empty is not None:
+            self._write_part(self._empty)  # a header-only (or empty) file
+        if len(self._parts) == 1:
+            os.replace(self._parts[0], self.folder / f"{self.stem}{CHAIN_SUFFIX}.{self.ext}")
+        else:
+            for k, tmp in enumerate(self._parts, start=1):
+                os.replace(tmp, self.folder / f"{self.stem}{CHAIN_SUFFIX}_{k:04d}.{self.ext}")
+        self._parts = []
+        return self.rows
 
 
-def write_csv(frame: pl.DataFrame, path: Path, float_precision: int | None = None) -> int:
-    tmp = _tmp(path)
-    frame.write_csv(tmp, float_precision=float_precision)
-    os.replace(tmp, path)
-    return frame.height
-
-
-def write_jsonl(frame: pl.DataFrame, path: Path) -> int:
-    tmp = _tmp(path)
-    frame.write_ndjson(tmp)
-    os.replace(tmp, path)
-    return frame.height
+def write_all(frame: pl.DataFrame, folder: Path, stem: str, ext: str = "csv", float_precision: int | None = None) -> int:
+    out = PartWriter(folder, stem, ext, float_precision)
+    out.write(frame)
+    return out.publish()
