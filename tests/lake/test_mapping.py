@@ -10,8 +10,8 @@ HEADER = ("ConfNo;Property;Arrival;Departure;LeadDays;Adults;Children;Infants;Bo
           "Segment;Channel;RoomType;RoomAssigned;Deposit;GuestType;DailyRate;Status;StatusDate;"
           "ProfileId;Room")
 ROWS = [
-    # Thursday 2 March 2017 → Monday 6 March: 4 nights, 2 of them weekend (Sat, Sun)
-    "OP-1;LIS01;02/03/2017;06/03/2017;30;2;0;0;BB;PRT;OTA;OTA;A;A;NONE;TRN;95.5;CO;06/03/2017;P9;101",
+    # Friday 3 March 2017 → Sunday 5 March: a Friday night (week) and a Saturday night (weekend)
+    "OP-1;LIS01;03/03/2017;05/03/2017;30;2;0;0;BB;PRT;OTA;OTA;A;A;NONE;TRN;95.5;CO;06/03/2017;P9;101",
     "OP-2;ALG01;10/07/2017;17/07/2017;120;2;1;0;HB;GBR;DIR;DIR;D;D;NRF;TRN;140;CXL;01/06/2017;P7;",
     "OP-3;LIS01;31/02/2017;02/03/2017;5;1;0;0;BB;PRT;DIR;DIR;A;A;NONE;TRN;80;CO;02/03/2017;P1;",
     "OP-4;LIS01;03/03/2017;04/03/2017;5;1;0;0;BB;PRT;WALKIN;DIR;A;A;NONE;TRN;80;CO;04/03/2017;P2;",
@@ -26,10 +26,10 @@ def test_a_mapped_pms_export_lands_in_the_reference_model(home):
 
     b = dt.read(table_uri("bronze/pms_bookings")).sort("booking_id")
     one, two = b.iter_rows(named=True)
-    assert (one["booking_id"], one["hotel"], str(one["arrival_date"])) == ("OP-1", "City Hotel", "2017-03-02")
-    assert (one["nights"], one["stays_in_weekend_nights"], one["stays_in_week_nights"]) == (4, 2, 2)
+    assert (one["booking_id"], one["hotel"], str(one["arrival_date"])) == ("OP-1", "City Hotel", "2017-03-03")
+    assert (one["nights"], one["stays_in_weekend_nights"], one["stays_in_week_nights"]) == (2, 1, 1)
     assert (one["market_segment"], one["distribution_channel"], one["is_canceled"]) == ("Online TA", "TA/TO", False)
-    assert str(one["booking_date"]) == "2017-01-31" and one["room_number"] == "101"
+    assert str(one["booking_date"]) == "2017-02-01" and one["room_number"] == "101"
     assert (two["hotel"], two["is_canceled"], two["reservation_status"]) == ("Resort Hotel", True, "Canceled")
     assert (two["deposit_type"], two["meal"], two["nights"]) == ("Non Refund", "HB", 7)
 
