@@ -16,21 +16,13 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from lake.sources.pms import REFERENCE_LAYOUT
 from lake.synthetic.calibration import LEAD_EDGES, MONTHS, Calibration, day_group
 from lake.synthetic.guests import GuestProfiles, booking_counts, guest_id_expr
 from lake.synthetic.randomness import pick, uniform_int
 from lake.synthetic.rooms import Inventory
 
-REFERENCE_COLUMNS = (
-    "hotel", "is_canceled", "lead_time", "arrival_date_year", "arrival_date_month",
-    "arrival_date_week_number", "arrival_date_day_of_month", "stays_in_weekend_nights",
-    "stays_in_week_nights", "adults", "children", "babies", "meal", "country",
-    "market_segment", "distribution_channel", "is_repeated_guest", "previous_cancellations",
-    "previous_bookings_not_canceled", "reserved_room_type", "assigned_room_type",
-    "booking_changes", "deposit_type", "agent", "company", "days_in_waiting_list",
-    "customer_type", "adr", "required_car_parking_spaces", "total_of_special_requests",
-    "reservation_status", "reservation_status_date",
-)
+REFERENCE_COLUMNS = tuple(REFERENCE_LAYOUT)
 EXTRA_COLUMNS = ("booking_id", "guest_id", "room_number")
 BOOKING_ID_WIDTH = 9
 STATUSES = ("Check-Out", "Canceled", "No-Show")

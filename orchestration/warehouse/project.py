@@ -14,8 +14,7 @@ from innsight.settings import get_settings
 def dbt_env() -> dict[str, str]:
     """What dbt_project/profiles.yml reads: where the lake is and which file dbt builds."""
     s = get_settings()
-    return {"INNSIGHT_LAKE_ROOT": s.lake_root, "INNSIGHT_DBT_BUILD_PATH": str(s.dbt_build_path),
-            "INNSIGHT_PROPERTIES_FILE": str(s.properties_file)}
+    return {"INNSIGHT_LAKE_ROOT": s.lake_root, "INNSIGHT_DBT_BUILD_PATH": str(s.dbt_build_path)}
 
 
 def dbt_project() -> DbtProject:
