@@ -195,21 +195,26 @@ def _as_reference_layout(path: Path, header: list[str], parsed: Parsed) -> tuple
 
 def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
     """In one file, identical repeats collapse; a key repeated with other content is quarantined."""
-    keys, business = source.keys, [c for c in source.schema if c in rows.columns]
-    rows = rows.with_columns(_content=pl.struct(business).hash())
-    valid = pl.col(REASON).is_null()
-    first_line = pl.col(LINE).filter(valid).min().over(keys)
-    first_content = pl.col("_content").filter(valid & (pl.col(LINE) == first_line)).first().over(keys)
-    rows = rows.with_columns(_first_line=first_line, _first_content=first_content)
-    later = valid & (pl.col(LINE) > pl.col("_first_line"))
-    conflict = later & (pl.col("_content") != pl.col("_first_content"))
-    identical = later & (pl.col("_content") == pl.col("_first_content"))
-    key_text = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="/")
-    rows = rows.with_columns(pl.when(conflict).then(pl.format(
-        "duplicate {} '{}' with different content (first at line {})",
-        pl.lit("/".join(keys)), key_text, pl.col("_first_line"))).otherwise(pl.col(REASON)).alias(REASON))
-    collapsed = rows.filter(identical).height
-    return rows.filter(~identical).drop("_content", "_first_line", "_first_content"), collapsed
+    keys = source.keys
+    valid = rows.filter(pl.col(REASON).is_null())
+    repeated = valid.group_by(keys).len().filter(pl.col("len") > 1).drop("len")
+    if repeated.is_empty():  # the usual case: nothing to do
+        return rows, 0
+    business = [c for c in source.schema if c in rows.columns]
+    dups = (valid.join(repeated, on=keys, how="semi", nulls_equal=True)
+            .select(*keys, LINE, pl.struct(business).hash().alias("_content")).sort(LINE))
+    first = dups.group_by(keys, maintain_order=True).agg(
+        pl.col(LINE).first().alias("_first_line"), pl.col("_content").first().alias("_first_content"))
+    later = dups.join(first, on=keys, nulls_equal=True).filter(pl.col(LINE) > pl.col("_first_line"))
+    identical = later.filter(pl.col("_content") == pl.col("_first_content"))[LINE]
+    conflicts = later.filter(pl.col("_content") != pl.col("_first_content")).select(
+        LINE, pl.format("duplicate {} '{}' with different content (first at line {})",
+                        pl.lit("/".join(keys)),
+                        pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="/"),
+                        pl.col("_first_line")).alias("_conflict"))
+    rows = rows.filter(~pl.col(LINE).is_in(identical.implode())).join(conflicts, on=LINE, how="left")
+    rows = rows.with_columns(pl.coalesce(REASON, "_conflict").alias(REASON)).drop("_conflict")
+    return rows, identical.len()
 
 
 def _redacted_raw(source: Source, bad: pl.DataFrame) -> pl.Expr:

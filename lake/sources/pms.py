@@ -142,13 +142,21 @@ def derive_bookings(df: pl.DataFrame) -> pl.DataFrame:
         room_revenue=(pl.col("adr") * pl.col("nights")).round(2),
         assigned_room_type=pl.coalesce("assigned_room_type", "reserved_room_type"),
     )
-    # Without a PMS id: hotel code + hash of booking-time attributes + occurrence in file.
+    without_id = df.filter(pl.col("booking_id").is_null())
+    if without_id.is_empty():
+        return df
+    return pl.concat([df.filter(pl.col("booking_id").is_not_null()), _derive_booking_ids(without_id)]
+                     ).sort("_line_number")
+
+
+def _derive_booking_ids(df: pl.DataFrame) -> pl.DataFrame:
+    """Without a PMS id: hotel code + hash of booking-time attributes + occurrence in file."""
     digest = stable_hash(*[pl.col(c) for c in BOOKING_TIME_ATTRIBUTES], length=12)
     df = df.with_columns(_digest=digest)
     occurrence = pl.int_range(1, pl.len() + 1).over("_digest", order_by="_line_number")
     code = pl.col("hotel").replace_strict(hotel_codes(), default="UNK", return_dtype=STR)
     derived = pl.format("{}-{}-{}", code, pl.col("_digest"), occurrence)
-    return df.with_columns(booking_id=pl.coalesce("booking_id", derived)).drop("_digest")
+    return df.with_columns(booking_id=derived).drop("_digest")
 
 
 PMS_BOOKINGS = Source(
