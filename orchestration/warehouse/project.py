@@ -36,6 +36,10 @@ def use_current_settings() -> None:
 
 
 def prepare_manifest() -> None:
-    """Write target/manifest.json (dbt parse) so the code location can load the models."""
+    """Write target/manifest.json (dbt parse) so the code location can load the models.
+
+    What dagster-dbt's own preparer does, but with the venv's dbt (PATH may not have it).
+    """
     use_current_settings()
-    dbt_resource().cli(["parse", "--quiet"], manifest={}).wait()
+    project = dbt_project()
+    dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path, manifest={}).wait()
