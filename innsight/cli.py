@@ -6,6 +6,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,11 +87,22 @@ def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
 
 
+def _ensure_port_free(host: str, port: int, setting: str) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise SystemExit(f"port {port} on {host} is already in use (an earlier server still "
+                             f"running?): stop it, or choose another port with {setting}=...")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     """Start the Dagster UI and the API; --check starts them, checks both answer, stops them."""
     from innsight.dagster_instance import prepare_dagster_home
 
     s = get_settings()
+    _ensure_port_free(s.api_host, s.dagster_port, "INNSIGHT_DAGSTER_PORT")
+    _ensure_port_free(s.api_host, s.api_port, "INNSIGHT_API_PORT")
     prepare_dagster_home()
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
