@@ -104,6 +104,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _ensure_port_free(s.api_host, s.dagster_port, "INNSIGHT_DAGSTER_PORT")
     _ensure_port_free(s.api_host, s.api_port, "INNSIGHT_API_PORT")
     prepare_dagster_home()
+    # A process manager's SIGTERM stops the servers too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     servers = {
