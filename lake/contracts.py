@@ -53,44 +53,62 @@ class Contract:
 
     def type_columns(self, df: pl.DataFrame) -> pl.DataFrame:
         """Cast string columns to their types and collect per-column violations in _reason."""
-        for c in self.columns:
-            if c.name not in df.columns:
-                df = df.with_columns(pl.lit(None, pl.String).alias(c.name))
+        df = df.with_columns(pl.lit(None, pl.String).alias(c.name)
+                             for c in self.columns if c.name not in df.columns)
         raw = {c.name: f"_raw_{c.name}" for c in self.columns}
         df = df.with_columns(
-            pl.when(pl.col(c.name).str.strip_chars().is_in(list(self.null_tokens)))
-            .then(None).otherwise(pl.col(c.name).str.strip_chars()).alias(raw[c.name])
-            for c in self.columns
-        )
+            pl.col(c.name).str.strip_chars().alias(raw[c.name]) for c in self.columns)
+        df = df.with_columns(
+            pl.when(pl.col(raw[c.name]).is_in(list(self.null_tokens))).then(None)
+            .otherwise(pl.col(raw[c.name])).alias(raw[c.name]) for c in self.columns)
         df = df.with_columns(_cast(pl.col(raw[c.name]), c).alias(c.name) for c in self.columns)
-        checks: list[pl.Expr] = []
+        # "3.0" from a spreadsheet fails a direct integer cast: recast only such columns.
+        lossy = [c for c in self.columns if c.dtype.is_integer()
+                 and df[c.name].null_count() > df[raw[c.name]].null_count()]
+        df = df.with_columns(_whole_number(pl.col(raw[c.name]), c).alias(c.name) for c in lossy)
+        checks: list[tuple[pl.Expr, pl.Expr]] = []
         for c in self.columns:
             value, text = pl.col(c.name), pl.col(raw[c.name])
             if c.required:
-                checks.append(pl.when(text.is_null()).then(pl.lit(f"missing {c.name}")))
+                checks.append((text.is_null(), pl.lit(f"missing {c.name}")))
             if c.dtype != pl.String:
-                checks.append(pl.when(text.is_not_null() & value.is_null()).then(
-                    pl.format(f"unparseable {c.name} '{{}}'", text)))
+                checks.append((text.is_not_null() & value.is_null(),
+                               pl.format(f"unparseable {c.name} '{{}}'", text)))
             if c.allowed is not None:
-                checks.append(pl.when(value.is_not_null() & ~value.is_in(sorted(c.allowed))).then(
-                    pl.format(f"{c.name} '{{}}' is not one of {sorted(c.allowed)}", text)))
+                checks.append((value.is_not_null() & ~value.is_in(sorted(c.allowed)),
+                               pl.format(f"{c.name} '{{}}' is not one of {sorted(c.allowed)}", text)))
             if c.min is not None:
-                checks.append(pl.when(value < c.min).then(
-                    pl.format(f"{c.name} {{}} is below {c.min:g}", text)))
+                checks.append((value < c.min, pl.format(f"{c.name} {{}} is below {c.min:g}", text)))
             if c.max is not None:
-                checks.append(pl.when(value > c.max).then(
-                    pl.format(f"{c.name} {{}} is above {c.max:g}", text)))
-        df = df.with_columns(_join_reasons(checks, df))
-        return df.drop(raw.values())
+                checks.append((value > c.max, pl.format(f"{c.name} {{}} is above {c.max:g}", text)))
+        return _with_reasons(df, checks).drop(raw.values())
 
     def apply_rules(self, df: pl.DataFrame) -> pl.DataFrame:
         """Add row-rule violations (over typed and derived columns) to _reason."""
-        checks = [
-            pl.when(~rule.ok().fill_null(True)).then(
-                rule.reason() if callable(rule.reason) else pl.lit(rule.reason))
-            for rule in self.rules
-        ]
-        return df.with_columns(_join_reasons(checks, df))
+        return _with_reasons(df, [
+            (~rule.ok().fill_null(True),
+             rule.reason() if callable(rule.reason) else pl.lit(rule.reason))
+            for rule in self.rules])
+
+
+def _with_reasons(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl.DataFrame:
+    """Append to _reason the reason of every check a row fails.
+
+    Reasons are formatted only for the failing rows (the few), not for every row.
+    """
+    if REASON not in df.columns:
+        df = df.with_columns(pl.lit(None, pl.String).alias(REASON))
+    if not checks:
+        return df
+    failing = pl.any_horizontal(bad.fill_null(False) for bad, _ in checks)
+    df = df.with_columns(_failing=failing)
+    bad_rows = df.filter(pl.col("_failing"))
+    if bad_rows.is_empty():
+        return df.drop("_failing")
+    reasons = [pl.when(bad.fill_null(False)).then(reason) for bad, reason in checks]
+    joined = pl.concat_str([pl.col(REASON), *reasons], separator="; ", ignore_nulls=True)
+    bad_rows = bad_rows.with_columns(joined.alias(REASON))
+    return pl.concat([df.filter(~pl.col("_failing")), bad_rows]).drop("_failing")
 
 
 def _cast(text: pl.Expr, c: Col) -> pl.Expr:
@@ -103,16 +121,9 @@ def _cast(text: pl.Expr, c: Col) -> pl.Expr:
         return text.str.to_date(c.fmt or "%Y-%m-%d", strict=False)
     if isinstance(c.dtype, pl.Datetime):
         return text.str.to_datetime(strict=False, time_unit="us", time_zone="UTC")
-    if c.dtype.is_integer():
-        # "3.0" is a valid integer from spreadsheets; "3.5" is not.
-        as_float = text.cast(pl.Float64, strict=False)
-        return pl.when(as_float == as_float.round(0)).then(as_float).cast(c.dtype, strict=False)
     return text.cast(c.dtype, strict=False)
 
 
-def _join_reasons(checks: list[pl.Expr], df: pl.DataFrame) -> pl.Expr:
-    previous = [pl.col(REASON)] if REASON in df.columns else []
-    if not checks and not previous:
-        return pl.lit(None, pl.String).alias(REASON)
-    joined = pl.concat_str(previous + checks, separator="; ", ignore_nulls=True)
-    return pl.when(joined == "").then(None).otherwise(joined).alias(REASON)
+def _whole_number(text: pl.Expr, c: Col) -> pl.Expr:
+    as_float = text.cast(pl.Float64, strict=False)
+    return pl.when(as_float == as_float.round(0)).then(as_float).cast(c.dtype, strict=False)

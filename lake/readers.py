@@ -73,10 +73,19 @@ def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parse
     if len(header) < 2 or len(set(header)) != len(header):
         raise LandingFileError(path, f"no usable header line (found {header_line[:120]!r})")
     n = len(header)
-    body = lines.slice(1).filter(pl.col(RAW).is_not_null() & (pl.col(RAW).str.strip_chars() != ""))
+    body = lines.slice(1)
     quoted = pl.col(RAW).str.contains('"', literal=True)
-    plain = body.filter(~quoted)
     counts = pl.col(RAW).str.count_matches(delimiter, literal=True) + 1
+    shape = body.select(blank=(pl.col(RAW).is_null() | (pl.col(RAW).str.strip_chars() == "")).any(),
+                        quoted=quoted.any(), ragged=(counts != n).any()).row(0)
+    if not any(shape):
+        # The usual file: no blank, quoted or ragged line. The native parser splits it and
+        # the lines line up one to one with its rows.
+        fields = pl.read_csv(path, separator=delimiter, quote_char=None, infer_schema=False,
+                             has_header=True, new_columns=header, encoding="utf8-lossy")
+        return header, Parsed(fields.with_columns(body[LINE], body[RAW]), empty_rejects())
+    body = body.filter(pl.col(RAW).is_not_null() & (pl.col(RAW).str.strip_chars() != ""))
+    plain = body.filter(~quoted)
     good_plain = plain.filter(counts == n)
     bad_plain = plain.filter(counts != n).with_columns(
         reason=pl.format("expected {} fields, found {}", pl.lit(n), counts)

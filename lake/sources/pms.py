@@ -124,16 +124,18 @@ def _weekend_nights(arrival: pl.Expr, nights: pl.Expr) -> pl.Expr:
 def derive_bookings(df: pl.DataFrame) -> pl.DataFrame:
     month = pl.col("arrival_date_month").replace_strict(
         MONTHS, list(range(1, 13)), default=None, return_dtype=pl.Int32)
-    from_parts = pl.format("{}-{}-{}", pl.col("arrival_date_year"), month,
-                           pl.col("arrival_date_day_of_month")).str.to_date("%Y-%m-%d", strict=False)
-    df = df.with_columns(arrival_date=pl.coalesce("arrival_date", from_parts))
-    stay = (pl.col("departure_date") - pl.col("arrival_date")).dt.total_days().cast(I32)
-    df = df.with_columns(
-        stays_in_weekend_nights=pl.coalesce("stays_in_weekend_nights",
-                                            _weekend_nights(pl.col("arrival_date"), stay)),
-        stays_in_week_nights=pl.coalesce("stays_in_week_nights",
-                                         stay - _weekend_nights(pl.col("arrival_date"), stay)),
-    )
+    first_of_month = pl.date(pl.col("arrival_date_year"), month, 1)
+    from_parts = first_of_month + pl.duration(days=pl.col("arrival_date_day_of_month") - 1)
+    # 30 February rolls into March: such a date is invalid, not moved.
+    valid = from_parts.dt.month() == month
+    df = df.with_columns(arrival_date=pl.coalesce("arrival_date", pl.when(valid).then(from_parts)))
+    if df["departure_date"].null_count() < df.height:  # a PMS that gives departure dates
+        stay = (pl.col("departure_date") - pl.col("arrival_date")).dt.total_days().cast(I32)
+        weekend = _weekend_nights(pl.col("arrival_date"), stay)
+        df = df.with_columns(
+            stays_in_weekend_nights=pl.coalesce("stays_in_weekend_nights", weekend),
+            stays_in_week_nights=pl.coalesce("stays_in_week_nights", stay - weekend),
+        )
     df = df.with_columns(nights=(pl.col("stays_in_weekend_nights") + pl.col("stays_in_week_nights")).cast(I32))
     df = df.with_columns(
         booking_date=pl.col("arrival_date") - pl.duration(days=pl.col("lead_time")),
