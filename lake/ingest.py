@@ -212,7 +212,8 @@ def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFra
                         pl.lit("/".join(keys)),
                         pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="/"),
                         pl.col("_first_line")).alias("_conflict"))
-    rows = rows.filter(~pl.col(LINE).is_in(identical.implode())).join(conflicts, on=LINE, how="left")
+    rows = rows.filter(~pl.col(LINE).is_in(identical.implode())).join(conflicts, on=LINE, how="left",
+                                                                   maintain_order="left")
     rows = rows.with_columns(pl.coalesce(REASON, "_conflict").alias(REASON)).drop("_conflict")
     return rows, identical.len()
 

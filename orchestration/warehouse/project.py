@@ -35,11 +35,28 @@ def use_current_settings() -> None:
     get_settings().dbt_build_path.parent.mkdir(parents=True, exist_ok=True)
 
 
+DBT_SOURCE_FILES = ("dbt_project.yml", "profiles.yml", "models/**/*", "macros/**/*",
+                    "tests/**/*", "seeds/**/*", "snapshots/**/*")
+
+
+def manifest_is_current(project: DbtProject) -> bool:
+    """The manifest is newer than every file of the dbt project (models, macros, config)."""
+    manifest = Path(project.manifest_path)
+    if not manifest.exists():
+        return False
+    root = Path(project.project_dir)
+    newest = max(f.stat().st_mtime for pattern in DBT_SOURCE_FILES for f in root.glob(pattern)
+                 if f.is_file())
+    return manifest.stat().st_mtime > newest
+
+
 def prepare_manifest() -> None:
     """Write target/manifest.json (dbt parse) so the code location can load the models.
 
-    What dagster-dbt's own preparer does, but with the venv's dbt (PATH may not have it).
+    What dagster-dbt's own preparer does, but with the venv's dbt (PATH may not have it),
+    and only when a dbt file changed since the last parse.
     """
     use_current_settings()
     project = dbt_project()
-    dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path, manifest={}).wait()
+    if not manifest_is_current(project):
+        dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path, manifest={}).wait()
