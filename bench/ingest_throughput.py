@@ -44,6 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lake.sources.pms import BOOKING_TIME_ATTRIBUTES  # the key rule is the lake's own
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULT_TAG = "BENCH_RESULT "
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "innsight-bench-cache"
@@ -210,14 +212,6 @@ ALLOWED = {
     "reservation_status": {"Check-Out", "Canceled", "No-Show"},
 }
 TRUE_VALUES, FALSE_VALUES = {"1", "true", "t", "yes", "y"}, {"0", "false", "f", "no", "n"}
-BOOKING_TIME_ATTRIBUTES = [
-    "hotel", "arrival_date", "lead_time", "stays_in_weekend_nights", "stays_in_week_nights",
-    "adults", "children", "babies", "meal", "country", "market_segment",
-    "distribution_channel", "is_repeated_guest", "previous_cancellations",
-    "previous_bookings_not_canceled", "reserved_room_type", "deposit_type", "agent",
-    "company", "customer_type", "adr", "required_car_parking_spaces",
-    "total_of_special_requests",
-]
 # Bronze columns in order, with their SQLite types.
 BRONZE_COLUMNS = {
     "booking_id": "TEXT", "hotel": "TEXT", "is_canceled": "INTEGER", "lead_time": "INTEGER",
@@ -385,7 +379,7 @@ def _validate(df, hotels: dict[str, str]):
     stay = (df["departure_date"] - df["arrival_date"]).dt.days
     if stay.notna().any():  # PMSs that give only the departure date (never in this chain)
         wd = df["arrival_date"].dt.weekday
-        weekend = sum(((stay % 7) > k) & ((wd + k) % 7).isin([4, 5]) for k in range(7))
+        weekend = sum(((stay % 7) > k) & ((wd + k) % 7).isin([5, 6]) for k in range(7))
         weekend = 2 * (stay // 7) + weekend
         df["stays_in_weekend_nights"] = df["stays_in_weekend_nights"].fillna(weekend)
         df["stays_in_week_nights"] = df["stays_in_week_nights"].fillna(stay - weekend)
