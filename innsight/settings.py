@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
+    # MLflow: SQLite + local artifacts by default; a PostgreSQL URI in production
+    # (e.g. postgresql://postgres@127.0.0.1:5432/innsight_mlflow).
+    mlflow_tracking_uri: str | None = None
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     dagster_port: int = 3000
@@ -81,6 +85,14 @@ class Settings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> str:
+        return str(self.home / "mlflow" / "artifacts")
 
     def table_uri(self, name: str) -> str:
         return f"{self.lake_root.rstrip('/')}/{name}"
