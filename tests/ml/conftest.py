@@ -1,0 +1,53 @@
+"""Marts built once per test session from the real extract and a small synthetic chain."""
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from innsight.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def marts_home(tmp_path_factory) -> Path:
+    """A data home whose marts file holds the whole real extract and a 5,000-booking chain."""
+    home = tmp_path_factory.mktemp("ml") / "home"
+    previous = os.environ.get("INNSIGHT_HOME")
+    os.environ["INNSIGHT_HOME"] = str(home)
+    get_settings.cache_clear()
+    try:
+        import dagster as dg
+
+        from innsight.dagster_instance import prepare_dagster_home
+        from lake.synthetic import generate_chain
+        from orchestration.warehouse.project import prepare_manifest
+
+        prepare_dagster_home()
+        (home / "landing" / "pms").mkdir(parents=True)
+        shutil.copyfile(get_settings().bundled_extract, home / "landing" / "pms" / "hotel_bookings.csv.gz")
+        generate_chain(home / "landing", bookings=5_000, seed=11)
+        prepare_manifest()
+        from orchestration.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            assert defs.resolve_job_def("build_all").execute_in_process(instance=instance).success
+    finally:
+        if previous is None:
+            os.environ.pop("INNSIGHT_HOME", None)
+        else:
+            os.environ["INNSIGHT_HOME"] = previous
+        get_settings.cache_clear()
+    return home
+
+
+@pytest.fixture
+def marts(marts_home, monkeypatch) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the session's marts; INNSIGHT_HOME points at its home."""
+    monkeypatch.setenv("INNSIGHT_HOME", str(marts_home))
+    get_settings.cache_clear()
+    con = duckdb.connect(str(get_settings().marts_path), read_only=True)
+    yield con
+    con.close()
+    get_settings.cache_clear()
