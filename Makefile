@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_INDEX ?=
 export OMP_WAIT_POLICY ?= passive
 
-.PHONY: up setup build serve test lock bench clean
+.PHONY: up setup build serve test evaluate lock bench clean
 
 up: setup build serve
 
@@ -31,6 +31,11 @@ serve: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# Train every model on the bundled data and print one table of metrics vs baselines.
+evaluate: setup
+	test -f var/warehouse/marts.duckdb || $(BIN)/innsight build
+	$(BIN)/innsight evaluate
 
 bench: setup
 	$(PY) bench/full_build.py

@@ -1,4 +1,4 @@
-"""`innsight` command line: generate, seed, build, serve."""
+"""`innsight` command line: generate, seed, build, evaluate, serve."""
 
 from __future__ import annotations
 
@@ -71,6 +71,46 @@ def cmd_build(args: argparse.Namespace) -> None:
         print("checks not passing: " + ", ".join(failed_checks))
     if not result.success:
         sys.exit(1)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """Train every model on the marts, log and promote in MLflow, print metrics vs baselines."""
+    import duckdb
+
+    from ml.catalog import MODELS, candidates
+    from ml.tracking import log_and_promote
+
+    marts_path = get_settings().marts_path
+    if not marts_path.exists():
+        raise SystemExit(f"no marts file at {marts_path}: run `make up` (or `innsight build`) first")
+    selected = args.models or list(MODELS)
+    unknown = sorted(set(selected) - set(MODELS))
+    if unknown:
+        raise SystemExit(f"unknown model(s) {unknown}; choose from {sorted(MODELS)}")
+    rows = []
+    with duckdb.connect(str(marts_path), read_only=True) as marts:
+        for name in selected:
+            started = time.perf_counter()
+            trained = candidates(MODELS[name].train(marts))
+            seconds = time.perf_counter() - started
+            for c in trained:
+                registration = log_and_promote(c)
+                for i, metric in enumerate(dict.fromkeys([c.primary, *c.metrics, *c.baseline])):
+                    rows.append((c.name if i == 0 else "", metric + (" *" if metric == c.primary else ""),
+                                 c.metrics.get(metric), c.baseline.get(metric),
+                                 (f"v{registration.version} " + ("champion" if registration.promoted
+                                                                else "not promoted")) if i == 0 else "",
+                                 f"{seconds:.1f}" if i == 0 else ""))
+    header = ("model", "metric (* decides promotion)", "model", "baseline", "registry", "train s")
+    widths = [max(len(_fmt(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)))
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
@@ -156,6 +196,10 @@ def main(argv: list[str] | None = None) -> None:
     build.add_argument("--no-seed", action="store_true",
                        help="do not copy the bundled extract and synthetic chain to landing/")
     build.set_defaults(func=cmd_build)
+
+    evaluate = sub.add_parser("evaluate", help="train every model, print metrics vs baselines")
+    evaluate.add_argument("models", nargs="*", help="model names (default: all)")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     serve = sub.add_parser("serve", help="start the Dagster UI and the API")
     serve.add_argument("--check", action="store_true", help="start, check both answer, stop")

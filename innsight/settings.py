@@ -52,9 +52,10 @@ class Settings(BaseSettings):
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/test"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
-    # MLflow: SQLite + local artifacts by default; a PostgreSQL URI in production
-    # (e.g. postgresql://postgres@127.0.0.1:5432/innsight_mlflow).
+    # MLflow: SQLite + local artifacts by default; in production a PostgreSQL database of
+    # its own on the postgres_url server (its tables would clash with Dagster's).
     mlflow_tracking_uri: str | None = None
+    mlflow_database: str = "innsight_mlflow"
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -88,7 +89,11 @@ class Settings(BaseSettings):
 
     @property
     def mlflow_uri(self) -> str:
-        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        if self.profile == "production":
+            return f"{self.postgres_url.rsplit('/', 1)[0]}/{self.mlflow_database}"
+        return f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
 
     @property
     def mlflow_artifacts(self) -> str:

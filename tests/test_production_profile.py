@@ -1,5 +1,8 @@
 """The production profile: Dagster instance storage on the machine's real PostgreSQL."""
 
+import dataclasses
+import uuid
+
 import dagster as dg
 import psycopg2
 import pytest
@@ -38,4 +41,27 @@ def test_runs_and_materialisations_are_stored_in_postgres(production):
         assert event.run_id == result.run_id
     with psycopg2.connect(production) as con, con.cursor() as cur:
         cur.execute("select count(*) from runs where run_id = %s", (result.run_id,))
+        assert cur.fetchone()[0] == 1
+
+
+def test_mlflow_tracks_and_registers_in_postgres(production, monkeypatch):
+    from tests.ml.test_tracking import candidate
+    from ml.tracking import champion_version, log_and_promote
+
+    database = get_settings().mlflow_database
+    admin = psycopg2.connect(production)
+    admin.autocommit = True  # CREATE DATABASE runs outside a transaction
+    with admin.cursor() as cur:
+        cur.execute("select 1 from pg_database where datname = %s", (database,))
+        if cur.fetchone() is None:
+            cur.execute(f'create database "{database}"')
+    admin.close()
+    assert get_settings().mlflow_uri.endswith(f"/{database}")
+    name = f"toy_{uuid.uuid4().hex[:8]}"  # the server's database outlives test runs
+    registration = log_and_promote(dataclasses.replace(candidate(2.5), name=name))
+    assert registration.promoted and registration.version == champion_version(name)
+    mlflow_url = get_settings().mlflow_uri
+    with psycopg2.connect(mlflow_url) as con, con.cursor() as cur:
+        cur.execute("select count(*) from model_versions where name = %s and version = %s",
+                    (name, int(registration.version)))
         assert cur.fetchone()[0] == 1
