@@ -57,7 +57,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     prepare_manifest()
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("build_all").execute_in_process(instance=instance)
+        result = defs.resolve_job_def(args.job).execute_in_process(instance=instance)
     elapsed = time.perf_counter() - started
     failed_checks = [
         e.asset_check_evaluation_data.asset_check_key.to_user_string()
@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     build = sub.add_parser("build", help="build the platform from landing/ (seeds it first)")
     build.add_argument("--no-seed", action="store_true",
                        help="do not copy the bundled extract and synthetic chain to landing/")
+    build.add_argument("--job", default="build_all", choices=["build_all", "build_lakehouse"],
+                       help="build_lakehouse stops at the marts file; build_all also trains "
+                            "the models and prices (default)")
     build.set_defaults(func=cmd_build)
 
     evaluate = sub.add_parser("evaluate", help="train every model, print metrics vs baselines")

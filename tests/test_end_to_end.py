@@ -80,7 +80,7 @@ def test_whole_graph_matches_the_source_and_reacts_to_dropped_files(home, monkey
     drop(home, "pms", "hotel_bookings_sample.csv", "\n".join(lines) + "\n")
     generate_chain(home / "landing", bookings=1_000, seed=3)
 
-    result = run_job("build_all")
+    result = run_job("build_lakehouse")
     assert result.success
     assert failed_checks(result) == []
 

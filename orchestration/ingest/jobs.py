@@ -28,7 +28,13 @@ PMS_SYNC_JOB = dg.define_asset_job(
     description="Hourly PMS sync: ingest every waiting PMS export and rebuild the marts.",
 )
 
+BUILD_LAKEHOUSE_JOB = dg.define_asset_job(
+    "build_lakehouse",
+    selection=dg.AssetSelection.assets(dg.AssetKey(["warehouse", "marts_file"])).upstream(),
+    description="Landing → bronze → dbt models → the published marts file.",
+)
+
 BUILD_ALL_JOB = dg.define_asset_job(
     "build_all", selection=dg.AssetSelection.all(),
-    description="The whole platform: every bronze table, every dbt model, the marts file.",
+    description="The whole platform: the lakehouse, then everything built on the marts.",
 )

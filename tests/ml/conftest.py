@@ -32,7 +32,7 @@ def marts_home(tmp_path_factory) -> Path:
         from orchestration.definitions import defs
 
         with dg.DagsterInstance.get() as instance:
-            assert defs.resolve_job_def("build_all").execute_in_process(instance=instance).success
+            assert defs.resolve_job_def("build_lakehouse").execute_in_process(instance=instance).success
     finally:
         if previous is None:
             os.environ.pop("INNSIGHT_HOME", None)
