@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # its own on the postgres_url server (its tables would clash with Dagster's).
     mlflow_tracking_uri: str | None = None
     mlflow_database: str = "innsight_mlflow"
+    # Feast: registry file + SQLite online store under home/feast by default; in production
+    # a SQL registry in its own PostgreSQL database and the Redis online store.
+    feast_database: str = "innsight_feast"
+
+    # Days of stay dates the 03:00 pricing run suggests prices for.
+    pricing_horizon_days: int = 30
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -9,13 +9,20 @@ from orchestration.ingest.jobs import BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, INGEST
 from orchestration.ingest.schedules import pms_sync_schedule
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.maintenance.jobs import lake_maintenance, lake_maintenance_schedule
+from orchestration.ml.assets import MODEL_ASSETS
+from orchestration.ml.features import FEATURE_ASSETS
+from orchestration.ml.pricing import price_schedule
+from orchestration.ml.schedules import (NIGHTLY_RETRAINING_JOB, PRICING_JOB,
+                                        nightly_retraining_schedule, pricing_schedule)
 from orchestration.warehouse.assets import dbt_models, marts_file
 from orchestration.warehouse.project import dbt_resource
 
 defs = dg.Definitions(
-    assets=[*BRONZE_ASSETS, dbt_models, marts_file],
-    jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(), lake_maintenance],
+    assets=[*BRONZE_ASSETS, dbt_models, marts_file, *FEATURE_ASSETS, *MODEL_ASSETS, price_schedule],
+    jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(), lake_maintenance,
+          NIGHTLY_RETRAINING_JOB, PRICING_JOB],
     sensors=[landing_sensor],
-    schedules=[pms_sync_schedule, lake_maintenance_schedule],
+    schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
+               pricing_schedule],
     resources={"dbt": dbt_resource()},
 )

@@ -8,6 +8,11 @@ from lake.sources import SOURCES
 from orchestration.ingest.assets import bronze_key
 
 
+MARTS_FILE = dg.AssetKey(["warehouse", "marts_file"])
+# Ingest jobs rebuild the lakehouse up to the marts file; models retrain on their own schedule.
+LAKEHOUSE = dg.AssetSelection.assets(MARTS_FILE).upstream()
+
+
 def ingest_job_name(source_name: str) -> str:
     return f"ingest_{source_name}"
 
@@ -15,7 +20,7 @@ def ingest_job_name(source_name: str) -> str:
 INGEST_JOBS = {
     name: dg.define_asset_job(
         ingest_job_name(name),
-        selection=dg.AssetSelection.assets(bronze_key(source)).downstream(),
+        selection=dg.AssetSelection.assets(bronze_key(source)).downstream() & LAKEHOUSE,
         description=f"Ingest new landing files of {name} and rebuild the marts that read it.",
     )
     for name, source in SOURCES.items()
@@ -24,13 +29,13 @@ INGEST_JOBS = {
 PMS_SYNC_JOB = dg.define_asset_job(
     "pms_sync",
     selection=dg.AssetSelection.assets(
-        *[bronze_key(s) for s in SOURCES.values() if s.folder == "pms"]).downstream(),
+        *[bronze_key(s) for s in SOURCES.values() if s.folder == "pms"]).downstream() & LAKEHOUSE,
     description="Hourly PMS sync: ingest every waiting PMS export and rebuild the marts.",
 )
 
 BUILD_LAKEHOUSE_JOB = dg.define_asset_job(
     "build_lakehouse",
-    selection=dg.AssetSelection.assets(dg.AssetKey(["warehouse", "marts_file"])).upstream(),
+    selection=LAKEHOUSE,
     description="Landing → bronze → dbt models → the published marts file.",
 )
 

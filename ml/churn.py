@@ -1,0 +1,343 @@
+"""Cancellation (churn) risk of a booking, from what is known when it is made.
+
+Data: the two real hotels of fct_bookings. Time split: train on arrivals before 2017-01-01,
+test on 2017 arrivals. Hyper-parameters (number of trees) and the calibration are chosen on
+a validation slice, the last three months of 2016 arrivals, with a model fitted on the
+earlier arrivals; the final booster is then refitted on the whole training period.
+
+Output per booking:
+- probability: calibrated cancellation probability (Platt scaling of the booster's margin,
+  fitted on out-of-time predictions of the four quarters of 2016, the validation slice
+  included: a full seasonal cycle);
+- risk_level: low (< 0.30), medium (0.30 to < 0.60), high (>= 0.60) — RISK_THRESHOLDS;
+- top_factors: JSON list of the TOP_FACTORS booking fields that move the probability most,
+  e.g. {"factor": "deposit_type", "value": "Non Refund", "impact": 0.31}; impact is the
+  change of the calibrated probability attributable to the field (XGBoost contributions of
+  all its features summed, in log-odds, then p(margin) - p(margin - contribution)), positive
+  when the field raises the risk;
+- actions: JSON list of recommended actions derived from the risk-raising factors and the
+  risk level (ACTIONS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import duckdb
+import matplotlib
+import mlflow
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, recall_score, roc_auc_score
+
+from ml.churn_features import (BOOKING_COLUMNS, CATEGORICAL, FORBIDDEN, HIGH_CARDINALITY, SOURCE,
+                               ChurnFeatures, describe_value, load_bookings, normalise)
+from ml.tracking import Candidate
+
+matplotlib.use("Agg")
+
+TEST_START = "2017-01-01"
+VALIDATION_START = "2016-10-01"
+# with the validation slice, out-of-time quarters for the calibration (a full year)
+CALIBRATION_QUARTERS = [("2016-01-01", "2016-04-01"), ("2016-04-01", "2016-07-01"),
+                        ("2016-07-01", VALIDATION_START)]
+RISK_THRESHOLDS = {"medium": 0.30, "high": 0.60}
+DECISION_THRESHOLD = 0.5  # for accuracy / precision / recall
+TOP_FACTORS = 3
+NTHREAD = 2
+SEED = 7
+PARAMS = {
+    "objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist",
+    "eta": 0.05, "max_depth": 8, "subsample": 0.8, "colsample_bytree": 0.5,
+    "min_child_weight": 3, "seed": SEED,
+}
+MAX_ROUNDS = 1500
+EARLY_STOPPING = 100
+
+# Recommended actions per risk-raising factor (field, value or None for any value).
+ACTIONS: dict[tuple[str, Any], list[str]] = {
+    ("deposit_type", "No Deposit"): ["offer_non_refundable_rate"],
+    ("deposit_type", "Refundable"): ["offer_non_refundable_rate"],
+    ("deposit_type", "Non Refund"): ["verify_deposit_payment"],
+    ("lead_time", None): ["send_confirmation_email", "offer_flexible_dates"],
+    ("arrival_date", None): ["offer_flexible_dates"],
+    ("booking_date", None): ["send_confirmation_email"],
+    ("nights", None): ["offer_flexible_dates"],
+    ("agent", None): ["reconfirm_allotment_with_agent"],
+    ("company", None): ["reconfirm_with_company"],
+    ("group_booking", None): ["reconfirm_group_rooming_list"],
+    ("market_segment", None): ["offer_direct_booking_benefits"],
+    ("distribution_channel", None): ["offer_direct_booking_benefits"],
+    ("customer_type", None): ["send_confirmation_email"],
+    ("country", None): ["confirmation_call"],
+    ("previous_cancellations", None): ["require_deposit"],
+    ("total_of_special_requests", None): ["invite_special_requests"],
+    ("required_car_parking_spaces", None): ["offer_parking_or_transfer"],
+    ("adr", None): ["offer_price_guarantee"],
+    ("is_repeated_guest", None): ["send_welcome_offer"],
+}
+LEVEL_ACTIONS = {"high": ["confirmation_call"], "medium": ["send_confirmation_email"], "low": []}
+MAX_ACTIONS = 4
+ACTION_MIN_IMPACT = 0.01
+
+
+def risk_level(p: np.ndarray) -> np.ndarray:
+    return np.where(p >= RISK_THRESHOLDS["high"], "high",
+                    np.where(p >= RISK_THRESHOLDS["medium"], "medium", "low"))
+
+
+def booking_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The model's input: booking-time fields only, in stable types (numbers as float64, so
+    an integer or a missing value both fit the logged signature)."""
+    out = normalise(df)[BOOKING_COLUMNS].copy()
+    for c in ("booking_date", "arrival_date"):
+        out[c] = out[c].astype("datetime64[ns]")
+    for c in ("lead_time", "adr", "stays_in_weekend_nights", "stays_in_week_nights", "adults",
+              "children", "babies", "is_repeated_guest", "previous_cancellations",
+              "previous_bookings_not_canceled", "required_car_parking_spaces",
+              "total_of_special_requests"):
+        out[c] = out[c].astype("float64")
+    for c in ("country", "agent", "company", *CATEGORICAL):
+        out[c] = out[c].astype(object).where(out[c].notna(), "")
+    return out.reset_index(drop=True)
+
+
+class ChurnModel(mlflow.pyfunc.PythonModel):
+    """Calibrated cancellation probability, risk level, top factors and actions.
+
+    Carries everything it needs: the fitted features (category codes, ADR medians, as-of
+    history tables), the booster (raw bytes) and the Platt calibration."""
+
+    def __init__(self, features: ChurnFeatures, booster: xgb.Booster, platt: tuple[float, float]):
+        self.features = features
+        self.booster_raw = bytes(booster.save_raw("ubj"))
+        self.platt = (float(platt[0]), float(platt[1]))
+        self._booster = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_booster"] = None
+        return state
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.features.feature_names)
+
+    @property
+    def booster(self) -> xgb.Booster:
+        if self._booster is None:
+            b = xgb.Booster(params={"nthread": NTHREAD})
+            b.load_model(bytearray(self.booster_raw))
+            self._booster = b
+        return self._booster
+
+    def _calibrate(self, margin: np.ndarray) -> np.ndarray:
+        a, b = self.platt
+        return 1.0 / (1.0 + np.exp(-(a * margin + b)))
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster.predict(xgb.DMatrix(X), output_margin=True)
+
+    def predict(self, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        df = pd.DataFrame(model_input).reset_index(drop=True)
+        for c in ("country", "agent", "company", *CATEGORICAL):  # "" = unknown
+            if c in df.columns:
+                df[c] = df[c].replace("", None)
+        X = self.features.transform(df)
+        dm = xgb.DMatrix(X)
+        contrib = self.booster.predict(dm, pred_contribs=True, approx_contribs=True)  # log-odds, (n, features + bias)
+        margin = contrib.sum(axis=1)
+        p = self._calibrate(margin)
+        levels = risk_level(p)
+        sources = sorted(set(SOURCE[f] for f in X.columns))
+        mapping = np.zeros((X.shape[1], len(sources)))
+        for i, f in enumerate(X.columns):
+            mapping[i, sources.index(SOURCE[f])] = 1.0
+        by_source = contrib[:, :-1] @ mapping
+        impact = p[:, None] - self._calibrate(margin[:, None] - by_source)
+        top = np.argsort(-np.abs(impact), axis=1)[:, :TOP_FACTORS]
+        records = normalise(df).to_dict("records")
+        group_size = X["group_size"].to_numpy()
+        factors_json, actions_json = [], []
+        for r, row in enumerate(records):
+            factors, actions = [], list(LEVEL_ACTIONS[levels[r]])
+            for j in top[r]:
+                src = sources[j]
+                value = (int(group_size[r]) if src == "group_booking"
+                         else describe_value(row, src))
+                factors.append({"factor": src, "value": value, "impact": round(float(impact[r, j]), 4)})
+            if levels[r] != "low":
+                for j in np.argsort(-impact[r])[:TOP_FACTORS + 2]:
+                    if impact[r, j] < ACTION_MIN_IMPACT:
+                        break
+                    src = sources[j]
+                    value = describe_value(row, src)
+                    actions += ACTIONS.get((src, value), ACTIONS.get((src, None), []))
+            actions = list(dict.fromkeys(actions))[:MAX_ACTIONS]
+            factors_json.append(json.dumps(factors))
+            actions_json.append(json.dumps(actions))
+        return pd.DataFrame({"probability": p.astype(float), "risk_level": levels,
+                             "top_factors": factors_json, "actions": actions_json})
+
+
+# ---------------------------------------------------------------- baseline
+
+RAW_NUMERIC = ["lead_time", "stays_in_weekend_nights", "stays_in_week_nights", "adults",
+               "children", "babies", "is_repeated_guest", "previous_cancellations",
+               "previous_bookings_not_canceled", "required_car_parking_spaces",
+               "total_of_special_requests", "adr"]
+RAW_CATEGORICAL = [*CATEGORICAL, *HIGH_CARDINALITY]
+
+
+def raw_matrix(df: pd.DataFrame, categories: dict[str, list]) -> pd.DataFrame:
+    """The raw columns as a plain model sees them: numbers, arrival month / week / day, and
+    label-encoded categories (codes from the training period)."""
+    X = df[RAW_NUMERIC].astype(float).copy()
+    X["arrival_month"] = df["arrival_date"].dt.month
+    X["arrival_week"] = df["arrival_date"].dt.isocalendar().week.astype(float)
+    X["arrival_day"] = df["arrival_date"].dt.day
+    for c in RAW_CATEGORICAL:
+        X[c] = df[c].map({v: i for i, v in enumerate(categories[c])}).astype(float)
+    return X
+
+
+def train_baseline(train: pd.DataFrame) -> tuple[dict[str, list], xgb.Booster]:
+    categories = {c: sorted(train[c].dropna().unique().tolist()) for c in RAW_CATEGORICAL}
+    params = {"objective": "binary:logistic", "tree_method": "hist", "eta": 0.1, "max_depth": 6,
+              "nthread": NTHREAD, "seed": SEED}
+    booster = xgb.train(params, xgb.DMatrix(raw_matrix(train, categories),
+                                            train["is_canceled"].astype(int)), 300)
+    return categories, booster
+
+
+# ---------------------------------------------------------------- evaluation
+
+def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    hard = (p >= DECISION_THRESHOLD).astype(int)
+    return {"auc": float(roc_auc_score(y, p)), "accuracy": float(accuracy_score(y, hard)),
+            "precision": float(precision_score(y, hard, zero_division=0)),
+            "recall": float(recall_score(y, hard, zero_division=0)),
+            "brier": float(brier_score_loss(y, p))}
+
+
+def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import roc_curve
+
+    figs = {}
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, q in (("churn model", p), ("raw-column baseline", p_base)):
+        fpr, tpr, _ = roc_curve(y, q)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, q):.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, 2017 arrivals")
+    ax.legend(loc="lower right")
+    figs["roc"] = fig
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, q in (("churn model (calibrated)", p), ("raw-column baseline", p_base)):
+        frac, mean = calibration_curve(y, q, n_bins=10, strategy="quantile")
+        ax.plot(mean, frac, "o-", label=f"{name} (Brier {brier_score_loss(y, q):.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="predicted probability", ylabel="observed cancellation rate",
+           title="Calibration, 2017 arrivals")
+    ax.legend(loc="upper left")
+    figs["calibration"] = fig
+
+    top = importance.head(20)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.barh(top.index, top.to_numpy())
+    ax.set(xlabel="total gain", title="Feature importance (churn model)")
+    fig.tight_layout()
+    figs["feature_importance"] = fig
+    plt.close("all")
+    return figs
+
+
+def split(bookings: pd.DataFrame):
+    train = bookings[bookings["arrival_date"] < TEST_START]
+    test = bookings[bookings["arrival_date"] >= TEST_START]
+    return train, test
+
+
+def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
+    started = time.perf_counter()
+    bookings = load_bookings(marts)
+    train_df, test_df = split(bookings)
+    sub = train_df[train_df["arrival_date"] < VALIDATION_START]
+    val = train_df[train_df["arrival_date"] >= VALIDATION_START]
+    params = {**PARAMS, "nthread": NTHREAD}
+
+    # 1. model selection and calibration on the validation slice
+    sub_features = ChurnFeatures.fit(sub, bookings)
+    x_val = xgb.DMatrix(sub_features.transform(val), val["is_canceled"].astype(int))
+    selector = xgb.train(params, xgb.DMatrix(sub_features.transform(sub), sub["is_canceled"].astype(int)),
+                         MAX_ROUNDS, evals=[(x_val, "validation")],
+                         early_stopping_rounds=EARLY_STOPPING, verbose_eval=False)
+    best_rounds = selector.best_iteration + 1
+    # Platt scaling on out-of-time margins covering a whole year (2016, quarter by quarter,
+    # each predicted by a model fitted on the arrivals before it): one quarter alone (the
+    # validation slice) carries its season's offset into every month of the next year.
+    margins = [selector.predict(x_val, iteration_range=(0, best_rounds), output_margin=True)]
+    labels = [val["is_canceled"].astype(int).to_numpy()]
+    for start, end in CALIBRATION_QUARTERS:
+        before = train_df[train_df["arrival_date"] < start]
+        quarter = train_df[(train_df["arrival_date"] >= start) & (train_df["arrival_date"] < end)]
+        f = ChurnFeatures.fit(before, bookings)
+        b = xgb.train(params, xgb.DMatrix(f.transform(before), before["is_canceled"].astype(int)),
+                      best_rounds)
+        margins.append(b.predict(xgb.DMatrix(f.transform(quarter)), output_margin=True))
+        labels.append(quarter["is_canceled"].astype(int).to_numpy())
+    platt = LogisticRegression(C=1e6).fit(np.concatenate(margins)[:, None], np.concatenate(labels))
+    calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+
+    # 2. final model on the whole training period (more data: proportionally more trees)
+    rounds = int(round(best_rounds * len(train_df) / len(sub)))
+    features = ChurnFeatures.fit(train_df, bookings)
+    booster = xgb.train(params, xgb.DMatrix(features.transform(train_df), train_df["is_canceled"].astype(int)),
+                        rounds)
+    model = ChurnModel(features, booster, calibration)
+    training_seconds = time.perf_counter() - started
+
+    # 3. held-out evaluation on 2017, and the raw-column baseline on the same split
+    test_input = booking_frame(test_df)
+    y_test = test_df["is_canceled"].astype(int).to_numpy()
+    p_test = model.predict(test_input)["probability"].to_numpy()
+    categories, base = train_baseline(train_df)
+    p_base = base.predict(xgb.DMatrix(raw_matrix(test_df, categories)))
+    metrics = evaluate(y_test, p_test)
+    metrics["validation_auc"] = float(selector.best_score)
+    baseline = evaluate(y_test, p_base)
+
+    gain = pd.Series(booster.get_score(importance_type="total_gain")).reindex(features.feature_names).fillna(0)
+    importance = gain.sort_values(ascending=False)
+
+    def score(loaded) -> float:
+        return float(roc_auc_score(y_test, np.asarray(loaded.predict(test_input)["probability"], float)))
+
+    return Candidate(
+        name="churn", model=model, input_example=test_input.head(5), primary="auc",
+        higher_is_better=True, metrics=metrics, baseline=baseline, score=score,
+        params={"training_seconds": round(training_seconds, 2), "train_rows": len(train_df),
+                "test_rows": len(test_df), "validation_rows": len(val), "test_start": TEST_START,
+                "validation_start": VALIDATION_START, "rounds": rounds,
+                "validation_best_rounds": best_rounds,
+                "platt_a": round(calibration[0], 4), "platt_b": round(calibration[1], 4),
+                "risk_medium": RISK_THRESHOLDS["medium"], "risk_high": RISK_THRESHOLDS["high"],
+                "features": len(features.feature_names),
+                **{k: v for k, v in PARAMS.items() if k not in ("objective", "eval_metric")}},
+        figures=_figures(y_test, p_test, p_base, importance),
+        tables={"feature_importance": importance.rename("total_gain").reset_index()
+                .rename(columns={"index": "feature"})},
+    )
+
+
+__all__ = ["ChurnModel", "train", "FORBIDDEN", "BOOKING_COLUMNS", "RISK_THRESHOLDS"]

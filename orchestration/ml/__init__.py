@@ -1,0 +1,1 @@
+"""Marts → features (Feast) and models (MLflow): training assets, retraining and pricing schedules."""

@@ -1,0 +1,94 @@
+"""Guest value: out-of-time validation on the synthetic chain against an RFM heuristic."""
+
+from datetime import timedelta
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import clv
+
+
+@pytest.fixture(scope="module")
+def candidate(marts_home):
+    import duckdb
+
+    con = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
+    try:
+        yield clv.train(con), clv.split_dates(con), con
+    finally:
+        con.close()
+
+
+def test_split_is_out_of_time(candidate):
+    c, s, _ = candidate
+    assert s.train_cutoff + timedelta(days=s.horizon_days) == s.cutoff  # training targets end at T
+    assert (s.end - s.cutoff).days == clv.HORIZON_DAYS
+    assert c.params["validation_cutoff"] == s.cutoff.isoformat()
+
+
+def test_features_use_only_the_past(candidate):
+    _, s, con = candidate
+    x = clv.guest_features(con, s.cutoff)
+    assert x["guest_id"].is_unique and set(clv.FEATURES) <= set(x.columns)
+    assert (x["recency_days"].dropna() > 0).all()  # every counted stay arrived before T
+    later = clv.guest_features(con, s.cutoff + timedelta(days=90))
+    assert len(later) >= len(x)  # more guests known later, none forgotten
+    # a guest first seen after T is not a validation guest
+    first_booking = con.execute(
+        "select guest_id, min(booking_date) from fct_bookings where guest_id is not null group by 1").df()
+    known = set(first_booking[pd.to_datetime(first_booking.iloc[:, 1]) < pd.Timestamp(s.cutoff)]["guest_id"])
+    assert set(x["guest_id"]) == known
+
+
+def test_model_beats_the_rfm_baseline_out_of_time(candidate):
+    c, _, _ = candidate
+    m, b = c.metrics, c.baseline
+    assert m["mae"] < b["mae"] or m["spearman"] > b["spearman"]
+    assert m["mae"] < b["mae"]
+    assert m["spearman"] > b["spearman"] + 0.05
+    assert m["top_decile_capture"] > b["top_decile_capture"]
+    assert m["retention_auc"] > 0.6
+    assert c.primary == "mae" and c.higher_is_better is False
+    assert c.score(c.model) == pytest.approx(m["mae"])
+    assert c.params["training_seconds"] > 0 and {"clv_predicted_vs_actual", "clv_lift"} <= set(c.figures)
+
+
+def test_output_shape_and_segments_cover_all_guests(candidate):
+    c, s, con = candidate
+    x = clv.guest_features(con, s.cutoff)
+    out = c.model.predict(x)
+    assert list(out.columns) == ["guest_id", "predicted_value_12m", "retention_probability", "segment"]
+    assert len(out) == len(x) and out["guest_id"].tolist() == x["guest_id"].tolist()
+    assert out["segment"].notna().all() and set(out["segment"]) <= set(clv.SEGMENTS)
+    assert (out["predicted_value_12m"] >= 0).all()
+    assert out["retention_probability"].between(0, 1).all()
+    # the rule: champions are likely to return and valuable, dormant ones unlikely to return
+    champ = out[out["segment"] == "champion"]
+    assert (champ["retention_probability"] >= 0.5).all()
+    assert (out.loc[out["segment"] == "dormant", "retention_probability"] < 0.2).all()
+    assert out.groupby("segment")["retention_probability"].mean().idxmax() in {"champion", "loyal"}
+
+
+def test_missing_feature_is_a_clear_error(candidate):
+    c, s, con = candidate
+    x = clv.guest_features(con, s.cutoff).drop(columns=["recency_days"])
+    with pytest.raises(ValueError, match="recency_days"):
+        c.model.predict(x)
+
+
+def test_segment_rule():
+    seg = clv.segment_of(np.array([1000, 10, 10, 10, 10]), np.array([0.9, 0.9, 0.1, 0.3, 0.1]),
+                         np.array([0, 0, 5000, 0, 0]), value_hi=500, spend_hi=1000)
+    assert seg.tolist() == ["champion", "loyal", "at_risk", "promising", "dormant"]
+
+
+def test_pyfunc_round_trip(candidate, tmp_path):
+    c, s, con = candidate
+    x = clv.guest_features(con, s.cutoff).head(50)
+    mlflow.pyfunc.save_model(str(tmp_path / "clv"), python_model=c.model, input_example=c.input_example,
+                             pip_requirements=["mlflow", "xgboost", "pandas"])  # no inference subprocess
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "clv"))
+    pd.testing.assert_frame_equal(loaded.predict(x).reset_index(drop=True), c.model.predict(x))
+    assert c.score(loaded) == pytest.approx(c.metrics["mae"])

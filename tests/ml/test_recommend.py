@@ -1,0 +1,105 @@
+"""Recommendations: services and rooms on a time split against a popularity baseline."""
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.models import infer_signature
+
+from ml import recommend
+
+
+@pytest.fixture(scope="module")
+def con(marts_home):
+    import duckdb
+
+    c = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def services(con):
+    return recommend.train_services(con)
+
+
+@pytest.fixture(scope="module")
+def rooms(con):
+    return recommend.train_rooms(con)
+
+
+def test_services_beat_popularity_at_the_top_of_the_list(services):
+    m, b = services.metrics, services.baseline
+    assert services.primary == "hit_rate_at_5" and services.higher_is_better
+    assert m["test_stays"] > 100
+    assert m["hit_rate_at_1"] > b["hit_rate_at_1"]
+    assert m["mrr"] > b["mrr"]
+    assert services.score(services.model) == pytest.approx(m["hit_rate_at_5"])
+
+
+def test_service_output_shape(services):
+    known = services.model.profiles.index[0]
+    frame = pd.DataFrame({"guest_id": [known, "G-UNKNOWN"], "segment": [None, "business"]})
+    out = services.model.predict(frame, params={"top_k": 3})
+    assert list(out.columns) == ["guest_id", "recommendations"]
+    assert out["guest_id"].tolist() == [known, "G-UNKNOWN"]
+    for cell in out["recommendations"]:
+        recs = json.loads(cell)
+        assert len(recs) == 3 and len({r["service"] for r in recs}) == 3
+        assert all({"service", "score", "reason"} <= set(r) for r in recs)
+        assert all(0 <= r["score"] <= 1 and r["reason"] for r in recs)
+        assert {r["service"] for r in recs} <= set(services.model.items)
+    with pytest.raises(ValueError, match="guest_id"):
+        services.model.predict(pd.DataFrame({"segment": ["business"]}))
+
+
+def test_service_history_counts_in_the_reason(services):
+    model = services.model
+    row = (model.history > 0).any(axis=1).argmax()
+    guest = model.profiles.index[row]
+    recs = json.loads(model.predict(pd.DataFrame({"guest_id": [guest]}))["recommendations"][0])
+    had = {model.items[j] for j in range(len(model.items)) if model.history[row, j] > 0}
+    assert any(r["service"] in had and "previous stay" in r["reason"] for r in recs) or not had & {
+        r["service"] for r in recs}
+
+
+def test_rooms_beat_popularity(rooms):
+    m, b = rooms.metrics, rooms.baseline
+    assert rooms.primary == "hit_rate_at_5" and rooms.higher_is_better
+    assert m["hit_rate_at_5"] > b["hit_rate_at_5"]
+    assert m["hit_rate_at_1"] > b["hit_rate_at_1"] + 0.02
+    assert m["mrr"] > b["mrr"]
+    assert rooms.score(rooms.model) == pytest.approx(m["hit_rate_at_5"])
+
+
+def test_room_output_shape_and_hotel_types(rooms):
+    model = rooms.model
+    hotel = next(h for h, t in model.hotel_types.items() if len(t) >= 4)
+    frame = pd.DataFrame({"hotel": [hotel, hotel], "adults": [1, 4], "children": [0, 2], "nights": [2, 5],
+                          "budget": [None, 400.0], "segment": ["business", "leisure"]})
+    out = model.predict(frame, params={"top_k": 3})
+    assert list(out.columns) == ["hotel", "recommendations"] and len(out) == 2
+    ranked = [json.loads(cell) for cell in out["recommendations"]]
+    for recs in ranked:
+        assert len(recs) == 3 and {r["room_type"] for r in recs} <= set(model.hotel_types[hotel])
+        assert [r["score"] for r in recs] == sorted((r["score"] for r in recs), reverse=True)
+        assert all(r["reason"] for r in recs)
+    # a family of six does not get the same first choice as a solo business traveller
+    assert ranked[0][0]["room_type"] != ranked[1][0]["room_type"]
+    with pytest.raises(ValueError, match="unknown hotel"):
+        model.predict(frame.assign(hotel="Nowhere Inn"))
+
+
+def test_pyfunc_round_trips(services, rooms, tmp_path):
+    for cand in (services, rooms):
+        path = str(tmp_path / cand.name)
+        signature = infer_signature(cand.input_example, cand.model.predict(cand.input_example), params={"top_k": 5})
+        mlflow.pyfunc.save_model(path, python_model=cand.model, signature=signature, input_example=cand.input_example,
+                                 pip_requirements=["mlflow", "xgboost", "pandas"])  # no inference subprocess
+        loaded = mlflow.pyfunc.load_model(path)
+        pd.testing.assert_frame_equal(loaded.predict(cand.input_example).reset_index(drop=True),
+                                      cand.model.predict(cand.input_example))
+        assert cand.score(loaded) == pytest.approx(cand.metrics["hit_rate_at_5"])
+        assert loaded.predict(cand.input_example.tail(1), params={"top_k": 2})["recommendations"].map(
+            lambda cell: len(json.loads(cell))).tolist() == [2]
