@@ -65,7 +65,10 @@ def _source(name: str, settings: Settings | None) -> FileSource:
 
 
 BOOKING_FIELDS = [
+    Field(name="hotel", dtype=String),
     Field(name="hotel_code", dtype=String),
+    Field(name="booking_date", dtype=String),  # ISO dates: the churn model's input
+    Field(name="arrival_date", dtype=String),
     Field(name="guest_id", dtype=String),
     Field(name="lead_time", dtype=Int32),
     Field(name="lead_time_bucket", dtype=String),

@@ -51,7 +51,10 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
     expected = _mart_rows(
         marts_db,
         f"""select booking_id, isodow(arrival_date)::integer as arrival_day_of_week,
-                   {", ".join(c for c in BOOKING_COLUMNS if c != "arrival_day_of_week")}
+                   strftime(booking_date, '%Y-%m-%d') as booking_date,
+                   strftime(arrival_date, '%Y-%m-%d') as arrival_date,
+                   {", ".join(c for c in BOOKING_COLUMNS
+                              if c not in ("arrival_day_of_week", "booking_date", "arrival_date"))}
             from fct_bookings where booking_date = ? order by booking_id""",
         day,
     )
