@@ -40,6 +40,7 @@ evaluate: setup
 bench: setup
 	$(PY) bench/full_build.py
 	$(PY) bench/ingest_throughput.py
+	$(PY) bench/feast_online_latency.py
 
 # Re-resolve requirements.in into requirements.lock (about two minutes with pip).
 lock:

@@ -75,7 +75,14 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Train every model on the marts, log and promote in MLflow, print metrics vs baselines."""
+    import logging
+    import warnings
+
     import duckdb
+
+    # The table is the output: MLflow's per-run chatter goes to its UI, not this terminal.
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
 
     from ml.catalog import MODELS, candidates
     from ml.tracking import log_and_promote
