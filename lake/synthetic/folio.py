@@ -3,6 +3,14 @@
 One ``room`` line per night (amount = ADR, posted at the night audit), plus food and
 beverage, spa and minibar lines whose frequency depends on the meal plan, the segment,
 the party and the length of stay; amount = quantity x unit price, rounded to cents.
+
+Which F&B and spa items a stay orders depends on the guest: their segment (business
+guests use the bar, breakfast and room service; leisure guests the spa and dinners; groups
+lunch and the pool; families pool snacks and the minibar) and a taste of their own, drawn
+once per guest from the seed (a concentrated, Dirichlet-like vector over the items whose
+mean is the segment's mix), so a guest's favourites repeat across stays. Each guest also
+has their own propensity for the spa and the minibar (mean 1). Segment mixes are the global
+weights tilted by segment, so category counts are unchanged and the item mix stays close.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ import polars as pl
 
 from lake.synthetic.bookings import Bookings, booking_id_expr
 from lake.synthetic.calibration import Calibration
-from lake.synthetic.guests import guest_id_expr
+from lake.synthetic.guests import (
+    SEGMENT_OF_MARKET, guest_id_expr, guest_segment_codes, trait_key, trait_uniform,
+)
 from lake.synthetic.rooms import Inventory
 
 CATEGORIES = ("room", "fnb", "spa", "minibar")
@@ -42,8 +52,96 @@ _FNB_SEGMENT = {"Corporate": 1.3, "Aviation": 1.2, "Groups": 0.6, "Complementary
 _SPA_SEGMENT = {"Corporate": 0.5, "Aviation": 0.4, "Groups": 0.7, "Direct": 1.3, "Online TA": 1.1}
 SPA_PER_NIGHT = {"Resort Hotel": 0.07, "City Hotel": 0.035}
 MINIBAR_PER_NIGHT = 0.16
+# Item mix by guest segment (GUEST_SEGMENTS order: business, leisure, corporate, group) as
+# multipliers of the global weights, then for a party with children.
+_FNB_TILT = np.array([
+    # dinner, lunch, bar, room service, breakfast
+    [0.55, 0.8, 1.6, 1.6, 1.9],  # business
+    [1.35, 1.0, 0.75, 0.8, 0.8],  # leisure
+    [0.8, 1.1, 1.45, 1.3, 1.45],  # corporate
+    [1.2, 1.45, 0.9, 0.5, 0.9],  # group
+])
+_FNB_FAMILY = np.array([1.0, 1.6, 0.35, 1.2, 1.0])  # pool-side lunch and snacks, less bar
+_SPA_TILT = np.array([
+    # massage, facial, sauna and pool, couples massage
+    [1.35, 0.5, 1.25, 0.15],  # business
+    [0.95, 1.25, 0.8, 1.6],  # leisure
+    [1.3, 0.7, 1.15, 0.3],  # corporate
+    [0.8, 0.9, 1.6, 0.5],  # group
+])
+_SPA_FAMILY = np.array([0.7, 0.7, 2.2, 0.2])
+# Share of F&B and spa orders per (segment, no children / children), as generated: leisure
+# guests place most orders, so their mix stays near the global one.
+_ORDER_SHARE = np.array([[0.044, 0.003], [0.77, 0.08], [0.041, 0.001], [0.057, 0.004]])
+_MINIBAR_FAMILY = 1.5  # families raid the minibar (others scaled so the overall rate stays)
+TASTE_SPREAD = 1.6  # scale of a guest's logistic taste noise: larger = more concentrated
+TASTE_SHARE = 0.8  # share of an order drawn from the guest's taste (the rest: segment mix)
+PROPENSITY_SIGMA = 0.7  # spread of a guest's own spa and minibar log-rates
 FOLIO_ID_WIDTH = 10
 DAY = 86_400
+
+
+def _logistic(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 1e-12, 1 - 1e-12)
+    return np.log(u) - np.log1p(-u)
+
+
+def _mixes(weights: np.ndarray, tilt: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Item mix per (segment, family): shape (4, 2, k), rows summing to 1.
+
+    The global weights tilted by segment and family, rescaled per item so that the mixes
+    averaged over the usual share of orders per (segment, family) give the global weights.
+    """
+    w = weights[None, None, :] * tilt[:, None, :] * np.stack([np.ones_like(family), family])[None]
+    scale = np.ones_like(weights)
+    for _ in range(50):
+        mix = w * scale
+        mix = mix / mix.sum(axis=-1, keepdims=True)
+        scale = scale * weights / np.einsum("sf,sfk->k", _ORDER_SHARE, mix)
+    return mix
+
+
+def _taste_logits(mix: np.ndarray) -> np.ndarray:
+    """Base logits b such that the mean of softmax(b + TASTE_SPREAD * logistic noise) = mix.
+
+    Fixed-point iterations on a fixed sample (deterministic, computed once per call, tiny).
+    """
+    noise = TASTE_SPREAD * _logistic(np.random.default_rng(12345).random((4096, mix.shape[-1])))
+    b = np.log(mix)
+    for _ in range(30):
+        z = b[..., None, :] + noise
+        z = np.exp(z - z.max(axis=-1, keepdims=True))
+        mean = (z / z.sum(axis=-1, keepdims=True)).mean(axis=-2)
+        b = b + np.log(mix / mean)
+    return b
+
+
+_FNB_MIX = _mixes(_FNB_W / _FNB_W.sum(), _FNB_TILT, _FNB_FAMILY)
+_SPA_MIX = _mixes(_SPA_W / _SPA_W.sum(), _SPA_TILT, _SPA_FAMILY)
+_FNB_LOGIT = _taste_logits(_FNB_MIX)
+_SPA_LOGIT = _taste_logits(_SPA_MIX)
+
+
+def _pick_by_row(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each row of probabilities (rows sum to ~1), the index drawn by uniform ``u``."""
+    cdf = np.cumsum(p, axis=1)
+    return np.minimum((cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1), p.shape[1] - 1)
+
+
+def _choose(
+    rng: np.random.Generator, line_stay: np.ndarray, stay_guest: np.ndarray, stay_cell: tuple[np.ndarray, np.ndarray],
+    mix: np.ndarray, logit: np.ndarray, key: np.uint64, first_slot: int,
+) -> np.ndarray:
+    """Item index (within the category) of each line: the guest's taste blended with the mix."""
+    k = mix.shape[-1]
+    stays, inverse = np.unique(line_stay, return_inverse=True)  # only stays with such lines
+    seg, fam = stay_cell[0][stays], stay_cell[1][stays]
+    noise = np.stack([_logistic(trait_uniform(stay_guest[stays], key, first_slot + j)) for j in range(k)], axis=1)
+    z = logit[seg, fam] + TASTE_SPREAD * noise
+    taste = np.exp(z - z.max(axis=1, keepdims=True))
+    taste /= taste.sum(axis=1, keepdims=True)
+    p = TASTE_SHARE * taste + (1 - TASTE_SHARE) * mix[seg, fam]
+    return _pick_by_row(p[inverse.ravel()], rng.random(len(line_stay)))
 
 
 def folio_frame(
@@ -65,9 +163,24 @@ def folio_frame(
     spa_segment = np.array([_SPA_SEGMENT.get(x, 1.0) for x in calib.segments])
     spa_template = np.array([SPA_PER_NIGHT[t] for t in calib.templates])
     fnb_rate = fnb_meal[meal] * fnb_segment[segment] * np.sqrt(np.maximum(party, 1) / 2.0)
+
+    # The guest: segment (as in the guests file), family party, own propensities and taste.
+    guest = c["guest"][stay]
+    key = trait_key(rng, "folio-taste")
+    market = np.array([SEGMENT_OF_MARKET.get(x, "leisure") for x in calib.segments])[segment]
+    solo = (c["adults"][stay] == 1) & (c["children"][stay] <= 0)
+    gseg = guest_segment_codes(market, solo, guest, trait_key(rng, "guest-segment")).astype(np.int64)
+    family = (c["children"][stay] > 0).astype(np.int64)
+    a = PROPENSITY_SIGMA * np.sqrt(3) / np.pi  # logistic noise scaled to sd PROPENSITY_SIGMA
+    mean_log = -np.log(np.pi * a / np.sin(np.pi * a))  # E[exp(a L)] = pi a / sin(pi a): mean 1
+    spa_own = np.exp(mean_log + a * _logistic(trait_uniform(guest, key, 0)))
+    mb_own = np.exp(mean_log + a * _logistic(trait_uniform(guest, key, 1)))
+    mb_family = np.where(family == 1, _MINIBAR_FAMILY, 1.0)
+    mb_family = mb_family / max(float(np.average(mb_family, weights=nights)), 1e-9) if m else mb_family
+
     n_fnb = rng.poisson(fnb_rate * nights)
-    n_spa = rng.poisson(spa_template[tpl] * spa_segment[segment] * nights)
-    n_minibar = rng.binomial(nights, MINIBAR_PER_NIGHT)
+    n_spa = rng.poisson(spa_template[tpl] * spa_segment[segment] * spa_own * nights)
+    n_minibar = rng.binomial(nights, np.minimum(MINIBAR_PER_NIGHT * mb_own * mb_family, 0.95))
     counts = np.stack([nights, n_fnb, n_spa, n_minibar], axis=1)  # (m, 4)
     per_stay = counts.sum(axis=1)
     total = int(per_stay.sum())
@@ -83,8 +196,9 @@ def folio_frame(
 
     item = np.zeros(total, dtype=np.int64)
     is_fnb, is_spa, is_mb = category == 1, category == 2, category == 3
-    item[is_fnb] = np.array(_FNB)[np.searchsorted(np.cumsum(_FNB_W), rng.random(int(is_fnb.sum())) * _FNB_W.sum(), side="right")]
-    item[is_spa] = np.array(_SPA)[np.searchsorted(np.cumsum(_SPA_W), rng.random(int(is_spa.sum())) * _SPA_W.sum(), side="right")]
+    cell = (gseg, family)
+    item[is_fnb] = np.array(_FNB)[_choose(rng, owner[is_fnb], guest, cell, _FNB_MIX, _FNB_LOGIT, key, 10)]
+    item[is_spa] = np.array(_SPA)[_choose(rng, owner[is_spa], guest, cell, _SPA_MIX, _SPA_LOGIT, key, 20)]
     item[is_mb] = _MINIBAR
 
     level = inv.base_rate.sum(axis=1) / np.maximum(inv.n_types, 1) / 100.0  # price level

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,15 +58,52 @@ SEGMENT_OF_MARKET = {
 }
 GUEST_SEGMENTS = ("business", "leisure", "corporate", "group")
 LOYALTY_TIERS = ("none", "silver", "gold", "platinum")
+BUSINESS_SHARE = 0.45  # solo guests of leisure channels who are business travellers
+
+
+def trait_key(rng: np.random.Generator, name: str) -> np.uint64:
+    """A key for per-guest traits, fixed by the user's seed and ``name`` alone.
+
+    Streams are ``stream(seed, part)`` (``randomness.py``): their seed sequence holds
+    ``[seed, crc32(part)]``, so the guests and folio streams share ``seed`` and derive the
+    same key, whatever they have drawn already and whichever chunk asks.
+    """
+    entropy = getattr(rng.bit_generator.seed_seq, "entropy", None) or 0
+    seed = entropy[0] if isinstance(entropy, (list, tuple, np.ndarray)) else entropy
+    ss = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())])
+    return ss.generate_state(1, np.uint64)[0]
+
+
+def trait_uniform(number: np.ndarray, key: np.uint64, slot: int = 0) -> np.ndarray:
+    """Uniform [0, 1) per guest number (and slot), a pure function of (number, key, slot).
+
+    A splitmix64 hash: per-guest traits need no table of all guests and stay the same in
+    every chunk of bookings.
+    """
+    x = np.asarray(number, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    x = x + (key ^ np.uint64((slot * 0xBF58476D1CE4E5B9 + 0x632BE59BD9B4E5) & 0xFFFFFFFFFFFFFFFF))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def guest_segment_codes(market: np.ndarray, solo: np.ndarray, number: np.ndarray, key: np.uint64) -> np.ndarray:
+    """Code into ``GUEST_SEGMENTS`` from the market segment names, travelling alone, the number."""
+    seg = np.select([market == "corporate", market == "group"], [2, 3], 1).astype(np.int8)
+    business = (seg == 1) & solo & (trait_uniform(number, key) < BUSINESS_SHARE)
+    return np.where(business, 0, seg).astype(np.int8)
 
 
 def guests_frame(g: GuestProfiles, calib: Calibration, countries: tuple[str, ...], rng: np.random.Generator) -> pl.DataFrame:
     """``guest_id,first_name,last_name,email,phone,country,birth_year,segment,loyalty_tier,created_at``."""
     G = len(g.number)
     market = np.array([SEGMENT_OF_MARKET.get(s, "leisure") for s in calib.segments])[g.market_segment]
-    # Solo guests of leisure channels are often business travellers booking themselves.
-    business = (market == "leisure") & g.solo & (rng.random(G) < 0.45)
-    segment = np.where(business, "business", market)
+    # Solo guests of leisure channels are often business travellers booking themselves; the
+    # draw is a trait of the guest (folio.py derives the same segment for their stays).
+    rng.random(G)  # the former draw, kept so that the other columns' draws are unchanged
+    code = guest_segment_codes(market, g.solo, g.number, trait_key(rng, "guest-segment"))
+    segment = np.array(GUEST_SEGMENTS)[code]
 
     region = names.region_of(g.country, countries)
     first_all, f_start, f_size = names.flat_lists(names.FIRST)

@@ -314,6 +314,41 @@ def test_folio_lines_belong_to_stays(chain, bookings):
     assert spa["Innsight Da Nang Beach"] > spa["Innsight Saigon Riverside"]
 
 
+def test_a_guests_extras_follow_their_segment_and_repeat_across_stays(chain):
+    """Business guests favour the bar, leisure guests dinners; a guest's later stay orders
+    much the same items as their earlier stays, clearly more than another guest's stays."""
+    out, _ = chain
+    folio = read_csv(out / "pms" / "folio_chain.csv").filter(pl.col("category").is_in(["fnb", "spa", "minibar"]))
+    guests = read_csv(out / "pms" / "guests_chain.csv").select("guest_id", "segment")
+    fnb = folio.filter(pl.col("category") == "fnb").join(guests, on="guest_id")
+    bar = dict(fnb.group_by("segment").agg((pl.col("description") == "Bar").mean()).iter_rows())
+    dinner = dict(fnb.group_by("segment").agg((pl.col("description") == "Restaurant dinner").mean()).iter_rows())
+    assert bar["business"] > bar["leisure"] + 0.05
+    assert dinner["leisure"] > dinner["business"] + 0.05
+
+    stays = (
+        folio.group_by("guest_id", "booking_id")
+        .agg(pl.col("description").unique().alias("items"), pl.col("posted_at").min().alias("at"))
+        .sort("guest_id", "at", "booking_id")
+        .with_columns(k=pl.int_range(pl.len()).over("guest_id"), n=pl.len().over("guest_id"))
+        .filter(pl.col("n") >= 2)
+    )
+    last = stays.filter(pl.col("k") == pl.col("n") - 1).select("guest_id", "items").sort("guest_id")
+    before = (
+        stays.filter(pl.col("k") < pl.col("n") - 1).explode("items")
+        .group_by("guest_id").agg(pl.col("items").unique().alias("history")).sort("guest_id")
+    )
+    assert last["guest_id"].to_list() == before["guest_id"].to_list() and last.height > 500
+    own = [set(x) for x in last["items"]]
+    history = [set(x) for x in before["history"]]
+    other = history[len(history) // 2:] + history[: len(history) // 2]  # someone else's stays
+
+    def jaccard(a: list[set], b: list[set]) -> float:
+        return sum(len(x & y) / len(x | y) for x, y in zip(a, b)) / len(a)
+
+    assert jaccard(own, history) > jaccard(own, other) + 0.06
+
+
 def test_attendance_references_employees_and_shifts(chain, master):
     out, _ = chain
     employees = read_csv(out / "attendance" / "employees_chain.csv")

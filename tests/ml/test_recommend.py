@@ -29,11 +29,12 @@ def rooms(con):
     return recommend.train_rooms(con)
 
 
-def test_services_beat_popularity_at_the_top_of_the_list(services):
+def test_services_beat_popularity(services):
     m, b = services.metrics, services.baseline
     assert services.primary == "hit_rate_at_5" and services.higher_is_better
     assert m["test_stays"] > 100
-    assert m["hit_rate_at_1"] > b["hit_rate_at_1"]
+    assert m["hit_rate_at_5"] > b["hit_rate_at_5"]
+    assert m["hit_rate_at_1"] > b["hit_rate_at_1"] + 0.02
     assert m["mrr"] > b["mrr"]
     assert services.score(services.model) == pytest.approx(m["hit_rate_at_5"])
 
