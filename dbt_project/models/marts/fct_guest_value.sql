@@ -4,18 +4,7 @@
 -- which would count the room twice.
 {%- set as_of = var('guest_value_as_of_date') %}
 with bookings as (
-    select
-        guest_id,
-        count(*) as bookings,
-        count(*) filter (where not is_canceled) as stays,
-        count(*) filter (where is_canceled) as cancellations,
-        coalesce(sum(nights) filter (where not is_canceled), 0) as nights,
-        coalesce(sum(room_revenue) filter (where not is_canceled), 0.0) as room_revenue,
-        min(arrival_date) filter (where not is_canceled) as first_stay_date,
-        max(arrival_date) filter (where not is_canceled) as last_stay_date
-    from {{ ref('stg_pms_bookings') }}
-    where guest_id is not null
-    group by guest_id
+    select * from {{ ref('int_guest_booking_history') }}
 ),
 
 folio as (
