@@ -93,14 +93,15 @@ def seen_files(source: str) -> set[str]:
     return set(log.filter(pl.col("source") == source)["file_sha256"].to_list())
 
 
-def pending_files(source: Source) -> list[Path]:
+def landing_files(source: Source) -> list[Path]:
+    """The files in landing/ that this source reads (ingested or not: ingest_file skips
+    the ones it has seen, by content)."""
     folder = get_settings().landing_dir / source.folder
     if not folder.is_dir():
         return []
-    files = [p for p in sorted(folder.iterdir())
-             if p.is_file() and source_for_file(source.folder, p.name) is source]
-    seen = seen_files(source.name)
-    return [p for p in files if file_sha256(p) not in seen]
+    return [p for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith(".")
+            and source_for_file(source.folder, p.name) is source]
 
 
 def ingest_file(path: Path, source: Source | None = None) -> IngestResult:

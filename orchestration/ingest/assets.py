@@ -7,7 +7,7 @@ import polars as pl
 
 from innsight.settings import get_settings
 from lake import delta_tables as dt
-from lake.ingest import IngestResult, bronze_schema, ensure_tables, ingest_file, pending_files, table_uri
+from lake.ingest import IngestResult, bronze_schema, ensure_tables, ingest_file, landing_files, table_uri
 from lake.readers import LandingFileError
 from lake.sources import SOURCES, Source
 
@@ -58,12 +58,14 @@ def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
         rows_before = _row_count(uri)
         results: list[IngestResult] = []
         unreadable: list[LandingFileError] = []
-        for path in pending_files(source):
+        for path in landing_files(source):
             try:
                 result = ingest_file(path, source)
             except LandingFileError as exc:
                 context.log.error(str(exc))
                 unreadable.append(exc)
+                continue
+            if result.skipped:  # ingested before (same content)
                 continue
             context.log.info(
                 f"{result.source_file}: {result.rows_loaded} loaded "

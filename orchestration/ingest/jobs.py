@@ -6,9 +6,8 @@ import dagster as dg
 
 from lake.sources import SOURCES
 from orchestration.ingest.assets import bronze_key
+from orchestration.warehouse import MARTS_FILE
 
-
-MARTS_FILE = dg.AssetKey(["warehouse", "marts_file"])
 # Ingest jobs rebuild the lakehouse up to the marts file; models retrain on their own schedule.
 LAKEHOUSE = dg.AssetSelection.assets(MARTS_FILE).upstream()
 

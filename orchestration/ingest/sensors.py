@@ -6,30 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from innsight.settings import get_settings
-from lake.ingest import file_sha256, seen_files
-from lake.sources import SOURCES, source_for_file
+from lake.ingest import file_sha256, landing_files, seen_files
+from lake.sources import SOURCES
 from orchestration.ingest.jobs import INGEST_JOBS, ingest_job_name
 
 
 def _fingerprint(path: Path) -> str:
     stat = path.stat()
     return f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def landing_files() -> dict[str, list[Path]]:
-    """Files in landing/, grouped by the source that reads them."""
-    landing = get_settings().landing_dir
-    grouped: dict[str, list[Path]] = {}
-    for folder in sorted({s.folder for s in SOURCES.values()}):
-        directory = landing / folder
-        if not directory.is_dir():
-            continue
-        for path in sorted(directory.iterdir()):
-            source = source_for_file(folder, path.name) if path.is_file() else None
-            if source is not None and not path.name.startswith("."):
-                grouped.setdefault(source.name, []).append(path)
-    return grouped
 
 
 @dg.sensor(
@@ -44,7 +28,8 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     # The cursor remembers file fingerprints already looked at, so big files are hashed once.
     known: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
-    for source_name, paths in landing_files().items():
+    for source_name, source in SOURCES.items():
+        paths = landing_files(source)
         fresh = [p for p in paths if known.get(str(p)) != _fingerprint(p)]
         if not fresh:
             continue

@@ -7,8 +7,8 @@ from innsight.settings import get_settings
 from ml.catalog import MODELS, ModelSpec, candidates
 from ml.tracking import log_and_promote
 from orchestration.ml.evaluation import model_metadata
+from orchestration.warehouse import MARTS_FILE
 
-MARTS_FILE = dg.AssetKey(["warehouse", "marts_file"])
 MODELS_GROUP = "models"
 
 

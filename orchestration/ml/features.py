@@ -4,7 +4,7 @@ and materialisation to the online store (SQLite, or Redis in production)."""
 import dagster as dg
 
 from features import export, store
-from orchestration.ml.assets import MARTS_FILE
+from orchestration.warehouse import MARTS_FILE
 
 FEATURES = "features"
 

@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from innsight.settings import get_settings
 from orchestration.ingest.assets import BRONZE
+from orchestration.warehouse import MARTS_FILE
 from orchestration.warehouse.project import dbt_project, prepare_manifest, use_current_settings
 
 DBT_PROJECT = dbt_project()
@@ -48,14 +49,14 @@ MART_KEYS = [key for key, group in dbt_models.group_names_by_key.items() if grou
 
 
 @dg.asset(
-    key=["warehouse", "marts_file"],
+    key=MARTS_FILE,
     group_name="warehouse",
     deps=MART_KEYS,
     kinds={"duckdb"},
     description="The DuckDB file analysts open (var/warehouse/marts.duckdb). dbt builds into a "
                 "private file; this copies it and swaps it in with an atomic rename, so "
                 "readers never see a half-built file and never block a build.",
-    check_specs=[dg.AssetCheckSpec("readable", asset=["warehouse", "marts_file"],
+    check_specs=[dg.AssetCheckSpec("readable", asset=MARTS_FILE,
                                    description="The published file opens read-only and holds every mart.")],
 )
 def marts_file(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

@@ -1,7 +1,5 @@
 """Another PMS's export, read through lake/mappings/opera_style.yaml without code."""
 
-import polars as pl
-
 from lake import delta_tables as dt
 from lake.ingest import QUARANTINE, ingest_file, table_uri
 from tests.conftest import drop
