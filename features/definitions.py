@@ -14,7 +14,9 @@ date       stay_date       the night, ISO string ``YYYY-MM-DD``
 =========  ==============  ==========================================
 
 Feature services, one per model: ``churn`` (booking-time fields of a booking), ``clv``
-(guest profile + RFM value), ``pricing`` (room-type night and hotel night actuals).
+(``guest_clv_inputs``: the CLV model's input, ``ml.clv.guest_features`` as of the data's
+end), ``pricing`` (room-type night and hotel night actuals); and ``guest_360`` (guest
+profile + RFM value of the marts), a guest's picture for the assistant, no model's input.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from feast.types import Bool, Float64, Int32, Int64, String
 
 from features.export import source_path
 from innsight.settings import Settings
+from ml.clv import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 OWNER = "data-platform@innsight"
 
@@ -120,6 +123,11 @@ GUEST_VALUE_FIELDS = [
                  "folio_minibar_amount", "monetary", "avg_spend_per_stay", "avg_spend_per_night")
 ]
 
+# ml.clv.FEATURES, in its order: the CLV model reads these columns by name.
+GUEST_CLV_INPUT_FIELDS = [Field(name=name, dtype=Float64) for name in NUMERIC_FEATURES] + [
+    Field(name=name, dtype=String) for name in CATEGORICAL_FEATURES
+]
+
 ROOM_TYPE_DAILY_FIELDS = [
     Field(name="season", dtype=String),
     Field(name="is_weekend", dtype=Bool),
@@ -182,6 +190,17 @@ def build(settings: Settings | None = None) -> Repository:
                         "of the snapshot.",
             owner=OWNER,
         ),
+        "guest_clv_inputs": FeatureView(
+            name="guest_clv_inputs",
+            entities=[guest],
+            ttl=timedelta(0),
+            schema=GUEST_CLV_INPUT_FIELDS,
+            source=_source("guest_clv_inputs", settings),
+            description="The CLV model's input: ml.clv.guest_features as of the data's end "
+                        "(the day after the last arrival; event time = that day), so that "
+                        "training and serving share one definition.",
+            owner=OWNER,
+        ),
         "room_type_daily": FeatureView(
             name="room_type_daily",
             entities=[hotel, room_type, date],
@@ -209,8 +228,14 @@ def build(settings: Settings | None = None) -> Repository:
             description="Cancellation risk of a booking (entity: booking_id).", owner=OWNER,
         ),
         "clv": FeatureService(
-            name="clv", features=[views["guest_profile"], views["guest_value"]],
-            description="12-month guest value (entity: guest_id).", owner=OWNER,
+            name="clv", features=[views["guest_clv_inputs"]],
+            description="12-month guest value, retention and segment: the CLV model's input "
+                        "(entity: guest_id).", owner=OWNER,
+        ),
+        "guest_360": FeatureService(
+            name="guest_360", features=[views["guest_profile"], views["guest_value"]],
+            description="A guest's profile and RFM value from the marts (entity: guest_id).",
+            owner=OWNER,
         ),
         "pricing": FeatureService(
             name="pricing", features=[views["room_type_daily"], views["hotel_daily"]],

@@ -5,18 +5,28 @@ and renamed over the previous one (a reader sees the old file or the new one, ne
 Timestamps are microsecond UTC (``timestamp[us, tz=UTC]``), as the DuckDB offline store
 needs. ``event_timestamp`` is when the row's values became known; ``created_at`` is when
 the lake last wrote the underlying row (used by Feast to break ties).
+
+A source is SQL over the marts, or a function of the marts connection that returns an Arrow
+table (``guest_clv_inputs``: the CLV model's own feature code, so that training and serving
+share one definition).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 from pathlib import Path
+from typing import Callable
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.config import sources_dir
 from innsight.settings import Settings, get_settings
+from ml import clv
 
 # What a booking looks like when it is made: no outcome (is_canceled, reservation status and
 # its date, no-show), nothing decided later (assigned room type, room change, booking
@@ -146,12 +156,34 @@ where hotel_code is not null and date is not null
 group by hotel_code, date
 """
 
-SOURCES: dict[str, str] = {
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+GUEST_CLV_INPUTS_SCHEMA = pa.schema(
+    [("guest_id", pa.string()), ("event_timestamp", TIMESTAMP), ("created_at", TIMESTAMP)]
+    + [(name, pa.float64()) for name in clv.NUMERIC_FEATURES]
+    + [(name, pa.string()) for name in clv.CATEGORICAL_FEATURES]
+)
+
+
+def guest_clv_inputs(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """``ml.clv.guest_features`` as of the data's "now" (the day after the last arrival):
+    exactly the CLV model's input, computed by the model's own code. Empty, with the same
+    schema, when no booking carries a guest id (the real extract alone)."""
+    try:
+        as_of = clv.data_range(con)[1] + timedelta(days=1)
+    except ValueError:
+        return GUEST_CLV_INPUTS_SCHEMA.empty_table()
+    frame = clv.guest_features(con, as_of)
+    frame["event_timestamp"] = frame["created_at"] = pd.Timestamp(as_of, tz="UTC")
+    return pa.Table.from_pandas(frame, schema=GUEST_CLV_INPUTS_SCHEMA, preserve_index=False)
+
+
+SOURCES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], pa.Table]] = {
     "booking_features": BOOKING_SQL,
     "guest_profile": GUEST_PROFILE_SQL,
     "guest_value": GUEST_VALUE_SQL,
     "room_type_daily": ROOM_TYPE_DAILY_SQL,
     "hotel_daily": HOTEL_DAILY_SQL,
+    "guest_clv_inputs": guest_clv_inputs,
 }
 
 
@@ -171,13 +203,14 @@ def export_sources(settings: Settings | None = None, marts_path: Path | None = N
     con = duckdb.connect(str(marts_path), read_only=True)
     try:
         con.execute("set TimeZone = 'UTC'")
-        for name, sql in SOURCES.items():
+        for name, source in SOURCES.items():
             final = source_path(name, settings)
             tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
             try:
-                con.execute(
-                    f"copy ({sql}) to '{tmp}' (format parquet, compression zstd)"
-                )
+                if isinstance(source, str):
+                    con.execute(f"copy ({source}) to '{tmp}' (format parquet, compression zstd)")
+                else:
+                    pq.write_table(source(con), tmp, compression="zstd")
                 os.replace(tmp, final)
             finally:
                 tmp.unlink(missing_ok=True)

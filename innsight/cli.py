@@ -189,6 +189,36 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+def cmd_token(args: argparse.Namespace) -> None:
+    """Print a signed API token (for local use, scripts and tests)."""
+    from datetime import timedelta
+
+    from serving.auth import issue_token
+
+    try:
+        print(issue_token(args.subject, args.role, ttl=timedelta(minutes=args.minutes),
+                          rate_limit=args.rate_limit))
+    except ValueError as e:
+        raise SystemExit(str(e))
+
+
+def cmd_api_key(args: argparse.Namespace) -> None:
+    """Print a new service API key and the settings entry that enables it."""
+    import json
+
+    from serving.auth import new_api_key
+
+    try:
+        key, entry = new_api_key(args.name, args.role)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    if args.rate_limit:
+        entry["rate_limit"] = args.rate_limit
+    print(f"key (shown once; give it to {args.name}): {key}")
+    print("add to INNSIGHT_API_KEYS (a JSON list) in the environment or innsight.env:")
+    print(json.dumps(entry))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="innsight", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +244,24 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="start the Dagster UI and the API")
     serve.add_argument("--check", action="store_true", help="start, check both answer, stop")
     serve.set_defaults(func=cmd_serve)
+
+    from serving.auth import ROLES
+
+    token = sub.add_parser("token", help="issue an API token (JWT) for local use")
+    token.add_argument("--subject", default=os.environ.get("USER", "local"),
+                       help="who the token is for (default: $USER)")
+    token.add_argument("--role", action="append", required=True, choices=sorted(ROLES),
+                       help="repeatable; the token gets the permissions of its roles")
+    token.add_argument("--minutes", type=int, default=get_settings().token_ttl_minutes,
+                       help="lifetime (default: INNSIGHT_TOKEN_TTL_MINUTES)")
+    token.add_argument("--rate-limit", help='own rate limit, e.g. "100000/minute" (load tests)')
+    token.set_defaults(func=cmd_token)
+
+    key = sub.add_parser("api-key", help="make a service API key")
+    key.add_argument("--name", required=True, help="the service, e.g. pms-sync")
+    key.add_argument("--role", action="append", required=True, choices=sorted(ROLES))
+    key.add_argument("--rate-limit", help='own rate limit, e.g. "6000/minute"')
+    key.set_defaults(func=cmd_api_key)
 
     args = parser.parse_args(argv)
     args.func(args)

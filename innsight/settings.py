@@ -11,10 +11,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ApiKey(BaseModel):
+    """A service API key: who uses it, the SHA-256 of the key, its roles."""
+
+    name: str
+    sha256: str
+    roles: list[str]
+    rate_limit: str | None = None
 
 
 class Settings(BaseSettings):
@@ -67,6 +76,23 @@ class Settings(BaseSettings):
     api_port: int = 8000
     dagster_port: int = 3000
 
+    # API auth: HS256 JWTs signed with this secret (set a real one in production; tokens
+    # of one environment are worthless in another), and service API keys, stored as the
+    # SHA-256 of the key (`innsight api-key` prints a new key and its entry).
+    jwt_secret: SecretStr = SecretStr("innsight-local-development-jwt-secret")
+    jwt_issuer: str = "innsight"
+    token_ttl_minutes: int = 8 * 60
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    # Requests per client (token subject or API key); `limits` syntax. A token or key may
+    # carry its own. Counted in process by default, in Redis in production (shared).
+    rate_limit: str = "600/minute"
+
+    # Serving: champions are re-read when the registry's alias moves (checked this often);
+    # predictions are written to the lake in batches, at least this often.
+    champion_poll_seconds: float = 30.0
+    predictions_flush_seconds: float = 10.0
+    predictions_batch_rows: int = 5_000
+
     @property
     def landing_dir(self) -> Path:
         return self.home / "landing"
@@ -100,6 +126,14 @@ class Settings(BaseSettings):
         if self.profile == "production":
             return f"{self.postgres_url.rsplit('/', 1)[0]}/{self.mlflow_database}"
         return f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def dagster_url(self) -> str:
+        return f"http://{self.api_host}:{self.dagster_port}"
+
+    @property
+    def rate_limit_storage(self) -> str:
+        return self.redis_url if self.profile == "production" else "memory://"
 
     @property
     def mlflow_artifacts(self) -> str:

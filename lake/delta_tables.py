@@ -30,11 +30,16 @@ def table_exists(uri: str) -> bool:
     return DeltaTable.is_deltatable(uri, storage_options=storage_options())
 
 
-def ensure_table(uri: str, schema: dict[str, pl.DataType]) -> None:
-    """Create an empty table with this schema if there is none (so readers always find one)."""
+def ensure_table(uri: str, schema: dict[str, pl.DataType],
+                 partition_by: list[str] | None = None) -> None:
+    """Create an empty table with this schema if there is none (so readers always find one).
+
+    Appends to a partitioned table follow its partitioning without being told again.
+    """
     if not table_exists(uri):
         empty = pl.DataFrame(schema=schema).to_arrow()
-        write_deltalake(uri, empty, mode="append", storage_options=storage_options())
+        write_deltalake(uri, empty, mode="append", partition_by=partition_by,
+                        storage_options=storage_options())
 
 
 def read(uri: str, columns: list[str] | None = None) -> pl.DataFrame:

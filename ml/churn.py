@@ -124,6 +124,7 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_booster"] = None
+        state.pop("_source_map", None)
         return state
 
     @property
@@ -151,21 +152,39 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
             if c in df.columns:
                 df[c] = df[c].replace("", None)
         X = self.features.transform(df)
-        dm = xgb.DMatrix(X)
-        contrib = self.booster.predict(dm, pred_contribs=True, approx_contribs=True)  # log-odds, (n, features + bias)
+        out = self.explain(X.to_numpy(dtype=float), normalise(df).to_dict("records"))
+        return pd.DataFrame({"probability": [o["probability"] for o in out],
+                             "risk_level": [o["risk_level"] for o in out],
+                             "top_factors": [json.dumps(o["top_factors"]) for o in out],
+                             "actions": [json.dumps(o["actions"]) for o in out]})
+
+    def predict_one(self, record: dict[str, Any]) -> dict[str, Any]:
+        """One booking's answer without pandas (the API's path; ~1 ms instead of ~50 ms):
+        probability, risk_level, top_factors and actions as in `predict`."""
+        one = self.features.transform_one(record)
+        if one is None:  # no usable dates: the frame path knows what to do
+            row = self.predict(pd.DataFrame([record])).iloc[0]
+            return {"probability": float(row["probability"]), "risk_level": row["risk_level"],
+                    "top_factors": json.loads(row["top_factors"]), "actions": json.loads(row["actions"])}
+        x, normalised = one
+        return self.explain(x[None, :], [normalised])[0]
+
+    def explain(self, X: np.ndarray, records: list[dict]) -> list[dict[str, Any]]:
+        """Probability, level, top factors (impact per booking field) and actions per row of
+        the feature matrix; `records` are the normalised bookings (for the factor values)."""
+        names = self.feature_names
+        # columns are in the booster's feature order by construction: skip the name check
+        contrib = self.booster.predict(xgb.DMatrix(X), pred_contribs=True, approx_contribs=True,
+                                       validate_features=False)  # log-odds, (n, features + bias)
         margin = contrib.sum(axis=1)
         p = self._calibrate(margin)
         levels = risk_level(p)
-        sources = sorted(set(SOURCE[f] for f in X.columns))
-        mapping = np.zeros((X.shape[1], len(sources)))
-        for i, f in enumerate(X.columns):
-            mapping[i, sources.index(SOURCE[f])] = 1.0
+        sources, mapping = self._sources()
         by_source = contrib[:, :-1] @ mapping
         impact = p[:, None] - self._calibrate(margin[:, None] - by_source)
         top = np.argsort(-np.abs(impact), axis=1)[:, :TOP_FACTORS]
-        records = normalise(df).to_dict("records")
-        group_size = X["group_size"].to_numpy()
-        factors_json, actions_json = [], []
+        group_size = X[:, names.index("group_size")]
+        out = []
         for r, row in enumerate(records):
             factors, actions = [], list(LEVEL_ACTIONS[levels[r]])
             for j in top[r]:
@@ -180,11 +199,21 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
                     src = sources[j]
                     value = describe_value(row, src)
                     actions += ACTIONS.get((src, value), ACTIONS.get((src, None), []))
-            actions = list(dict.fromkeys(actions))[:MAX_ACTIONS]
-            factors_json.append(json.dumps(factors))
-            actions_json.append(json.dumps(actions))
-        return pd.DataFrame({"probability": p.astype(float), "risk_level": levels,
-                             "top_factors": factors_json, "actions": actions_json})
+            out.append({"probability": float(p[r]), "risk_level": str(levels[r]), "top_factors": factors,
+                        "actions": list(dict.fromkeys(actions))[:MAX_ACTIONS]})
+        return out
+
+    def _sources(self) -> tuple[list[str], np.ndarray]:
+        """Booking fields and the (features x fields) matrix that sums contributions per field."""
+        cached = self.__dict__.get("_source_map")
+        if cached is None:
+            names = self.feature_names
+            sources = sorted(set(SOURCE[f] for f in names))
+            mapping = np.zeros((len(names), len(sources)))
+            for i, f in enumerate(names):
+                mapping[i, sources.index(SOURCE[f])] = 1.0
+            cached = self._source_map = (sources, mapping)
+        return cached
 
 
 # ---------------------------------------------------------------- baseline

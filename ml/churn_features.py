@@ -198,6 +198,87 @@ class AsOfHistory:
         return n, p
 
 
+# ------------------------------------------------------------- one booking, no pandas
+# The API scores one booking per request; the frame path above costs ~40 ms of pandas
+# overhead for one row. `transform_one` computes the same features with plain Python and
+# scalar look-ups (tests assert it equals `transform` on real rows).
+
+NUMERIC = ("lead_time", "stays_in_weekend_nights", "stays_in_week_nights", "adults", "children",
+           "babies", "previous_cancellations", "previous_bookings_not_canceled",
+           "required_car_parking_spaces", "total_of_special_requests", "adr", "is_repeated_guest")
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _number(v) -> float:
+    if v is None or v == "":
+        return np.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _text(v, code: bool = False) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    v = str(v).strip() or None
+    if code and v is not None and v.endswith(".0"):  # "9" and "9.0" are the same agent
+        v = v[:-2]
+    return v
+
+
+def _timestamp(v) -> pd.Timestamp | None:
+    if v is None or v == "":
+        return None
+    t = pd.Timestamp(v)
+    return None if pd.isna(t) else t.tz_localize(None) if t.tzinfo else t
+
+
+def normalise_one(record: dict) -> dict | None:
+    """`normalise` of one booking as a dict; None when it needs the frame path (no dates)."""
+    row = {c: record.get(c) for c in BOOKING_COLUMNS}
+    for c in ("booking_date", "arrival_date"):
+        row[c] = _timestamp(row[c])
+    lead = _number(row["lead_time"])
+    if row["booking_date"] is None and row["arrival_date"] is not None and not np.isnan(lead):
+        row["booking_date"] = row["arrival_date"] - pd.Timedelta(days=lead)
+    if np.isnan(lead) and row["booking_date"] is not None and row["arrival_date"] is not None:
+        lead = float((row["arrival_date"] - row["booking_date"]).days)
+    if row["booking_date"] is None or row["arrival_date"] is None:
+        return None
+    for c in ("agent", "company", "country", *CATEGORICAL):
+        row[c] = _text(row[c], code=c in ("agent", "company"))
+    for c in NUMERIC:
+        row[c] = _number(row[c])
+    row["lead_time"] = lead
+    return row
+
+
+def _key_one(row: dict, cols: list[str]) -> str | None:
+    parts = []
+    for c in cols:
+        v = row[c]
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, pd.Timestamp):
+            v = v.strftime("%Y-%m-%d")
+        elif isinstance(v, float):
+            v = str(float(np.round(v, 2)))
+        parts.append(str(v))
+    return "|".join(parts)
+
+
+def _counts_one(h: AsOfHistory, key: str | None, day: int, window: int | None = None):
+    code = h.codes.get(key) if key is not None else None
+    if code is None:
+        return 0.0, 0.0
+    base = code * h.SPAN
+    hi = int(np.searchsorted(h.stamps, base + day, side="left"))
+    lo = base if window is None else base + max(day - window, 0)
+    lo = int(np.searchsorted(h.stamps, lo, side="left"))
+    return float(h.cum_n[hi] - h.cum_n[lo]), float(h.cum_pos[hi] - h.cum_pos[lo])
+
+
 @dataclass
 class ChurnFeatures:
     """Turns booking fields into the model's feature matrix; fitted on the training period."""
@@ -308,6 +389,77 @@ class ChurnFeatures:
         if self.feature_names:
             X = X[self.feature_names]
         return X
+
+    def transform_one(self, record: dict) -> tuple[np.ndarray, dict] | None:
+        """The feature vector of one booking (in `feature_names` order) and its normalised
+        fields; None when the booking needs the frame path."""
+        row = normalise_one({k: v for k, v in record.items() if k not in FORBIDDEN})
+        if row is None:
+            return None
+        f: dict[str, float] = {}
+        for c in CATEGORICAL:
+            codes = self._codes.get(c) if hasattr(self, "_codes") else None
+            if codes is None:
+                if not hasattr(self, "_codes"):
+                    self._codes = {}
+                codes = self._codes[c] = {v: i for i, v in enumerate(self.categories.get(c, []))}
+            code = codes.get(row[c]) if row[c] is not None else None
+            f[c] = np.nan if code is None else float(code)
+        lead = row["lead_time"]
+        f["lead_time"] = lead
+        f["log_lead_time"] = float(np.log1p(max(lead, 0))) if not np.isnan(lead) else np.nan
+        arr, book = row["arrival_date"], row["booking_date"]
+        f["arrival_dow"] = float(arr.dayofweek)
+        f["booking_dow"] = float(book.dayofweek)
+        for c in NUMERIC:
+            if c != "lead_time":
+                f[c] = row[c]
+        f["nights"] = f["stays_in_weekend_nights"] + f["stays_in_week_nights"]
+        party = (f["adults"] + (0.0 if np.isnan(f["children"]) else f["children"])
+                 + (0.0 if np.isnan(f["babies"]) else f["babies"]))
+        f["party_size"] = party
+        f["adr_per_person"] = f["adr"] / party if party > 0 else np.nan
+        month = {**row, "month": str(arr.month)}
+        ref = np.nan
+        for name, cols in (("hrm", ["hotel", "reserved_room_type", "month"]),
+                           ("hm", ["hotel", "month"]), ("h", ["hotel"])):
+            key = _key_one(month, cols)
+            ref = self.adr_median[name].get(key, np.nan) if key is not None else np.nan
+            if not np.isnan(ref):
+                break
+        f["adr_relative"] = f["adr"] / ref
+        f["has_agent"] = float(row["agent"] is not None)
+        f["has_company"] = float(row["company"] is not None)
+        for c in HIGH_CARDINALITY:
+            f[f"{c}_freq"] = self.frequency[c].get(row[c], 0.0) if row[c] is not None else 0.0
+        bday = int((book - _EPOCH).days)
+        for name, cols in HISTORY_KEYS.items():
+            key = _key_one(row, cols)
+            n, p = _counts_one(self.outcomes[name], key, bday, HISTORY_DAYS)
+            f[f"{name}_hist_n"] = n
+            f[f"{name}_hist_rate"] = (p + PRIOR_WEIGHT * self.prior) / (n + PRIOR_WEIGHT)
+            rn, rp = _counts_one(self.outcomes[name], key, bday, RECENT_DAYS)
+            f[f"{name}_recent_rate"] = (rp + PRIOR_WEIGHT * self.prior) / (rn + PRIOR_WEIGHT)
+        agent = _key_one(row, ["agent"])
+        f["agent_recent_bookings"] = _counts_one(self.agent_bookings, agent, bday, 30)[0]
+        f["agent_recent_cancellations"] = _counts_one(self.outcomes["agent"], agent, bday, 30)[1]
+        arrival = _key_one(row, ["hotel", "arrival_date"])
+        booked = _counts_one(self.on_the_books, arrival, bday)[0]
+        cancelled = _counts_one(self.arrival_cancellations, arrival, bday)[0]
+        f["arrival_on_the_books"] = booked
+        f["arrival_cancelled_share"] = (cancelled + 1.0) / (booked + 2.0)
+        for name, cols in GROUP_KEYS.items():
+            key = _key_one(row, cols)
+            known = float(self.group_counts[name].get(key, 0.0)) if key is not None else 0.0
+            f[name] = max(known, 1.0)
+        return np.array([f[n] for n in self.feature_names], dtype=float), row
+
+    def _category_codes(self) -> dict[str, dict[str, int]]:
+        codes = self.__dict__.get("_codes")  # built on first use (older pickles lack it)
+        if codes is None:
+            codes = self._codes = {c: {v: i for i, v in enumerate(self.categories.get(c, []))}
+                                   for c in CATEGORICAL}
+        return codes
 
 
 def describe_value(row: pd.Series, source: str):

@@ -61,6 +61,8 @@ XGB_PARAMS = {"objective": "reg:squarederror", "max_depth": 6, "eta": 0.06, "sub
               "colsample_bytree": 0.9, "min_child_weight": 5, "tree_method": "hist",
               "nthread": 2, "seed": 7}
 ROUNDS = 350
+# The lake table of the 03:00 schedule (hotel x room type x date), read by the API.
+SCHEDULE_TABLE = "gold/price_schedule"
 OUTPUT_COLUMNS = ["hotel", "room_type", "date", "suggested_price", "current_price",
                   "expected_occupancy", "competitor_avg", "confidence"]
 

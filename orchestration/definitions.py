@@ -12,7 +12,7 @@ from orchestration.maintenance.jobs import lake_maintenance, lake_maintenance_sc
 from orchestration.ml.assets import MODEL_ASSETS
 from orchestration.ml.features import FEATURE_ASSETS
 from orchestration.ml.pricing import price_schedule
-from orchestration.ml.schedules import (NIGHTLY_RETRAINING_JOB, PRICING_JOB,
+from orchestration.ml.schedules import (NIGHTLY_RETRAINING_JOB, PRICING_JOB, RETRAIN_JOBS,
                                         nightly_retraining_schedule, pricing_schedule)
 from orchestration.warehouse.assets import dbt_models, marts_file
 from orchestration.warehouse.project import dbt_resource
@@ -20,7 +20,7 @@ from orchestration.warehouse.project import dbt_resource
 defs = dg.Definitions(
     assets=[*BRONZE_ASSETS, dbt_models, marts_file, *FEATURE_ASSETS, *MODEL_ASSETS, price_schedule],
     jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(), lake_maintenance,
-          NIGHTLY_RETRAINING_JOB, PRICING_JOB],
+          NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values()],
     sensors=[landing_sensor],
     schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
                pricing_schedule],

@@ -7,12 +7,13 @@ from innsight.settings import get_settings
 from lake import delta_tables as dt
 from lake.ingest import INGEST_LOG, QUARANTINE
 from lake.sources import SOURCES
+from serving.predictions import TABLE as ML_PREDICTIONS
 
 
 @dg.op(description="Compact small files, vacuum files older than 7 days, write a checkpoint.")
 def maintain_lake_tables(context: dg.OpExecutionContext) -> dict:
     report = {}
-    for name in [s.table for s in SOURCES.values()] + [QUARANTINE, INGEST_LOG]:
+    for name in [s.table for s in SOURCES.values()] + [QUARANTINE, INGEST_LOG, ML_PREDICTIONS]:
         uri = get_settings().table_uri(name)
         if dt.table_exists(uri):
             report[name] = dt.maintain(uri)

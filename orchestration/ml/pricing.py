@@ -1,6 +1,6 @@
 """The 03:00 price schedule: the champion pricing model's suggestions for the coming days."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import dagster as dg
 import pandas as pd
@@ -8,11 +8,10 @@ import polars as pl
 
 from innsight.settings import get_settings
 from lake import delta_tables as dt
-from ml.pricing import optimise
+from ml.pricing import SCHEDULE_TABLE, optimise
 from ml.tracking import champion_version, load_champion
 from orchestration.ml.assets import MODELS_GROUP
 
-SCHEDULE_TABLE = "gold/price_schedule"
 KEYS = ["hotel", "room_type", "date"]
 
 
@@ -29,7 +28,7 @@ def price_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     model = load_champion("pricing")
     version = champion_version("pricing")
     hotels = sorted(model.unwrap_python_model().tables["inventory"]["hotel"].unique())
-    start = date.today() + timedelta(days=1)
+    start = date.today()  # today's row is the price in effect (GET /pricing/current)
     schedule = pd.concat([optimise(model, hotel, start, s.pricing_horizon_days) for hotel in hotels])
     frame = pl.from_pandas(schedule).with_columns(
         pl.col("date").str.to_date(),

@@ -37,7 +37,7 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
     from features import store
 
     applied = store.apply()
-    assert applied["feature_services"] == ["churn", "clv", "pricing"]
+    assert applied["feature_services"] == ["churn", "clv", "guest_360", "pricing"]
     assert (feast_home / "feast" / "registry.db").exists()
     assert store.apply()["deleted"] == []  # idempotent
 
@@ -65,12 +65,12 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
         for column in BOOKING_COLUMNS:
             assert _same(got[column][i], row[column]), (row["booking_id"], column, got[column][i])
 
-    # Guest value of a guest of the chain, and an unknown booking: all features None.
+    # Profile and value of a guest of the chain, and an unknown booking: all features None.
     guest = _mart_rows(marts_db, """select v.*, g.birth_year from fct_guest_value v join dim_guests g
                                  using (guest_id) where v.stays > 1 order by guest_id limit 1""")[0]
-    clv = store.online_features("clv", [{"guest_id": guest["guest_id"]}])
+    g360 = store.online_features("guest_360", [{"guest_id": guest["guest_id"]}])
     for column in ("monetary", "frequency", "recency_days", "segment", "loyalty_tier", "birth_year"):
-        assert _same(clv[column][0], guest[column]), column
+        assert _same(g360[column][0], guest[column]), column
     missing = store.online_features("churn", [{"booking_id": "no-such-booking"}])
     assert missing["lead_time"] == [None] and missing["adr"] == [None]
 
@@ -129,7 +129,7 @@ def test_training_frame_is_point_in_time_correct(feast_sources_home, tmp_path, m
     frame = store.training_frame(pd.DataFrame({
         "guest_id": [guest["guest_id"]] * 2,
         "event_timestamp": [as_of - dt.timedelta(seconds=1), as_of],
-    }), "clv").sort_values("event_timestamp")
+    }), "guest_360").sort_values("event_timestamp")
     assert frame["monetary"].isna().tolist() == [True, False]
     assert frame["monetary"].iloc[1] == pytest.approx(guest["monetary"])
 

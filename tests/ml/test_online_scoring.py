@@ -37,3 +37,36 @@ def test_churn_champion_scores_online_features_like_the_marts_row(marts_home, tm
                                    check_names=False)
     assert (from_store["risk_level"] == from_marts["risk_level"]).all()
     assert get_settings().home == tmp_path / "home"
+
+
+def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp_path, monkeypatch):
+    """The `clv` service serves ml.clv.guest_features as of the data's end, column for column."""
+    import duckdb
+
+    from features import export, store
+    from ml import clv
+    from ml.tracking import load_champion, log_and_promote
+
+    with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
+        candidate = clv.train(marts)
+        as_of = clv.data_range(marts)[1] + dt.timedelta(days=1)
+        features = clv.guest_features(marts, as_of)
+    # Every 25th guest, and guests with no stay yet (NaN recency, spend per stay): nulls too.
+    never_stayed = features[features["recency_days"].isna()].head(5)
+    expected = pd.concat([features.iloc[::25], never_stayed]).drop_duplicates("guest_id")
+    expected = expected.reset_index(drop=True)
+    assert len(never_stayed) > 0
+    use_home(monkeypatch, tmp_path / "home")
+    export.export_sources(marts_path=marts_home / "warehouse" / "marts.duckdb")
+    store.apply()
+    store.materialize(views=["guest_clv_inputs"])
+    log_and_promote(candidate)
+    champion = load_champion("clv")
+
+    online = pd.DataFrame(store.online_features("clv", [{"guest_id": g} for g in expected["guest_id"]]))
+    assert sorted(online.columns) == sorted(["guest_id", *clv.FEATURES])
+    pd.testing.assert_frame_equal(online[expected.columns], expected)
+    from_store = champion.predict(online)
+    from_marts = champion.predict(expected)
+    assert len(from_store) == len(expected) > 0
+    pd.testing.assert_frame_equal(from_store, from_marts)

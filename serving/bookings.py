@@ -1,0 +1,83 @@
+"""A booking as the API takes it: the fields known when it is made, in the PMS reference
+layout's names, with the allowed values of the lake's bookings contract (one source of
+truth: a value the lake would quarantine is refused here with a 422)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lake.properties import hotel_names
+from lake.sources.pms import BOOKINGS_CONTRACT
+
+
+def _allowed(name: str):
+    values = next(c.allowed for c in BOOKINGS_CONTRACT.columns if c.name == name)
+    return Literal[tuple(sorted(values))]
+
+
+Meal = _allowed("meal")
+MarketSegment = _allowed("market_segment")
+DistributionChannel = _allowed("distribution_channel")
+DepositType = _allowed("deposit_type")
+CustomerType = _allowed("customer_type")
+
+
+class BookingFields(BaseModel):
+    """What is known of a booking when it is made."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "hotel": "City Hotel", "booking_date": "2017-06-01", "arrival_date": "2017-08-14",
+        "stays_in_weekend_nights": 1, "stays_in_week_nights": 3, "adults": 2, "children": 0,
+        "babies": 0, "meal": "BB", "country": "PRT", "market_segment": "Online TA",
+        "distribution_channel": "TA/TO", "customer_type": "Transient",
+        "deposit_type": "No Deposit", "agent": "9", "reserved_room_type": "A", "adr": 120.5,
+        "total_of_special_requests": 1}]})
+
+    hotel: str = Field(description="Property name as in the PMS (e.g. `City Hotel`).")
+    arrival_date: date
+    booking_date: date | None = Field(None, description="Defaults to arrival_date - lead_time.")
+    lead_time: int | None = Field(None, ge=0, le=1500,
+                                  description="Days from booking to arrival; needed without booking_date.")
+    stays_in_weekend_nights: int = Field(0, ge=0, le=365)
+    stays_in_week_nights: int = Field(1, ge=0, le=365)
+    adults: int = Field(2, ge=0, le=60)
+    children: int = Field(0, ge=0, le=20)
+    babies: int = Field(0, ge=0, le=20)
+    meal: Meal | None = None
+    country: str | None = Field(None, min_length=2, max_length=3, description="ISO 3166 alpha-3.")
+    market_segment: MarketSegment = "Online TA"
+    distribution_channel: DistributionChannel | None = None
+    customer_type: CustomerType | None = None
+    deposit_type: DepositType = "No Deposit"
+    agent: str | None = Field(None, max_length=32, description="Travel agent id, if any.")
+    company: str | None = Field(None, max_length=32, description="Company id, if any.")
+    reserved_room_type: str | None = Field(None, max_length=8)
+    is_repeated_guest: bool = False
+    previous_cancellations: int = Field(0, ge=0, le=100)
+    previous_bookings_not_canceled: int = Field(0, ge=0, le=100)
+    required_car_parking_spaces: int = Field(0, ge=0, le=10)
+    total_of_special_requests: int = Field(0, ge=0, le=10)
+    adr: float | None = Field(None, ge=0, le=100_000, description="Average daily rate.")
+
+    @field_validator("hotel")
+    @classmethod
+    def _known_hotel(cls, value: str) -> str:
+        if value not in hotel_names():
+            raise ValueError(f"unknown hotel; one of {hotel_names()}")
+        return value
+
+    @model_validator(mode="after")
+    def _dates(self) -> "BookingFields":
+        if self.booking_date is None and self.lead_time is None:
+            raise ValueError("give booking_date or lead_time")
+        if self.booking_date is not None and self.booking_date > self.arrival_date:
+            raise ValueError("booking_date is after arrival_date")
+        if (self.booking_date is not None and self.lead_time is not None
+                and (self.arrival_date - self.booking_date).days != self.lead_time):
+            raise ValueError("lead_time disagrees with booking_date and arrival_date")
+        if self.stays_in_weekend_nights + self.stays_in_week_nights == 0:
+            raise ValueError("a stay has at least one night")
+        return self

@@ -1,0 +1,133 @@
+"""Correlation ids, structured (JSON) logs and Prometheus metrics.
+
+Every request gets a correlation id (the caller's ``X-Correlation-ID`` when it sends a
+sane one, else a new one); it is echoed on the response, put on every log line written
+while the request runs, and in every error body and recorded prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import datetime, timezone
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+HEADER = "x-correlation-id"
+_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+log = logging.getLogger("innsight.serving")
+access = logging.getLogger("innsight.serving.access")
+
+LATENCY_BUCKETS = (.001, .0025, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    """The API's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("innsight_http_requests", "HTTP requests answered",
+                                ["method", "route", "status"], registry=r)
+        self.latency = Histogram("innsight_http_request_duration_seconds",
+                                 "Time to answer a request, by route", ["route"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.predictions = Counter("innsight_ml_predictions", "Predictions served",
+                                   ["model", "version"], registry=r)
+        self.prediction_latency = Histogram("innsight_ml_prediction_duration_seconds",
+                                            "Model time per prediction (features + model)",
+                                            ["model"], buckets=LATENCY_BUCKETS, registry=r)
+        self.champion = Gauge("innsight_ml_champion_version",
+                              "Registry version of the champion being served (0: none)",
+                              ["model"], registry=r)
+        self.reloads = Counter("innsight_ml_champion_reloads", "Champion hot reloads",
+                               ["model", "outcome"], registry=r)
+        self.rate_limited = Counter("innsight_rate_limited", "Requests refused with 429",
+                                    ["client"], registry=r)
+        self.predictions_pending = Gauge("innsight_ml_predictions_pending",
+                                         "Predictions buffered, not yet in the lake", registry=r)
+        self.events = Counter("innsight_events", "Events written to the landing zone",
+                              ["kind"], registry=r)
+
+
+class RequestContext:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path): correlation
+    id in and out, one access log line and the request metrics per HTTP request."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cid = None
+        for name, value in scope["headers"]:
+            if name == b"x-correlation-id":
+                text = value.decode("latin-1")
+                cid = text if _VALID.match(text) else None
+                break
+        cid = cid or uuid.uuid4().hex
+        token = correlation_id.set(cid)
+        started = time.perf_counter()
+        status = 500
+        header = (b"x-correlation-id", cid.encode())
+
+        async def send_with_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(template).observe(elapsed)
+            if access.isEnabledFor(logging.INFO):
+                state = scope.get("state") or {}
+                access.info("request", extra={"fields": {
+                    "method": scope["method"], "path": scope["path"], "route": template,
+                    "status": status, "duration_ms": round(elapsed * 1000, 3),
+                    "client": state.get("client")}})
+            correlation_id.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, correlation id, fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "correlation_id": correlation_id.get(),
+        }
+        entry.update(getattr(record, "fields", None) or {})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for the API's and uvicorn's loggers (uvicorn's own access log
+    is replaced by ours, which has the route, the client and the correlation id)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    for name in ("innsight", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+    logging.getLogger("uvicorn.access").disabled = True

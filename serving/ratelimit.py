@@ -1,0 +1,42 @@
+"""Per-client rate limits (the `limits` library): a sliding window per token subject or
+API key, counted in process by default and in Redis in production, so that every server
+process shares one budget per client."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import parse, storage, strategies
+
+from serving.errors import RateLimited
+
+
+class RateLimiter:
+    def __init__(self, default: str, storage_uri: str, metrics=None):
+        self.default = parse(default)
+        self._store = storage.storage_from_string(storage_uri)
+        self._limiter = strategies.SlidingWindowCounterRateLimiter(self._store)
+        self._parsed: dict[str, object] = {}
+        self.metrics = metrics
+
+    def _limit(self, text: str | None):
+        if not text:
+            return self.default
+        item = self._parsed.get(text)
+        if item is None:
+            item = self._parsed[text] = parse(text)
+        return item
+
+    def hit(self, principal) -> None:
+        """Count one request of the principal; 429 with Retry-After when over its limit."""
+        limit = self._limit(principal.rate_limit)
+        key = f"{principal.kind}:{principal.subject}"
+        if self._limiter.hit(limit, key):
+            return
+        stats = self._limiter.get_window_stats(limit, key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        if self.metrics is not None:
+            self.metrics.rate_limited.labels(principal.subject).inc()
+        raise RateLimited(f"rate limit of {limit} exceeded for '{principal.subject}': retry in "
+                          f"{retry} s, or ask for a higher limit", headers={"Retry-After": str(retry)})
