@@ -17,7 +17,8 @@ from serving import errors, events, health
 from serving.champions import ChampionRegistry
 from serving.ml import prepare as ml_prepare
 from serving.ml import router as ml_router
-from serving.ml.pricing import SCHEDULE_TABLE, PriceBook
+from ml.pricing import SCHEDULE_TABLE
+from serving.ml.pricing import PriceBook
 from serving.observability import Metrics, RequestContext, configure_logging
 from serving.predictions import PredictionLog
 from serving.ratelimit import RateLimiter

@@ -9,20 +9,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lake.properties import hotel_names
 from lake.sources.pms import BOOKINGS_CONTRACT
+from serving.hotels import find_hotel, known_hotels
 
 
-def _allowed(name: str):
-    values = next(c.allowed for c in BOOKINGS_CONTRACT.columns if c.name == name)
+def allowed_values(contract, column: str):
+    """A Literal of a contract column's allowed values (so the OpenAPI page lists them)."""
+    values = next(c.allowed for c in contract.columns if c.name == column)
     return Literal[tuple(sorted(values))]
 
 
-Meal = _allowed("meal")
-MarketSegment = _allowed("market_segment")
-DistributionChannel = _allowed("distribution_channel")
-DepositType = _allowed("deposit_type")
-CustomerType = _allowed("customer_type")
+Meal = allowed_values(BOOKINGS_CONTRACT, "meal")
+MarketSegment = allowed_values(BOOKINGS_CONTRACT, "market_segment")
+DistributionChannel = allowed_values(BOOKINGS_CONTRACT, "distribution_channel")
+DepositType = allowed_values(BOOKINGS_CONTRACT, "deposit_type")
+CustomerType = allowed_values(BOOKINGS_CONTRACT, "customer_type")
 
 
 class BookingFields(BaseModel):
@@ -36,7 +37,7 @@ class BookingFields(BaseModel):
         "deposit_type": "No Deposit", "agent": "9", "reserved_room_type": "A", "adr": 120.5,
         "total_of_special_requests": 1}]})
 
-    hotel: str = Field(description="Property name as in the PMS (e.g. `City Hotel`).")
+    hotel: str = Field(description="Hotel code or name (e.g. `CH` or `City Hotel`).")
     arrival_date: date
     booking_date: date | None = Field(None, description="Defaults to arrival_date - lead_time.")
     lead_time: int | None = Field(None, ge=0, le=1500,
@@ -65,9 +66,10 @@ class BookingFields(BaseModel):
     @field_validator("hotel")
     @classmethod
     def _known_hotel(cls, value: str) -> str:
-        if value not in hotel_names():
-            raise ValueError(f"unknown hotel; one of {hotel_names()}")
-        return value
+        hotel = find_hotel(value)
+        if hotel is None:
+            raise ValueError(f"unknown hotel; known hotels: {known_hotels()}")
+        return hotel.name  # the model knows hotels by name
 
     @model_validator(mode="after")
     def _dates(self) -> "BookingFields":

@@ -24,12 +24,26 @@ KEYS = ["hotel", "room_type", "date"]
                 f"`{SCHEDULE_TABLE}` (one row per hotel, room type and date).",
 )
 def price_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    start = date.today()  # today's row is the price in effect (GET /pricing/current)
+    schedule, result, version = publish_schedule(start, get_settings().pricing_horizon_days)
+    hotels = schedule["hotel"].nunique()
+    context.log.info(f"{len(schedule)} prices for {hotels} hotels from {start}, "
+                     f"model v{version}: {result.inserted} new, {result.updated} changed")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(schedule), "model_version": version, "first_date": str(start),
+        "hotels": hotels,
+        "preview": dg.MetadataValue.md(schedule.head(14).to_markdown(index=False, floatfmt=".2f")),
+    })
+
+
+def publish_schedule(start: date, days: int) -> tuple[pd.DataFrame, dt.MergeResult, str]:
+    """The champion's prices for `days` stay dates from `start`, every hotel and room type,
+    upserted into the lake table; returns the schedule, the merge result and the version."""
     s = get_settings()
     model = load_champion("pricing")
     version = champion_version("pricing")
     hotels = sorted(model.unwrap_python_model().tables["inventory"]["hotel"].unique())
-    start = date.today()  # today's row is the price in effect (GET /pricing/current)
-    schedule = pd.concat([optimise(model, hotel, start, s.pricing_horizon_days) for hotel in hotels])
+    schedule = pd.concat([optimise(model, hotel, start, days) for hotel in hotels])
     frame = pl.from_pandas(schedule).with_columns(
         pl.col("date").str.to_date(),
         pl.lit(version).alias("model_version"),
@@ -40,11 +54,4 @@ def price_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         .alias(dt.ROW_HASH))
     uri = s.table_uri(SCHEDULE_TABLE)
     dt.ensure_table(uri, dict(frame.schema))
-    result = dt.merge(uri, frame, KEYS)
-    context.log.info(f"{frame.height} prices for {len(hotels)} hotels from {start}, "
-                     f"model v{version}: {result.inserted} new, {result.updated} changed")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": frame.height, "model_version": version, "first_date": str(start),
-        "hotels": len(hotels),
-        "preview": dg.MetadataValue.md(schedule.head(14).to_markdown(index=False, floatfmt=".2f")),
-    })
+    return schedule, dt.merge(uri, frame, KEYS), version

@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import Request
 
-from lake.properties import load_properties
 from serving.champions import Champion
 from serving.errors import ErrorDetail, InvalidRequest, Unavailable
+from serving.hotels import Hotel, find_hotel, known_hotels
 from serving.observability import correlation_id
 
 
@@ -32,26 +32,14 @@ def online_record(request: Request, service: str, entity: dict[str, Any]) -> dic
     return record if known else None
 
 
-class Hotel:
-    """A property of the group's master: code, name and currency."""
-
-    def __init__(self, entry: dict):
-        self.code, self.name, self.currency = entry["code"], entry["name"], entry.get("currency")
-
-
-def hotels() -> list[Hotel]:
-    return [Hotel(p) for p in load_properties()]
-
-
 def resolve_hotel(value: str, field: str = "hotel") -> Hotel:
-    """A hotel by code ("RH") or name ("Resort Hotel"), case-insensitive; 422 otherwise."""
-    wanted = value.strip().lower()
-    for h in hotels():
-        if wanted in (h.code.lower(), h.name.lower()):
-            return h
-    known = ", ".join(f"{h.code} ({h.name})" for h in hotels())
-    raise InvalidRequest(f"unknown hotel '{value}'; known hotels: {known}",
-                         [ErrorDetail(field=f"body.{field}", problem=f"unknown hotel; one of {known}")])
+    """A hotel by code ("RH") or name ("Resort Hotel"); 422 naming the field otherwise."""
+    hotel = find_hotel(value)
+    if hotel is None:
+        known = known_hotels()
+        raise InvalidRequest(f"unknown hotel '{value}'; known hotels: {known}",
+                             [ErrorDetail(field=f"body.{field}", problem=f"unknown hotel; one of {known}")])
+    return hotel
 
 
 def record_prediction(request: Request, champ: Champion, endpoint: str, inputs: dict,

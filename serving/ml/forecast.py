@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from serving.auth import require
 from serving.errors import ErrorDetail, InvalidRequest, error_responses
-from serving.ml.common import champion, hotels, record_prediction, resolve_hotel
+from serving.hotels import hotels
+from serving.ml.common import champion, record_prediction, resolve_hotel
 
 router = APIRouter(tags=["ml: forecasts"])
 

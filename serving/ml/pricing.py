@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lake import delta_tables
-from ml.pricing import SCHEDULE_TABLE, optimise
+from ml.pricing import optimise
 from serving.auth import require
 from serving.errors import ErrorDetail, InvalidRequest, NotFound, Unavailable, error_responses
-from serving.ml.common import Hotel, champion, hotels, record_prediction, resolve_hotel
+from serving.hotels import Hotel, hotels
+from serving.ml.common import champion, record_prediction, resolve_hotel
 
 router = APIRouter(tags=["ml: pricing"])
 

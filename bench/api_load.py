@@ -1,0 +1,201 @@
+"""Latency and throughput of the API under a steady request rate, from a second process.
+
+Starts one API server process (uvicorn, the app as `make serve` runs it) on the built
+platform (`make build` first), then for each endpoint and rate sends requests on an
+open-loop schedule (request i is due at t0 + i / rate, whether or not earlier ones have
+answered, so a slow server shows up as latency instead of a slower schedule) over
+keep-alive connections, and reports p50 / p99 (from the due time to the last byte) and the
+achieved throughput. The baseline is the bare liveness endpoint at the same rate in the
+same run: the ratio is what the model, features and bookkeeping cost on top of the
+framework.
+
+    .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CONNECTIONS = 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=REPO, env=env, stderr=open(REPO / "var" / "bench-api.log", "w"))
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the API exited ({proc.returncode}); see var/bench-api.log")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/ml/health", timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(1)
+    proc.kill()
+    raise SystemExit("the API did not become healthy in 180 s (models and features built?)")
+
+
+def request_bytes(method: str, path: str, token: str, body: dict | None) -> bytes:
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
+    return head.encode() + payload
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _run(port: int, requests: list[bytes], rate: float) -> tuple[list[float], int, float]:
+    """Open-loop: request i is due at t0 + i / rate; latency counts from the due time."""
+    pool: asyncio.Queue = asyncio.Queue()
+    for _ in range(CONNECTIONS):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    errors = 0
+    clock = time.perf_counter  # uvloop's loop.time() has millisecond resolution
+    t0 = clock() + 0.2
+
+    async def one(i: int, data: bytes):
+        nonlocal errors
+        due = t0 + i / rate
+        delay = due - clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        reader, writer = await pool.get()
+        try:
+            writer.write(data)
+            status = await _read_response(reader)
+        finally:
+            pool.put_nowait((reader, writer))
+        latencies.append(clock() - due)
+        if status != 200:
+            errors += 1
+
+    await asyncio.gather(*(one(i, d) for i, d in enumerate(requests)))
+    elapsed = clock() - t0
+    while not pool.empty():
+        _, writer = pool.get_nowait()
+        writer.close()
+    return latencies, errors, elapsed
+
+
+def client(port: int, requests: list[bytes], rate: float, out: mp.Queue) -> None:
+    """The load generator: its own process, so it does not share the server's GIL."""
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    out.put(asyncio.run(_run(port, requests, rate)))
+
+
+def measure(port: int, requests: list[bytes], rate: float) -> dict:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=client, args=(port, requests, rate, out))
+    proc.start()
+    latencies, errors, elapsed = out.get()
+    proc.join()
+    ms = sorted(x * 1000 for x in latencies)
+    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    return {"p50": pick(0.50), "p99": pick(0.99), "max": ms[-1], "rps": len(ms) / elapsed,
+            "errors": errors, "n": len(ms)}
+
+
+def workloads(token: str, n: int) -> dict[str, list[bytes]]:
+    from innsight.settings import get_settings
+    from lake import delta_tables
+    from ml.pricing import SCHEDULE_TABLE
+
+    s = get_settings()
+    rng = random.Random(7)
+    with duckdb.connect(str(s.marts_path), read_only=True) as marts:
+        bookings = [r[0] for r in marts.execute("select booking_id from fct_bookings").fetchall()]
+        guests = [r[0] for r in marts.execute(
+            "select distinct guest_id from fct_bookings where guest_id is not null").fetchall()]
+    schedule = delta_tables.read(s.table_uri(SCHEDULE_TABLE), ["room_type", "date"])
+    day = schedule["date"].min()
+    types = sorted(set(schedule["room_type"]))
+    return {
+        "health/live (baseline)": [request_bytes("GET", "/health/live", token, None)] * n,
+        "churn/predict": [request_bytes("POST", "/api/v1/ml/churn/predict", token,
+                                        {"booking_id": rng.choice(bookings)}) for _ in range(n)],
+        "clv/predict": [request_bytes("POST", "/api/v1/ml/clv/predict", token,
+                                      {"guest_id": rng.choice(guests)}) for _ in range(n)],
+        "pricing/current": [request_bytes("GET", f"/api/v1/ml/pricing/current/{rng.choice(types)}?on={day}",
+                                          token, None) for _ in range(n)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rates", type=float, nargs="+", default=[50, 200, 400])
+    parser.add_argument("--endpoints", nargs="+", default=None)
+    args = parser.parse_args()
+
+    from serving.auth import issue_token
+
+    token = issue_token("bench", ["admin"], rate_limit="10000000/minute")
+    port = free_port()
+    server = start_server(port)
+    try:
+        loads = workloads(token, int(max(args.rates) * args.seconds))
+        names = args.endpoints or list(loads)
+        print(f"one server process, {os.cpu_count()} cores; open-loop load from a second process, "
+              f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
+        print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15}")
+        baseline: dict[float, float] = {}
+        for name in ["health/live (baseline)", *[n for n in names if not n.startswith("health")]]:
+            for rate in args.rates:
+                measure(port, loads[name][: int(rate)], rate)  # warm-up second
+                r = measure(port, loads[name][: int(rate * args.seconds)], rate)
+                if name.startswith("health"):
+                    baseline[rate] = r["p99"]
+                ratio = r["p99"] / baseline[rate] if rate in baseline else float("nan")
+                print(f"{name:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
+                      f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
