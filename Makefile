@@ -41,6 +41,8 @@ bench: setup
 	$(PY) bench/full_build.py
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/feast_online_latency.py
+	$(PY) bench/prediction_log.py
+	$(PY) bench/api_load.py
 
 # Re-resolve requirements.in into requirements.lock (about two minutes with pip).
 lock:

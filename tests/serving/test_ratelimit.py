@@ -1,0 +1,48 @@
+"""Per-client rate limits: in process by default, shared through Redis in production."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from innsight.settings import Settings
+from serving.auth import Principal
+from serving.errors import RateLimited
+from serving.ratelimit import RateLimiter
+
+
+def principal(name: str, limit: str | None = None) -> Principal:
+    return Principal(name, "token", ("front_desk",), frozenset({"ml:read"}), limit)
+
+
+def test_over_the_limit_is_429_with_retry_after_per_client():
+    limiter = RateLimiter("3/minute", "memory://")
+    alice, bob = principal("alice"), principal("bob")
+    for _ in range(3):
+        limiter.hit(alice)
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit(alice)
+    assert refused.value.status_code == 429
+    assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+    assert "alice" in refused.value.message
+    limiter.hit(bob)  # another client has its own budget
+    for _ in range(5):
+        limiter.hit(principal("carol", "10/minute"))  # a token may carry its own limit
+
+
+@pytest.mark.production
+def test_processes_share_one_budget_in_redis():
+    import redis
+
+    url = Settings(profile="production").rate_limit_storage
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    client = principal(f"test-{uuid.uuid4().hex}")
+    first, second = RateLimiter("4/minute", url), RateLimiter("4/minute", url)  # two API processes
+    for limiter in (first, second, first, second):
+        limiter.hit(client)
+    with pytest.raises(RateLimited):
+        second.hit(client)

@@ -1,0 +1,90 @@
+"""POST /retrain/{model_name} against a real Dagster (`dagster dev` on the served platform):
+the run it returns is the Dagster run that trains and registers the model."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from innsight.settings import REPO_ROOT
+from tests.serving.conftest import bearer
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dagster_port(platform_home: Path):
+    port = _free_port()
+    env = {**os.environ, "INNSIGHT_HOME": str(platform_home),
+           "DAGSTER_HOME": str(platform_home / "dagster"), "OMP_WAIT_POLICY": "passive"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=open(platform_home / "dagster-dev.log", "w"))
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, (platform_home / "dagster-dev.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "dagster dev did not answer in 240 s"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+                    break
+            except OSError:
+                time.sleep(1)
+        yield port
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+
+
+def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_home, dagster_port, client):
+    from dagster_graphql import DagsterGraphQLClient
+    from mlflow import MlflowClient
+
+    from ml.tracking import configure
+
+    original = client.app.state.settings
+    settings = original.model_copy(update={"dagster_port": dagster_port})
+    client.app.state.settings = settings  # the session app, pointed at this Dagster
+    try:
+        registry: MlflowClient = configure()
+        versions_before = len(registry.search_model_versions("name = 'recommend_rooms'"))
+        r = client.post("/api/v1/ml/retrain/recommend_rooms", headers=bearer(settings, "admin"))
+        assert r.status_code == 202, r.text
+        body = r.json()
+        assert body["job_name"] == "retrain_recommend_rooms"
+        assert body["run_url"].endswith(body["run_id"])
+
+        dagster = DagsterGraphQLClient("127.0.0.1", port_number=dagster_port)
+        deadline = time.monotonic() + 300
+        status = None
+        while time.monotonic() < deadline:
+            status = dagster.get_run_status(body["run_id"]).value
+            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+                break
+            time.sleep(2)
+        assert status == "SUCCESS", f"run {body['run_id']} ended {status}"
+        versions = registry.search_model_versions("name = 'recommend_rooms'")
+        assert len(versions) == versions_before + 1
+        newest = max(versions, key=lambda v: int(v.version))
+        assert "promotion" in newest.tags  # trained, compared with the champion, decided
+
+        unknown = client.post("/api/v1/ml/retrain/not_a_model", headers=bearer(settings, "admin"))
+        assert unknown.status_code == 422 and "churn" in unknown.json()["message"]
+    finally:
+        client.app.state.settings = original
