@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import duckdb
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from innsight.settings import get_settings
+from innsight.settings import Settings
 
 router = APIRouter(tags=["health"])
 
 
-def marts_status() -> dict:
-    path = get_settings().marts_path
+def marts_status(settings: Settings) -> dict:
+    path = settings.marts_path
     if not path.exists():
         return {"available": False, "path": str(path), "reason": "not built yet: run `make up`"}
     with duckdb.connect(str(path), read_only=True) as con:
@@ -25,8 +25,9 @@ def marts_status() -> dict:
 
 
 @router.get("/health", summary="Platform health: profile, marts file and its tables")
-def health() -> dict:
-    return {"status": "ok", "profile": get_settings().profile, "marts": marts_status()}
+def health(request: Request) -> dict:
+    settings = request.app.state.settings
+    return {"status": "ok", "profile": settings.profile, "marts": marts_status(settings)}
 
 
 @router.get("/health/live", summary="Liveness: the process answers")
@@ -35,8 +36,8 @@ def live() -> dict:
 
 
 @router.get("/health/ready", summary="Readiness: the marts file is built and readable")
-def ready(response: Response) -> dict:
-    marts = marts_status()
+def ready(request: Request, response: Response) -> dict:
+    marts = marts_status(request.app.state.settings)
     if not marts["available"]:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "not ready", "reason": marts["reason"]}
