@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import mean_absolute_error, mean_squared_error, roc_auc_score
+import xgboost as xgb
 from xgboost import XGBClassifier, XGBRegressor
 
 from ml.tracking import Candidate
@@ -232,6 +233,15 @@ def segment_of(value: np.ndarray, retention: np.ndarray, annual_spend: np.ndarra
     )
 
 
+def _booster_predict(model, x: xgb.DMatrix) -> np.ndarray:
+    """What the sklearn wrapper predicts, from a DMatrix it does not accept."""
+    try:
+        trees = (0, model.best_iteration + 1)
+    except AttributeError:  # no early stopping: every tree
+        trees = (0, 0)
+    return model.get_booster().predict(x, iteration_range=trees)
+
+
 class ClvModel(mlflow.pyfunc.PythonModel):
     """12-month guest value, retention probability and segment from ``guest_features`` rows."""
 
@@ -251,6 +261,23 @@ class ClvModel(mlflow.pyfunc.PythonModel):
         p_h = self.classifier.predict_proba(x)[:, 1]
         retention = 1.0 - (1.0 - p_h) ** self.retention_power
         return value, retention
+
+    def predict_one(self, record: dict) -> dict:
+        """One guest without pandas (the API's path): the values `predict` gives."""
+        row = [np.nan if record.get(c) is None else float(record[c]) for c in NUMERIC_FEATURES]
+        for c in CATEGORICAL_FEATURES:
+            codes = self.__dict__.get("_codes") or self.__dict__.setdefault(
+                "_codes", {k: {v: i for i, v in enumerate(self.categories[k])} for k in CATEGORICAL_FEATURES})
+            row.append(float(codes[c].get(str(record.get(c)), np.nan)))
+        x = xgb.DMatrix(np.array([row]), feature_names=FEATURES, nthread=1, enable_categorical=True,
+                        feature_types=["q"] * len(NUMERIC_FEATURES) + ["c"] * len(CATEGORICAL_FEATURES))
+        value = float(np.expm1(_booster_predict(self.regressor, x)[0]).clip(min=0) * self.value_scale)
+        p_h = float(_booster_predict(self.classifier, x)[0])  # binary:logistic: P(class 1)
+        retention = 1.0 - (1.0 - p_h) ** self.retention_power
+        spend = np.nan if record.get("monetary_per_year") is None else float(record["monetary_per_year"])
+        segment = segment_of([value], [retention], [spend], self.value_hi, self.spend_hi)[0]
+        return {"guest_id": record.get("guest_id"), "predicted_value_12m": round(value, 2),
+                "retention_probability": round(retention, 4), "segment": str(segment)}
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         missing = [c for c in ["guest_id", *FEATURES] if c not in model_input.columns]

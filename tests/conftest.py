@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,22 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
     yield tmp_path / "home"
     get_settings.cache_clear()
+
+
+@contextmanager
+def innsight_home(home: Path):
+    """INNSIGHT_HOME at `home` for a session fixture's set-up (monkeypatch is per test)."""
+    previous = os.environ.get("INNSIGHT_HOME")
+    os.environ["INNSIGHT_HOME"] = str(home)
+    get_settings.cache_clear()
+    try:
+        yield home
+    finally:
+        if previous is None:
+            os.environ.pop("INNSIGHT_HOME", None)
+        else:
+            os.environ["INNSIGHT_HOME"] = previous
+        get_settings.cache_clear()
 
 
 def extract_lines(n: int | None = None) -> list[str]:

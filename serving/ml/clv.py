@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,10 +51,9 @@ async def predict(body: ClvRequest, request: Request, _=Depends(require("ml:read
     if record is None:
         raise NotFound(f"guest '{body.guest_id}' is not in the online feature store (no booking "
                        "with this guest id in the lake yet)")
-    row = model.model.predict(pd.DataFrame([record])).iloc[0]
-    outputs = {"predicted_clv": round(float(row["predicted_value_12m"]), 2),
-               "retention_probability": round(float(row["retention_probability"]), 4),
-               "segment": str(row["segment"])}
+    out = model.model.predict_one(record)
+    outputs = {"predicted_clv": out["predicted_value_12m"],
+               "retention_probability": out["retention_probability"], "segment": out["segment"]}
     prediction_id = record_prediction(request, model, "clv/predict",
                                       {"guest_id": body.guest_id, "features": record}, outputs, started)
     return ClvResponse(guest_id=body.guest_id, time_horizon_months=HORIZON_MONTHS, **outputs,

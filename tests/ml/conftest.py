@@ -1,6 +1,5 @@
 """Marts built once per test session from the real extract and a small synthetic chain."""
 
-import os
 import shutil
 from pathlib import Path
 
@@ -8,16 +7,14 @@ import duckdb
 import pytest
 
 from innsight.settings import get_settings
+from tests.conftest import innsight_home
 
 
 @pytest.fixture(scope="session")
 def marts_home(tmp_path_factory) -> Path:
     """A data home whose marts file holds the whole real extract and a 5,000-booking chain."""
     home = tmp_path_factory.mktemp("ml") / "home"
-    previous = os.environ.get("INNSIGHT_HOME")
-    os.environ["INNSIGHT_HOME"] = str(home)
-    get_settings.cache_clear()
-    try:
+    with innsight_home(home):
         import dagster as dg
 
         from innsight.dagster_instance import prepare_dagster_home
@@ -33,12 +30,6 @@ def marts_home(tmp_path_factory) -> Path:
 
         with dg.DagsterInstance.get() as instance:
             assert defs.resolve_job_def("build_lakehouse").execute_in_process(instance=instance).success
-    finally:
-        if previous is None:
-            os.environ.pop("INNSIGHT_HOME", None)
-        else:
-            os.environ["INNSIGHT_HOME"] = previous
-        get_settings.cache_clear()
     return home
 
 

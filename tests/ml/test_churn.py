@@ -120,3 +120,24 @@ def test_pyfunc_round_trip(candidate, test_bookings, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(rows), expected)
     assert candidate.score(loaded) == pytest.approx(candidate.metrics["auc"], abs=1e-9)
     assert np.isfinite(expected["probability"]).all()
+
+
+def test_one_booking_path_gives_the_frame_answer(candidate, test_bookings):
+    """predict_one (the API's path, no pandas) agrees with predict on real bookings, one at
+    a time (a frame counts its own rows as a group; one booking is its own batch)."""
+    model = candidate.model
+    sample = test_bookings.sample(150, random_state=3)
+    for record in booking_frame(sample).to_dict("records"):
+        x, _ = model.features.transform_one(record)
+        np.testing.assert_allclose(x, model.features.transform(pd.DataFrame([record])).iloc[0],
+                                   rtol=1e-12, equal_nan=True)
+        one, frame = model.predict_one(record), model.predict(pd.DataFrame([record])).iloc[0]
+        assert one["probability"] == pytest.approx(frame["probability"], abs=1e-6)
+        assert one["risk_level"] == frame["risk_level"]
+        assert json.dumps(one["top_factors"]) == frame["top_factors"]
+        assert json.dumps(one["actions"]) == frame["actions"]
+    payload = {"hotel": "City Hotel", "arrival_date": "2017-08-01", "lead_time": 30, "adults": 2,
+               "agent": 9.0, "country": " PRT ", "meal": ""}  # API-style input: strings, floats, blanks
+    x, _ = model.features.transform_one(payload)
+    np.testing.assert_allclose(x, model.features.transform(pd.DataFrame([payload])).iloc[0],
+                               rtol=1e-12, equal_nan=True)

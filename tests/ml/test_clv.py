@@ -92,3 +92,17 @@ def test_pyfunc_round_trip(candidate, tmp_path):
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "clv"))
     pd.testing.assert_frame_equal(loaded.predict(x).reset_index(drop=True), c.model.predict(x))
     assert c.score(loaded) == pytest.approx(c.metrics["mae"])
+
+
+def test_one_guest_path_gives_the_frame_answer(candidate):
+    """predict_one (the API's path, no pandas) agrees with predict, missing values included."""
+    c, s, con = candidate
+    x = clv.guest_features(con, s.cutoff).iloc[::40].head(200)
+    frame = c.model.predict(x)
+    records = x.to_dict("records")
+    records[0] = {**records[0], "recency_days": None, "home_hotel": "nowhere"}
+    frame.iloc[0] = c.model.predict(pd.DataFrame([records[0]])).iloc[0]
+    one = pd.DataFrame([c.model.predict_one(r) for r in records])
+    np.testing.assert_allclose(one["predicted_value_12m"], frame["predicted_value_12m"], atol=0.011)
+    np.testing.assert_allclose(one["retention_probability"], frame["retention_probability"], atol=1e-4)
+    assert (one["segment"] == frame["segment"]).all()

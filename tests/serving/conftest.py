@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from innsight.settings import Settings, get_settings
+from tests.conftest import innsight_home
 from tests.features.conftest import known_booking_day
 from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
 
@@ -20,17 +21,14 @@ from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re
 def platform_home(marts_home, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("serving") / "home"
     shutil.copytree(marts_home, home)
-    previous = os.environ.get("INNSIGHT_HOME")
-    os.environ["INNSIGHT_HOME"] = str(home)
-    get_settings.cache_clear()
-    try:
-        import duckdb
+    import duckdb
 
-        from features import store
-        from ml.catalog import MODELS, candidates
-        from ml.tracking import log_and_promote
-        from orchestration.ml.pricing import publish_schedule
+    from features import store
+    from ml.catalog import MODELS, candidates
+    from ml.tracking import log_and_promote
+    from orchestration.ml.pricing import publish_schedule
 
+    with innsight_home(home):
         store.reset()
         with duckdb.connect(str(get_settings().marts_path), read_only=True) as marts:
             for spec in MODELS.values():
@@ -43,15 +41,7 @@ def platform_home(marts_home, tmp_path_factory) -> Path:
         store.materialize(start=day, end=day + dt.timedelta(hours=12), views=["booking_features"])
         store.materialize(views=["guest_clv_inputs"])
         publish_schedule(dt.date.today(), 7)
-    finally:
-        if previous is None:
-            os.environ.pop("INNSIGHT_HOME", None)
-        else:
-            os.environ["INNSIGHT_HOME"] = previous
-        get_settings.cache_clear()
-        from features import store
-
-        store.reset()
+    store.reset()
     return home
 
 
