@@ -13,7 +13,8 @@ room_type  room_type       room type code (A, B, ...)
 date       stay_date       the night, ISO string ``YYYY-MM-DD``
 =========  ==============  ==========================================
 
-Feature services, one per model: ``churn`` (booking-time fields of a booking), ``clv``
+Feature services, one per model: ``churn`` (the booking-time fields the churn model reads;
+``booking`` has them all), ``clv``
 (``guest_clv_inputs``: the CLV model's input, ``ml.clv.guest_features`` as of the data's
 end), ``pricing`` (room-type night and hotel night actuals); and ``guest_360`` (guest
 profile + RFM value of the marts), a guest's picture for the assistant, no model's input.
@@ -29,6 +30,7 @@ from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueT
 from feast.types import Bool, Float64, Int32, Int64, String
 
 from features.export import source_path
+from ml.churn_features import BOOKING_COLUMNS
 from innsight.settings import Settings
 from ml.clv import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
@@ -223,9 +225,14 @@ def build(settings: Settings | None = None) -> Repository:
         ),
     }
     services = {
+        "booking": FeatureService(
+            name="booking", features=[views["booking_features"]],
+            description="Every booking-time field of a booking (entity: booking_id).", owner=OWNER,
+        ),
         "churn": FeatureService(
-            name="churn", features=[views["booking_features"]],
-            description="Cancellation risk of a booking (entity: booking_id).", owner=OWNER,
+            # only what the churn model reads: each online read converts every feature
+            name="churn", features=[views["booking_features"][BOOKING_COLUMNS]],
+            description="The cancellation model's input (entity: booking_id).", owner=OWNER,
         ),
         "clv": FeatureService(
             name="clv", features=[views["guest_clv_inputs"]],

@@ -40,6 +40,7 @@ from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, r
 from ml.churn_features import (BOOKING_COLUMNS, CATEGORICAL, FORBIDDEN, HIGH_CARDINALITY, SOURCE,
                                ChurnFeatures, describe_value, load_bookings, normalise)
 from ml.tracking import Candidate
+from ml.tree_paths import TreePaths
 
 matplotlib.use("Agg")
 
@@ -125,7 +126,7 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         state = dict(self.__dict__)
         state["_booster"] = None
         state.pop("_source_map", None)
-        state.pop("_single", None)
+        state.pop("_paths", None)
         return state
 
     @property
@@ -174,12 +175,12 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         """Probability, level, top factors (impact per booking field) and actions per row of
         the feature matrix; `records` are the normalised bookings (for the factor values)."""
         names = self.feature_names
-        # A few rows: one thread (OpenMP start-up costs more than it saves, and under load
-        # it waits for the other core). Columns are in the booster's order by construction.
-        few = len(X) <= 64
-        booster = self._single_thread_booster() if few else self.booster
-        contrib = booster.predict(xgb.DMatrix(X, nthread=1 if few else NTHREAD), pred_contribs=True,
-                                  approx_contribs=True, validate_features=False)  # log-odds, (n, features + bias)
+        if len(X) <= 16:  # the API's case: numpy tree walks, no DMatrix (ml.tree_paths)
+            paths = self._tree_paths()
+            contrib = np.array([paths.contributions(x) for x in X])
+        else:  # columns are in the booster's order by construction: skip the name check
+            contrib = self.booster.predict(xgb.DMatrix(X), pred_contribs=True, approx_contribs=True,
+                                           validate_features=False)  # log-odds, (n, features + bias)
         margin = contrib.sum(axis=1)
         p = self._calibrate(margin)
         levels = risk_level(p)
@@ -207,13 +208,11 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
                         "actions": list(dict.fromkeys(actions))[:MAX_ACTIONS]})
         return out
 
-    def _single_thread_booster(self) -> xgb.Booster:
-        b = self.__dict__.get("_single")
-        if b is None:
-            b = xgb.Booster(params={"nthread": 1})
-            b.load_model(bytearray(self.booster_raw))
-            self._single = b
-        return b
+    def _tree_paths(self) -> TreePaths:
+        paths = self.__dict__.get("_paths")
+        if paths is None:
+            paths = self._paths = TreePaths(self.booster)
+        return paths
 
     def _sources(self) -> tuple[list[str], np.ndarray]:
         """Booking fields and the (features x fields) matrix that sums contributions per field."""

@@ -9,6 +9,7 @@ answering 503 with the reason, and is retried at the next check.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class ChampionRegistry:
                     self._count(name, "failed")
                     continue
                 self._champions[name] = champion  # the swap
+                gc.freeze()  # the new model's tables join the long-lived objects (see app.py)
                 self._problems.pop(name, None)
                 changes[name] = version
                 if current is not None:

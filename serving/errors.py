@@ -129,6 +129,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body that is not UTF-8; malformed JSON is already a 422
+            detail = ErrorDetail(field="body", problem="not valid JSON (UTF-8)")
+            return JSONResponse(_body("invalid_request", "invalid request: body: not valid JSON (UTF-8)",
+                                      [detail]), 422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = (f"no endpoint {request.method} {request.url.path}: see /docs"
                    if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed")

@@ -63,6 +63,20 @@ class RequestContext:
     def __init__(self, app, metrics: Metrics):
         self.app = app
         self.metrics = metrics
+        self._templates: dict[int, str] | None = None
+
+    def _template(self, scope) -> str:
+        """The matched route's full path template (FastAPI gives the route of an included
+        router with its path inside that router: `/health` for `/api/v1/ml/health`)."""
+        route = scope.get("route")
+        if route is None:
+            return "unmatched"
+        if self._templates is None:
+            from fastapi.routing import iter_route_contexts
+
+            self._templates = {id(c.original_route): c.path
+                               for c in iter_route_contexts(getattr(scope.get("app"), "routes", ())) if c.path}
+        return self._templates.get(id(route)) or getattr(route, "path", None) or "unmatched"
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -90,8 +104,7 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self._template(scope)
             self.metrics.requests.labels(scope["method"], template, str(status)).inc()
             self.metrics.latency.labels(template).observe(elapsed)
             if access.isEnabledFor(logging.INFO):

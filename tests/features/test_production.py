@@ -83,7 +83,7 @@ def test_registry_in_postgres_and_online_reads_from_redis(production, marts_home
         """select booking_id, lead_time, adr, deposit_type, market_segment, guest_id
            from fct_bookings where booking_date = ? order by booking_id limit 20""", [day],
     ).fetchall()
-    got = store.online_features("churn", [{"booking_id": r[0]} for r in rows])
+    got = store.online_features("booking", [{"booking_id": r[0]} for r in rows])
     assert list(zip(got["booking_id"], got["lead_time"], got["adr"], got["deposit_type"],
                     got["market_segment"], got["guest_id"])) == rows
 

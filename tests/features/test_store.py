@@ -37,7 +37,7 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
     from features import store
 
     applied = store.apply()
-    assert applied["feature_services"] == ["churn", "clv", "guest_360", "pricing"]
+    assert applied["feature_services"] == ["booking", "churn", "clv", "guest_360", "pricing"]
     assert (feast_home / "feast" / "registry.db").exists()
     assert store.apply()["deleted"] == []  # idempotent
 
@@ -59,7 +59,7 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
         day,
     )
     assert any(r["guest_id"] for r in expected) and any(not r["guest_id"] for r in expected)
-    got = store.online_features("churn", [{"booking_id": r["booking_id"]} for r in expected])
+    got = store.online_features("booking", [{"booking_id": r["booking_id"]} for r in expected])
     assert got["booking_id"] == [r["booking_id"] for r in expected]
     for i, row in enumerate(expected):
         for column in BOOKING_COLUMNS:

@@ -7,6 +7,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 from mlflow.models import infer_signature
 
 from ml.churn import FORBIDDEN, RISK_THRESHOLDS, ChurnModel, booking_frame, split, train
@@ -136,6 +137,12 @@ def test_one_booking_path_gives_the_frame_answer(candidate, test_bookings):
         assert one["risk_level"] == frame["risk_level"]
         assert json.dumps(one["top_factors"]) == frame["top_factors"]
         assert json.dumps(one["actions"]) == frame["actions"]
+    # the numpy tree walk explains exactly as XGBoost's own (approximate) contributions
+    X = model.features.transform(booking_frame(sample)).to_numpy(float)
+    xgb_contribs = model.booster.predict(xgb.DMatrix(X), pred_contribs=True, approx_contribs=True,
+                                         validate_features=False)
+    ours = np.array([model._tree_paths().contributions(x) for x in X])
+    np.testing.assert_allclose(ours, xgb_contribs, atol=1e-5)
     payload = {"hotel": "City Hotel", "arrival_date": "2017-08-01", "lead_time": 30, "adults": 2,
                "agent": 9.0, "country": " PRT ", "meal": ""}  # API-style input: strings, floats, blanks
     x, _ = model.features.transform_one(payload)

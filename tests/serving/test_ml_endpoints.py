@@ -186,7 +186,7 @@ def test_health_and_metrics(client, reader, api_settings):
     assert set(health.json()["models"]) >= {"churn", "clv", "pricing", "forecast_occupancy"}
     client.post(f"{ML}/churn/predict", json={"booking_id": "XX-404"}, headers=reader)
     text = client.get(f"{ML}/metrics", headers=bearer(api_settings, "monitoring")).text
-    assert 'innsight_http_requests_total{method="POST",route="/churn/predict",status="404"}' in text
+    assert 'innsight_http_requests_total{method="POST",route="/api/v1/ml/churn/predict",status="404"}' in text
     assert 'innsight_ml_champion_version{model="churn"}' in text
     assert client.get("/health/live").json() == {"status": "alive"}
     assert client.get("/health/ready").status_code == 200
