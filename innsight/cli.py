@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -122,6 +123,7 @@ def _fmt(value) -> str:
 
 def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
+    last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{proc.args[0]} exited with {proc.returncode} before {url} answered")
@@ -129,9 +131,12 @@ def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as e:  # up, but not healthy yet: keep what it says
+            last = f"{e.code}: {e.read().decode(errors='replace')[:2000]}"
+            time.sleep(1)
         except OSError:
             time.sleep(1)
-    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
+    raise SystemExit(f"{url} was not healthy within {timeout:.0f} s (last answer {last})")
 
 
 def _ensure_port_free(host: str, port: int, setting: str) -> None:
@@ -160,29 +165,30 @@ def cmd_serve(args: argparse.Namespace) -> None:
             [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
              "-h", s.api_host, "-p", str(s.dagster_port)],
             cwd=REPO_ROOT, env=env, start_new_session=True),
-            f"http://{s.api_host}:{s.dagster_port}/server_info"),
+            f"http://{s.api_host}:{s.dagster_port}", "/server_info"),
         "API": (subprocess.Popen(
             [str(bin_dir / "uvicorn"), "serving.app:app", "--host", s.api_host,
              "--port", str(s.api_port)], cwd=REPO_ROOT, env=env, start_new_session=True),
-            f"http://{s.api_host}:{s.api_port}/health"),
+            # 200 once every champion and the feature store are loaded (OpenAPI: /docs)
+            f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health"),
     }
     try:
-        for name, (proc, url) in servers.items():
-            _wait_for(url, timeout=180, proc=proc)
-            print(f"{name} is up: {url.rsplit('/', 1)[0]}")
+        for name, (proc, base, check) in servers.items():
+            _wait_for(base + check, timeout=180, proc=proc)
+            print(f"{name} is up: {base}")
         if args.check:
             print("serve --check: both servers answered; stopping them")
             return
         print("Ctrl-C stops both.")
-        while all(proc.poll() is None for proc, _ in servers.values()):
+        while all(proc.poll() is None for proc, *_ in servers.values()):
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
-        for proc, _ in servers.values():
+        for proc, *_ in servers.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc, _ in servers.values():
+        for proc, *_ in servers.values():
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
