@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lake.properties import load_properties
 
@@ -15,9 +16,10 @@ class Hotel:
     room_types: tuple[str, ...]
 
 
-def hotels() -> list[Hotel]:
-    return [Hotel(p["code"], p["name"], p.get("currency"), tuple(p.get("room_types") or ()))
-            for p in load_properties()]
+@lru_cache
+def hotels() -> tuple[Hotel, ...]:
+    return tuple(Hotel(p["code"], p["name"], p.get("currency"), tuple(p.get("room_types") or ()))
+                 for p in load_properties())
 
 
 def find_hotel(value: str) -> Hotel | None:

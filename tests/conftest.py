@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,6 +38,12 @@ def innsight_home(home: Path):
         else:
             os.environ["INNSIGHT_HOME"] = previous
         get_settings.cache_clear()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def extract_lines(n: int | None = None) -> list[str]:

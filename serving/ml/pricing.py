@@ -15,7 +15,7 @@ from lake import delta_tables
 from ml.pricing import optimise
 from serving.auth import require
 from serving.errors import ErrorDetail, InvalidRequest, NotFound, Unavailable, error_responses
-from serving.hotels import Hotel, hotels
+from serving.hotels import find_hotel, hotels
 from serving.ml.common import champion, record_prediction, resolve_hotel
 
 router = APIRouter(tags=["ml: pricing"])
@@ -137,6 +137,10 @@ class PriceBook:
         self.dates = (frame["date"].min(), frame["date"].max()) if frame.height else None
 
 
+PRICE_FIELDS = ("hotel", "suggested_price", "current_price", "expected_occupancy",
+                "competitor_avg", "confidence", "model_version", "generated_at")
+
+
 class HotelPrice(BaseModel):
     hotel: str
     hotel_code: str
@@ -184,24 +188,15 @@ async def current(request: Request,
         first, last = book.dates
         raise NotFound(f"no price for room type '{room_type}' on {day}: the schedule covers "
                        f"{first} to {last} (the 03:00 pricing_optimisation job extends it)")
-    by_name = {h.name: h for h in hotels()}
     if hotel:
         wanted = resolve_hotel(hotel, field="hotel")
         rows = [r for r in rows if r["hotel"] == wanted.name]
         if not rows:
             raise NotFound(f"hotel {wanted.code} has no room type '{room_type}'")
-    prices = [HotelPrice(**{k: r[k] for k in ("hotel", "suggested_price", "current_price",
-                                                "expected_occupancy", "competitor_avg",
-                                                "confidence", "model_version", "generated_at")},
-                         hotel_code=_code(by_name, r["hotel"]), currency=_currency(by_name, r["hotel"]))
-              for r in rows]
+    prices = []
+    for r in rows:
+        h = find_hotel(r["hotel"])
+        prices.append(HotelPrice(**{k: r[k] for k in PRICE_FIELDS},
+                                 hotel_code=h.code if h else r["hotel"], currency=h and h.currency))
     return CurrentPriceResponse(room_type=room_type, date=day, prices=prices)
-
-
-def _code(by_name: dict[str, Hotel], name: str) -> str:
-    return by_name[name].code if name in by_name else name
-
-
-def _currency(by_name: dict[str, Hotel], name: str) -> str | None:
-    return by_name[name].currency if name in by_name else None
 

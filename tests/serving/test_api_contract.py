@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import re
-import socket
 import threading
 import time
 import uuid
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from innsight.settings import ApiKey, Settings, get_settings
 from serving.auth import PERMISSIONS, ROLES, issue_token
+from tests.conftest import free_port
 from tests.serving.conftest import bearer
 
 ML = "/api/v1/ml"
@@ -34,11 +34,6 @@ HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # -- helpers --------------------------------------------------------------------------------
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _permissions(dependant) -> set[str]:
@@ -188,7 +183,7 @@ def keyed_client(platform_home, service_keys):
         return ApiKey(name=name, sha256=hashlib.sha256(key.encode()).hexdigest(), roles=roles,
                       rate_limit=rate_limit)
 
-    settings = Settings(home=platform_home, dagster_port=_free_port(), champion_poll_seconds=3600,
+    settings = Settings(home=platform_home, dagster_port=free_port(), champion_poll_seconds=3600,
                         predictions_flush_seconds=3600, api_keys=[
                             entry("pms-sync", service_keys["service"], ["service"]),
                             entry("ops", service_keys["admin"], ["admin"], "1000/minute"),
@@ -414,7 +409,7 @@ def test_an_empty_home_answers_503_with_the_reason(tmp_path, monkeypatch, api_se
     from serving.app import create_app
 
     empty = tmp_path / "empty"
-    settings = Settings(home=empty, dagster_port=_free_port(), champion_poll_seconds=3600,
+    settings = Settings(home=empty, dagster_port=free_port(), champion_poll_seconds=3600,
                         predictions_flush_seconds=3600)
     admin = bearer(settings, "admin")
     # The champion registry reads MLflow's settings from the environment: point it at the

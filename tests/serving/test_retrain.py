@@ -4,7 +4,6 @@ the run it returns is the Dagster run that trains and registers the model."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,14 @@ from pathlib import Path
 import pytest
 
 from innsight.settings import REPO_ROOT
+from tests.conftest import free_port
 from tests.serving.conftest import bearer
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def dagster_port(platform_home: Path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INNSIGHT_HOME": str(platform_home),
            "DAGSTER_HOME": str(platform_home / "dagster"), "OMP_WAIT_POLICY": "passive"}
     proc = subprocess.Popen(
