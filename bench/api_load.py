@@ -139,9 +139,9 @@ def measure(port: int, requests: list[bytes], rate: float) -> dict:
 
 
 def workloads(token: str, n: int) -> dict[str, list[bytes]]:
-    from innsight.settings import get_settings
+    from base.settings import get_settings
     from lake import delta_tables
-    from ml.pricing import SCHEDULE_TABLE
+    from ml.dynamic_pricing import SCHEDULE_TABLE
 
     s = get_settings()
     rng = random.Random(7)

@@ -4,7 +4,7 @@
 
 Exports the feature sources from the marts of the current settings (INNSIGHT_HOME) into a
 temporary Feast home, applies the definitions and materialises one booking day. Then times
-``features.store.online_features("churn", [{"booking_id": ...}])`` (the API the serving layer
+``features.store.online_features("cancellation", [{"booking_id": ...}])`` (the API the serving layer
 calls: 32 features of one booking) and, as the baseline, a direct ``sqlite3`` point query by
 primary key on a table holding the same bookings (``select * ... where booking_id = ?``,
 row turned into a dict). With ``--redis``: the same read on the production profile (Redis
@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from features import config, store
 from features.export import export_sources, source_path
-from innsight.settings import Settings, get_settings
+from base.settings import Settings, get_settings
 
 
 def percentiles(samples_s: list[float]) -> tuple[float, float]:
@@ -76,7 +76,7 @@ def sqlite_baseline(settings: Settings, booking_id: str, reads: int, warmup: int
 
 def feast_reads(settings: Settings, booking_id: str, reads: int, warmup: int):
     def read():
-        return store.online_features("churn", [{"booking_id": booking_id}], settings=settings)
+        return store.online_features("cancellation", [{"booking_id": booking_id}], settings=settings)
 
     assert read()["lead_time"][0] is not None, "booking not in the online store"
     return timed(read, reads, warmup)
@@ -110,7 +110,7 @@ def main() -> None:
 
         store.apply(settings=settings)
         store.materialize(**day, settings=settings)
-        service = store.feature_store(settings).get_feature_service("churn")
+        service = store.feature_store(settings).get_feature_service("cancellation")
         n_features = sum(len(p.features) for p in service.feature_view_projections)
         print(f"entity: booking {booking_id} (churn service, {n_features} features); "
               f"{args.reads} reads after {args.warmup} warm-up\n")
@@ -146,7 +146,7 @@ def redis_bench(embedded: Settings, booking_id: str, day: dict, args) -> None:
     try:
         store.apply(settings=settings)
         store.materialize(**day, settings=settings)
-        row = store.online_features("churn", [{"booking_id": booking_id}], settings=settings)
+        row = store.online_features("cancellation", [{"booking_id": booking_id}], settings=settings)
         client.hset(key, mapping={k: str(v[0]) for k, v in row.items()})
         report("Feast online (Redis)", feast_reads(settings, booking_id, args.reads, args.warmup),
                "redis HGETALL", timed(lambda: client.hgetall(key), args.reads, args.warmup))

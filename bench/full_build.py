@@ -140,7 +140,7 @@ def innsight_build(verbose: bool) -> dict:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             t0 = time.perf_counter()
             import orchestration.definitions  # noqa: F401  (what cmd_build imports)
-            import orchestration.warehouse.project as project
+            import orchestration.warehouse.resources as project
             from innsight import cli
             timings["imports"] = time.perf_counter() - t0
             parse = project.prepare_manifest
@@ -193,7 +193,7 @@ def _run_breakdown() -> dict:
 def _marts_totals() -> dict:
     import duckdb
 
-    from innsight.settings import get_settings
+    from base.settings import get_settings
 
     path = get_settings().marts_path
     if not path.exists():
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     home = Path(tempfile.mkdtemp(prefix="innsight-bench-build-"))
-    # Before anything imports innsight.settings (get_settings is cached).
+    # Before anything imports base.settings (get_settings is cached).
     os.environ["INNSIGHT_HOME"] = str(home)
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     try:

@@ -18,7 +18,7 @@ from collections import deque
 
 os.environ["INNSIGHT_HOME"] = tempfile.mkdtemp(prefix="innsight-bench-")
 
-from innsight.settings import get_settings  # noqa: E402
+from base.settings import get_settings  # noqa: E402
 from serving.predictions import PredictionLog  # noqa: E402
 
 INPUTS = {"hotel": "City Hotel", "lead_time": 42, "adr": 98.5, "market_segment": "Online TA",
@@ -47,12 +47,12 @@ def main() -> None:
     calls = parser.parse_args().calls
 
     buf: deque = deque()
-    row = ("0" * 32, time.time_ns(), "churn", "3", "/predict/churn", "req-1", "frontdesk",
+    row = ("0" * 32, time.time_ns(), "cancellation", "3", "/predict/churn", "req-1", "frontdesk",
            INPUTS, OUTPUTS, 1.5)
     base = timings(lambda: buf.append(row), calls)
 
     log = PredictionLog(get_settings().model_copy(update={"predictions_batch_rows": 10**9}))
-    rec = timings(lambda: log.record(model="churn", version="3", endpoint="/predict/churn",
+    rec = timings(lambda: log.record(model="cancellation", version="3", endpoint="/predict/churn",
                                      inputs=INPUTS, outputs=OUTPUTS, latency_ms=1.5,
                                      correlation_id="req-1", client="frontdesk"), calls)
     print(f"{'':24}{'mean µs':>10}{'p99 µs':>10}")
@@ -65,7 +65,7 @@ def main() -> None:
     log.flush()  # the table is created by the first commit: a second, timed alone
     first = time.perf_counter() - t
     for _ in range(rows // 2):
-        log.record(model="churn", version="3", endpoint="/predict/churn", inputs=INPUTS,
+        log.record(model="cancellation", version="3", endpoint="/predict/churn", inputs=INPUTS,
                    outputs=OUTPUTS, latency_ms=1.5, correlation_id="req-1", client="frontdesk")
     t = time.perf_counter()
     n = log.flush()

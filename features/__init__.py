@@ -1,1 +1,2 @@
-"""Feast feature repository (issue 3)."""
+"""The Feast feature repository: model inputs defined once (``inputs``), sources exported
+from the marts, entities / views / services, and the store API (``store.FeatureStore``)."""

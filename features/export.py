@@ -13,8 +13,6 @@ share one definition).
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
@@ -24,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.config import sources_dir
-from innsight.settings import Settings, get_settings
-from ml import clv
+from base.files import atomic_path
+from features.config import StoreConfig
+from features import inputs
 
 # What a booking looks like when it is made: no outcome (is_canceled, reservation status and
 # its date, no-show), nothing decided later (assigned room type, room change, booking
@@ -159,20 +157,20 @@ group by hotel_code, date
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 GUEST_CLV_INPUTS_SCHEMA = pa.schema(
     [("guest_id", pa.string()), ("event_timestamp", TIMESTAMP), ("created_at", TIMESTAMP)]
-    + [(name, pa.float64()) for name in clv.NUMERIC_FEATURES]
-    + [(name, pa.string()) for name in clv.CATEGORICAL_FEATURES]
+    + [(name, pa.float64()) for name in inputs.NUMERIC_FEATURES]
+    + [(name, pa.string()) for name in inputs.CATEGORICAL_FEATURES]
 )
 
 
 def guest_clv_inputs(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """``ml.clv.guest_features`` as of the data's "now" (the day after the last arrival):
+    """``ml.inputs.guest_features`` as of the data's "now" (the day after the last arrival):
     exactly the CLV model's input, computed by the model's own code. Empty, with the same
     schema, when no booking carries a guest id (the real extract alone)."""
     try:
-        as_of = clv.data_range(con)[1] + timedelta(days=1)
+        as_of = inputs.data_range(con)[1] + timedelta(days=1)
     except ValueError:
         return GUEST_CLV_INPUTS_SCHEMA.empty_table()
-    frame = clv.guest_features(con, as_of)
+    frame = inputs.guest_features(con, as_of)
     frame["event_timestamp"] = frame["created_at"] = pd.Timestamp(as_of, tz="UTC")
     return pa.Table.from_pandas(frame, schema=GUEST_CLV_INPUTS_SCHEMA, preserve_index=False)
 
@@ -187,33 +185,23 @@ SOURCES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], pa.Table]] = {
 }
 
 
-def source_path(name: str, settings: Settings | None = None) -> Path:
-    return sources_dir(settings) / f"{name}.parquet"
-
-
-def export_sources(settings: Settings | None = None, marts_path: Path | None = None) -> dict[str, int]:
+def export_sources(config: StoreConfig, marts_path: Path) -> dict[str, int]:
     """Write every feature source from the marts file; returns the row count per source."""
-    settings = settings or get_settings()
-    marts_path = Path(marts_path or settings.marts_path)
+    marts_path = Path(marts_path)
     if not marts_path.exists():
         raise FileNotFoundError(f"Marts file {marts_path} not found: build the marts first.")
-    out_dir = sources_dir(settings)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    config.sources_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(marts_path), read_only=True)
     try:
         con.execute("set TimeZone = 'UTC'")
         for name, source in SOURCES.items():
-            final = source_path(name, settings)
-            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-            try:
+            final = config.source_path(name)
+            with atomic_path(final) as tmp:
                 if isinstance(source, str):
                     con.execute(f"copy ({source}) to '{tmp}' (format parquet, compression zstd)")
                 else:
                     pq.write_table(source(con), tmp, compression="zstd")
-                os.replace(tmp, final)
-            finally:
-                tmp.unlink(missing_ok=True)
             row = con.execute(f"select count(*) from read_parquet('{final}')").fetchone()
             counts[name] = int(row[0]) if row else 0
     finally:

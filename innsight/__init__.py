@@ -1,1 +1,1 @@
-"""Innsight platform-wide pieces: the settings object and the command line."""
+"""The `innsight` command line: the top of the platform (it may import every package)."""

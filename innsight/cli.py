@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from innsight.settings import REPO_ROOT, get_settings
+from base.settings import REPO_ROOT, get_settings
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -45,7 +45,7 @@ def seed_landing() -> None:
 
 def cmd_build(args: argparse.Namespace) -> None:
     """Build the platform from landing/: every asset of the graph, recorded in the instance."""
-    from innsight.dagster_instance import prepare_dagster_home
+    from orchestration.instance import prepare_dagster_home
 
     prepare_dagster_home()
     if not args.no_seed:
@@ -53,7 +53,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
-    from orchestration.warehouse.project import prepare_manifest
+    from orchestration.warehouse.resources import prepare_manifest
 
     prepare_manifest()
     started = time.perf_counter()
@@ -86,7 +86,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore", module="mlflow")
 
     from ml.catalog import MODELS, candidates
-    from ml.tracking import log_and_promote
+    from ml.registry import log_and_promote
 
     marts_path = get_settings().marts_path
     if not marts_path.exists():
@@ -150,7 +150,7 @@ def _ensure_port_free(host: str, port: int, setting: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     """Start the Dagster UI and the API; --check starts them, checks both answer, stops them."""
-    from innsight.dagster_instance import prepare_dagster_home
+    from orchestration.instance import prepare_dagster_home
 
     s = get_settings()
     _ensure_port_free(s.api_host, s.dagster_port, "INNSIGHT_DAGSTER_PORT")

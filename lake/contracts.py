@@ -11,6 +11,9 @@ from typing import Callable
 
 import polars as pl
 
+from lake.properties import PropertyMaster
+from lake.pseudonymise import Pseudonymiser
+
 REASON = "_reason"
 
 TRUE_VALUES = ["1", "true", "t", "yes", "y"]
@@ -31,11 +34,20 @@ class Col:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """What rows are checked and derived against: the group's property master and the
+    pseudonymiser of contact details. Built by the entry point from the settings."""
+
+    properties: PropertyMaster
+    pseudonymiser: Pseudonymiser
+
+
+@dataclass(frozen=True)
 class Rule:
     """A row-level rule over typed (and derived) columns; `ok` is true for a good row."""
 
     reason: str | Callable[[], pl.Expr]
-    ok: Callable[[], pl.Expr]
+    ok: Callable[[Reference], pl.Expr]
 
 
 @dataclass
@@ -83,10 +95,10 @@ class Contract:
                 checks.append((value > c.max, pl.format(f"{c.name} {{}} is above {c.max:g}", text)))
         return _with_reasons(df, checks).drop(raw.values())
 
-    def apply_rules(self, df: pl.DataFrame) -> pl.DataFrame:
+    def apply_rules(self, df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         """Add row-rule violations (over typed and derived columns) to _reason."""
         return _with_reasons(df, [
-            (~rule.ok().fill_null(True),
+            (~rule.ok(ref).fill_null(True),
              rule.reason() if callable(rule.reason) else pl.lit(rule.reason))
             for rule in self.rules])
 

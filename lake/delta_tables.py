@@ -5,13 +5,11 @@ Every write is one Delta commit: a crash leaves the table at its previous versio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
-
-from innsight.settings import get_settings
 
 ROW_HASH = "_row_hash"
 
@@ -22,75 +20,88 @@ class MergeResult:
     updated: int = 0
 
 
-def storage_options() -> dict[str, str] | None:
-    return get_settings().lake_storage_options or None
+@dataclass(frozen=True)
+class Lake:
+    """The lake's Delta tables by name (``bronze/pms_bookings``, ``quarantine``...): a local
+    folder, or an object-store URI with its storage options. Built once by an entry point
+    from the settings and handed down."""
 
+    root: str
+    storage_options: dict[str, str] = field(default_factory=dict)
 
-def table_exists(uri: str) -> bool:
-    return DeltaTable.is_deltatable(uri, storage_options=storage_options())
+    @classmethod
+    def from_settings(cls, settings) -> "Lake":
+        return cls(settings.lake_root, dict(settings.lake_storage_options))
 
+    def uri(self, name: str) -> str:
+        return f"{self.root.rstrip('/')}/{name}"
 
-def ensure_table(uri: str, schema: dict[str, pl.DataType],
-                 partition_by: list[str] | None = None) -> None:
-    """Create an empty table with this schema if there is none (so readers always find one).
+    @property
+    def _options(self) -> dict[str, str] | None:
+        return self.storage_options or None
 
-    Appends to a partitioned table follow its partitioning without being told again.
-    """
-    if not table_exists(uri):
-        empty = pl.DataFrame(schema=schema).to_arrow()
-        write_deltalake(uri, empty, mode="append", partition_by=partition_by,
-                        storage_options=storage_options())
+    def _table(self, name: str) -> DeltaTable:
+        return DeltaTable(self.uri(name), storage_options=self._options)
 
+    def exists(self, name: str) -> bool:
+        return DeltaTable.is_deltatable(self.uri(name), storage_options=self._options)
 
-def read(uri: str, columns: list[str] | None = None) -> pl.DataFrame:
-    try:
-        table = DeltaTable(uri, storage_options=storage_options())
-    except TableNotFoundError:
-        return pl.DataFrame()
-    return pl.from_arrow(table.to_pyarrow_table(columns=columns))
+    def ensure(self, name: str, schema: dict[str, pl.DataType],
+               partition_by: list[str] | None = None) -> None:
+        """Create an empty table with this schema if there is none (so readers always find
+        one). Appends to a partitioned table follow its partitioning without being told again."""
+        if not self.exists(name):
+            empty = pl.DataFrame(schema=schema).to_arrow()
+            write_deltalake(self.uri(name), empty, mode="append", partition_by=partition_by,
+                            storage_options=self._options)
 
+    def read(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+        try:
+            table = self._table(name)
+        except TableNotFoundError:
+            return pl.DataFrame()
+        return pl.from_arrow(table.to_pyarrow_table(columns=columns))
 
-def append(uri: str, df: pl.DataFrame) -> int:
-    if df.height:
-        write_deltalake(uri, df.to_arrow(), mode="append", storage_options=storage_options())
-    return df.height
+    def append(self, name: str, df: pl.DataFrame) -> int:
+        if df.height:
+            write_deltalake(self.uri(name), df.to_arrow(), mode="append",
+                            storage_options=self._options)
+        return df.height
 
+    def merge(self, name: str, df: pl.DataFrame, keys: list[str],
+              insert_only: bool = False) -> MergeResult:
+        """Upsert by business key; rows whose _row_hash is unchanged are left alone.
 
-def merge(uri: str, df: pl.DataFrame, keys: list[str], insert_only: bool = False) -> MergeResult:
-    """Upsert by business key; rows whose _row_hash is unchanged are left alone.
+        Re-running the same data therefore commits nothing new: the merge is idempotent.
+        With insert_only (event streams), existing keys are never rewritten. When none of the
+        keys exist yet (most exports) the rows are appended: still one commit, and much cheaper
+        than a join against the whole table. One writer per table at a time (Dagster pools).
+        """
+        if df.height == 0:
+            return MergeResult()
+        existing = self.read(name, columns=keys)
+        if df.join(existing, on=keys, how="semi").is_empty():
+            self.append(name, df)
+            return MergeResult(inserted=df.height)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        merger = self._table(name).merge(df.to_arrow(), predicate=on, source_alias="s",
+                                         target_alias="t")
+        if not insert_only:
+            merger = merger.when_matched_update_all(predicate=f"t.{ROW_HASH} <> s.{ROW_HASH}")
+        metrics = merger.when_not_matched_insert_all().execute()
+        return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
+                           updated=int(metrics.get("num_target_rows_updated", 0)))
 
-    Re-running the same data therefore commits nothing new: the merge is idempotent.
-    With insert_only (event streams), existing keys are never rewritten. When none of the
-    keys exist yet (most exports) the rows are appended: still one commit, and much cheaper
-    than a join against the whole table. One writer per table at a time (Dagster pools).
-    """
-    if df.height == 0:
-        return MergeResult()
-    existing = read(uri, columns=keys)
-    if df.join(existing, on=keys, how="semi").is_empty():
-        write_deltalake(uri, df.to_arrow(), mode="append", storage_options=storage_options())
-        return MergeResult(inserted=df.height)
-    table = DeltaTable(uri, storage_options=storage_options())
-    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    merger = table.merge(df.to_arrow(), predicate=on, source_alias="s", target_alias="t")
-    if not insert_only:
-        merger = merger.when_matched_update_all(predicate=f"t.{ROW_HASH} <> s.{ROW_HASH}")
-    metrics = merger.when_not_matched_insert_all().execute()
-    return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
-                       updated=int(metrics.get("num_target_rows_updated", 0)))
+    def version(self, name: str) -> int | None:
+        return self._table(name).version() if self.exists(name) else None
 
-
-def version(uri: str) -> int | None:
-    return DeltaTable(uri, storage_options=storage_options()).version() if table_exists(uri) else None
-
-
-def maintain(uri: str, retention_hours: int = 168) -> dict[str, int]:
-    """Compact small files, then vacuum files older than the retention window."""
-    table = DeltaTable(uri, storage_options=storage_options())
-    compact = table.optimize.compact()
-    removed = table.vacuum(retention_hours=retention_hours, dry_run=False,
-                           enforce_retention_duration=False)
-    table.create_checkpoint()
-    return {"files_added": int(compact.get("numFilesAdded", 0)),
-            "files_removed": int(compact.get("numFilesRemoved", 0)),
-            "files_vacuumed": len(removed)}
+    def maintain(self, name: str, retention_hours: int = 168) -> dict[str, int]:
+        """Compact small files, then vacuum files older than the retention window."""
+        table = self._table(name)
+        compact = table.optimize.compact()
+        removed = table.vacuum(retention_hours=retention_hours, dry_run=False,
+                               enforce_retention_duration=False)
+        table.create_checkpoint()
+        return {"files_added": int(compact.get("numFilesAdded", 0)),
+                "files_removed": int(compact.get("numFilesRemoved", 0)),
+                "files_vacuumed": len(removed)}

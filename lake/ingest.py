@@ -16,27 +16,15 @@ from pathlib import Path
 
 import polars as pl
 
-from innsight.settings import get_settings
-from lake import delta_tables as dt
-from lake.contracts import REASON
-from lake.delta_tables import ROW_HASH
-from lake.mapping import load_mappings
+from lake.contracts import REASON, Reference
+from lake.delta_tables import ROW_HASH, Lake
+from lake.mapping import PmsMapping, load_mappings
+from lake.properties import PropertyMaster
+from lake.pseudonymise import Pseudonymiser
 from lake.readers import LINE, RAW, LandingFileError, Parsed, read_csv, read_jsonl
 from lake.sources import SOURCES, Source, source_for_file
 from lake.sources.pms import OPTIONAL_COLUMNS, REFERENCE_LAYOUT
-
-TS = pl.Datetime("us", "UTC")
-LINEAGE = {"_source_file": pl.String, "_batch_id": pl.String, "_ingested_at": TS,
-           ROW_HASH: pl.String}
-QUARANTINE_SCHEMA = {"source": pl.String, "source_file": pl.String, "file_sha256": pl.String,
-                     "batch_id": pl.String, "line_number": pl.Int64, "reason": pl.String,
-                     "raw": pl.String, "quarantined_at": TS}
-LOG_SCHEMA = {"source": pl.String, "source_file": pl.String, "file_sha256": pl.String,
-              "batch_id": pl.String, "status": pl.String, "error": pl.String,
-              "rows_read": pl.Int64, "rows_loaded": pl.Int64, "rows_inserted": pl.Int64,
-              "rows_updated": pl.Int64, "rows_quarantined": pl.Int64,
-              "started_at": TS, "finished_at": TS}
-QUARANTINE, INGEST_LOG = "quarantine", "ingest_log"
+from lake.tables import INGEST_LOG, QUARANTINE, TS, bronze
 
 
 @dataclass
@@ -56,20 +44,6 @@ class IngestResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def table_uri(name: str) -> str:
-    return get_settings().table_uri(name)
-
-
-def bronze_schema(source: Source) -> dict[str, pl.DataType]:
-    return {**source.schema, **LINEAGE}
-
-
-def ensure_tables(source: Source) -> None:
-    dt.ensure_table(table_uri(source.table), bronze_schema(source))
-    dt.ensure_table(table_uri(QUARANTINE), QUARANTINE_SCHEMA)
-    dt.ensure_table(table_uri(INGEST_LOG), LOG_SCHEMA)
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -78,120 +52,162 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def relative_name(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(get_settings().home.resolve()))
-    except ValueError:
-        return str(path)
+@dataclass(frozen=True)
+class LandingZone:
+    """The landing folder and everything a file needs to reach bronze: the lake, the
+    reference data rows are checked against, and the PMS layout mappings. Built once by an
+    entry point (``LandingZone.from_settings``) and handed down."""
 
+    root: Path
+    lake: Lake
+    reference: Reference
+    mappings: tuple[PmsMapping, ...] = ()
+    home: Path | None = None  # file names in the ingest log are relative to it
 
-def seen_files(source: str) -> set[str]:
-    """SHA-256 of every file already handled for this source (loaded or failed)."""
-    log = dt.read(table_uri(INGEST_LOG), columns=["source", "file_sha256"])
-    if log.is_empty():
-        return set()
-    return set(log.filter(pl.col("source") == source)["file_sha256"].to_list())
+    @classmethod
+    def from_settings(cls, settings) -> "LandingZone":
+        return cls(
+            root=settings.landing_dir, lake=Lake.from_settings(settings),
+            reference=Reference(
+                PropertyMaster.load(settings.properties_file),
+                Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())),
+            mappings=load_mappings(settings.mappings_dir), home=settings.home)
 
+    def ensure_tables(self, source: Source) -> None:
+        for table in (bronze(source), QUARANTINE, INGEST_LOG):
+            self.lake.ensure(table.name, table.schema)
 
-def landing_files(source: Source) -> list[Path]:
-    """The files in landing/ that this source reads (ingested or not: ingest_file skips
-    the ones it has seen, by content)."""
-    folder = get_settings().landing_dir / source.folder
-    if not folder.is_dir():
-        return []
-    return [p for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.startswith(".")
-            and source_for_file(source.folder, p.name) is source]
+    def relative_name(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.home.resolve()))
+        except (ValueError, AttributeError):
+            return str(path)
 
+    def seen_files(self, source: str) -> set[str]:
+        """SHA-256 of every file already handled for this source (loaded or failed)."""
+        log = self.lake.read(INGEST_LOG.name, columns=["source", "file_sha256"])
+        if log.is_empty():
+            return set()
+        return set(log.filter(pl.col("source") == source)["file_sha256"].to_list())
 
-def ingest_file(path: Path, source: Source | None = None) -> IngestResult:
-    """Ingest one landing file; a file already ingested (same content) is skipped."""
-    path = Path(path)
-    source = source or source_for_file(path.parent.name, path.name)
-    if source is None:
-        raise LandingFileError(path, f"no source reads '{path.parent.name}/{path.name}' "
-                                     f"(see docs/data-contracts.md for the landing layout)")
-    ensure_tables(source)
-    started = _now()
-    sha = file_sha256(path)
-    result = IngestResult(source.name, relative_name(path), sha, f"{source.name}-{sha[:12]}")
-    if sha in seen_files(source.name):
-        result.skipped = True
+    def files(self, source: Source) -> list[Path]:
+        """The files in landing/ that this source reads (ingested or not: ``ingest`` skips
+        the ones it has seen, by content)."""
+        folder = self.root / source.folder
+        if not folder.is_dir():
+            return []
+        return [p for p in sorted(folder.iterdir())
+                if p.is_file() and not p.name.startswith(".")
+                and source_for_file(source.folder, p.name) is source]
+
+    def problems(self, path: Path, source: Source) -> list[str]:
+        """What ingesting this file would quarantine, and why, without writing anything:
+        the same reader, mapping, contract and rules as ``ingest``. Raises LandingFileError
+        for a file that cannot be read at all."""
+        parsed, _ = self._parse(path, source)
+        rows = self._validated(parsed, source)[0]
+        return [*parsed.rejects["reason"].to_list(),
+                *rows.filter(pl.col(REASON).is_not_null())[REASON].to_list()]
+
+    def ingest(self, path: Path, source: Source | None = None) -> IngestResult:
+        """Ingest one landing file; a file already ingested (same content) is skipped."""
+        path = Path(path)
+        source = source or source_for_file(path.parent.name, path.name)
+        if source is None:
+            raise LandingFileError(path, f"no source reads '{path.parent.name}/{path.name}' "
+                                         f"(see docs/data-contracts.md for the landing layout)")
+        self.ensure_tables(source)
+        started = _now()
+        sha = file_sha256(path)
+        result = IngestResult(source.name, self.relative_name(path), sha, f"{source.name}-{sha[:12]}")
+        if sha in self.seen_files(source.name):
+            result.skipped = True
+            return result
+        try:
+            parsed, result.layout = self._parse(path, source)
+        except LandingFileError as exc:
+            self._log(result, started, status="failed", error=exc.problem)
+            raise
+
+        rows, result.duplicates_collapsed = self._validated(parsed, source)
+        bad = rows.filter(pl.col(REASON).is_not_null())
+        good = rows.filter(pl.col(REASON).is_null())
+        rejects = pl.concat([
+            parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)),
+            bad.select(LINE, _redacted_raw(source, bad), REASON),
+        ])
+        result.rows_read = parsed.rows.height + parsed.rejects.height
+        result.rows_quarantined = rejects.height
+        result.reasons = _reason_summary(rejects)
+
+        # 1. quarantine (idempotent: keyed by file content and line)
+        quarantine = rejects.select(
+            pl.lit(source.name).alias("source"), pl.lit(result.source_file).alias("source_file"),
+            pl.lit(sha).alias("file_sha256"), pl.lit(result.batch_id).alias("batch_id"),
+            pl.col(LINE).alias("line_number"), pl.col(REASON).alias("reason"),
+            pl.col(RAW).alias("raw"), pl.lit(started).cast(TS).alias("quarantined_at"),
+        )
+        self.lake.merge(QUARANTINE.name, quarantine, list(QUARANTINE.keys), insert_only=True)
+        # 2. bronze (idempotent: merge by business key, unchanged rows untouched)
+        business = list(source.schema)
+        loaded = good.select(
+            *[pl.col(c).cast(t) for c, t in source.schema.items()],
+            pl.lit(result.source_file).alias("_source_file"),
+            pl.lit(result.batch_id).alias("_batch_id"),
+            pl.lit(started).cast(TS).alias("_ingested_at"),
+            pl.struct(business).hash().cast(pl.String).alias(ROW_HASH),
+        )
+        merged = self.lake.merge(source.table, loaded, source.keys, insert_only=source.insert_only)
+        result.rows_loaded, result.rows_inserted, result.rows_updated = (
+            loaded.height, merged.inserted, merged.updated)
+        # 3. ingest log: the file counts as done only now
+        self._log(result, started, status="loaded")
         return result
-    try:
-        parsed, result.layout = _parse(path, source)
-    except LandingFileError as exc:
-        _log(result, started, status="failed", error=exc.problem)
-        raise
 
-    rows = source.contract.type_columns(parsed.rows)
-    rows = source.derive(rows)
-    rows = source.contract.apply_rules(rows)
-    rows, result.duplicates_collapsed = _flag_duplicate_keys(rows, source)
+    def _validated(self, parsed: Parsed, source: Source) -> tuple[pl.DataFrame, int]:
+        """Typed, derived and checked rows (reasons in _reason); identical repeats collapsed."""
+        rows = source.contract.type_columns(parsed.rows)
+        rows = source.derive(rows, self.reference)
+        rows = source.contract.apply_rules(rows, self.reference)
+        return _flag_duplicate_keys(rows, source)
 
-    bad = rows.filter(pl.col(REASON).is_not_null())
-    good = rows.filter(pl.col(REASON).is_null())
-    rejects = pl.concat([
-        parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)),
-        bad.select(LINE, _redacted_raw(source, bad), REASON),
-    ])
-    result.rows_read = parsed.rows.height + parsed.rejects.height
-    result.rows_quarantined = rejects.height
-    result.reasons = _reason_summary(rejects)
+    def _parse(self, path: Path, source: Source) -> tuple[Parsed, str]:
+        if source.kind == "jsonl":
+            return read_jsonl(path, source.json_fields), "jsonl"
+        header, parsed = read_csv(path)
+        if source is not SOURCES["pms_bookings"]:
+            missing = source.contract.missing_columns(header)
+            if missing:
+                raise LandingFileError(path, f"missing required columns {missing}; "
+                                             f"header has {header}")
+            return parsed, "csv"
+        return self._as_reference_layout(path, header, parsed)
 
-    # 1. quarantine (idempotent: keyed by file content and line)
-    quarantine = rejects.select(
-        pl.lit(source.name).alias("source"), pl.lit(result.source_file).alias("source_file"),
-        pl.lit(sha).alias("file_sha256"), pl.lit(result.batch_id).alias("batch_id"),
-        pl.col(LINE).alias("line_number"), pl.col(REASON).alias("reason"),
-        pl.col(RAW).alias("raw"), pl.lit(started).cast(TS).alias("quarantined_at"),
-    )
-    dt.merge(table_uri(QUARANTINE), quarantine, ["source", "file_sha256", "line_number"],
-             insert_only=True)
-    # 2. bronze (idempotent: merge by business key, unchanged rows untouched)
-    business = list(source.schema)
-    loaded = good.select(
-        *[pl.col(c).cast(t) for c, t in source.schema.items()],
-        pl.lit(result.source_file).alias("_source_file"),
-        pl.lit(result.batch_id).alias("_batch_id"),
-        pl.lit(started).cast(TS).alias("_ingested_at"),
-        pl.struct(business).hash().cast(pl.String).alias(ROW_HASH),
-    )
-    merged = dt.merge(table_uri(source.table), loaded, source.keys, insert_only=source.insert_only)
-    result.rows_loaded, result.rows_inserted, result.rows_updated = (
-        loaded.height, merged.inserted, merged.updated)
-    # 3. ingest log: the file counts as done only now
-    _log(result, started, status="loaded")
-    return result
+    def _as_reference_layout(self, path: Path, header: list[str],
+                             parsed: Parsed) -> tuple[Parsed, str]:
+        """PMS bookings: the reference layout as is, or the first YAML mapping that fits."""
+        if set(REFERENCE_LAYOUT) <= set(header):
+            keep = [c for c in header if c in REFERENCE_LAYOUT + OPTIONAL_COLUMNS]
+            return Parsed(parsed.rows.select(LINE, RAW, *keep), parsed.rejects), "reference"
+        for mapping in self.mappings:
+            if mapping.matches(header):
+                return Parsed(mapping.apply(parsed.rows), parsed.rejects), f"mapping:{mapping.name}"
+        missing = sorted(set(REFERENCE_LAYOUT) - set(header))
+        raise LandingFileError(
+            path, f"unrecognised PMS layout: not the reference layout (missing {missing[:6]}"
+                  f"{'...' if len(missing) > 6 else ''}) and no mapping in lake/mappings/ fits "
+                  f"(tried {[m.name for m in self.mappings]}); add a mapping YAML for this PMS")
 
-
-def _parse(path: Path, source: Source) -> tuple[Parsed, str]:
-    if source.kind == "jsonl":
-        return read_jsonl(path, source.json_fields), "jsonl"
-    header, parsed = read_csv(path)
-    if source is not SOURCES["pms_bookings"]:
-        missing = source.contract.missing_columns(header)
-        if missing:
-            raise LandingFileError(path, f"missing required columns {missing}; "
-                                         f"header has {header}")
-        return parsed, "csv"
-    return _as_reference_layout(path, header, parsed)
-
-
-def _as_reference_layout(path: Path, header: list[str], parsed: Parsed) -> tuple[Parsed, str]:
-    """PMS bookings: the reference layout as is, or the first YAML mapping that fits."""
-    if set(REFERENCE_LAYOUT) <= set(header):
-        keep = [c for c in header if c in REFERENCE_LAYOUT + OPTIONAL_COLUMNS]
-        return Parsed(parsed.rows.select(LINE, RAW, *keep), parsed.rejects), "reference"
-    for mapping in load_mappings():
-        if mapping.matches(header):
-            return Parsed(mapping.apply(parsed.rows), parsed.rejects), f"mapping:{mapping.name}"
-    missing = sorted(set(REFERENCE_LAYOUT) - set(header))
-    names = [m.name for m in load_mappings()]
-    raise LandingFileError(
-        path, f"unrecognised PMS layout: not the reference layout (missing {missing[:6]}"
-              f"{'...' if len(missing) > 6 else ''}) and no mapping in lake/mappings/ fits "
-              f"(tried {names}); add a mapping YAML for this PMS")
+    def _log(self, result: IngestResult, started: datetime, status: str,
+             error: str | None = None) -> None:
+        self.lake.append(INGEST_LOG.name, pl.DataFrame([{
+            "source": result.source, "source_file": result.source_file,
+            "file_sha256": result.file_sha256, "batch_id": result.batch_id, "status": status,
+            "error": error, "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+            "rows_inserted": result.rows_inserted, "rows_updated": result.rows_updated,
+            "rows_quarantined": result.rows_quarantined, "started_at": started,
+            "finished_at": _now(),
+        }], schema=INGEST_LOG.schema))
 
 
 def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
@@ -235,18 +251,6 @@ def _reason_summary(rejects: pl.DataFrame) -> dict[str, int]:
         for part in reason.split("; "):
             counter[part.split(" '")[0].split(" (")[0]] += 1
     return dict(counter.most_common(10))
-
-
-def _log(result: IngestResult, started: datetime, status: str, error: str | None = None) -> None:
-    row = pl.DataFrame([{
-        "source": result.source, "source_file": result.source_file,
-        "file_sha256": result.file_sha256, "batch_id": result.batch_id, "status": status,
-        "error": error, "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
-        "rows_inserted": result.rows_inserted, "rows_updated": result.rows_updated,
-        "rows_quarantined": result.rows_quarantined, "started_at": started,
-        "finished_at": _now(),
-    }], schema=LOG_SCHEMA)
-    dt.append(table_uri(INGEST_LOG), row)
 
 
 def _now() -> datetime:

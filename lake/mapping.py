@@ -7,13 +7,11 @@ one column with its own format. No code is needed to adapt a new PMS. See mappin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 import yaml
 
-from innsight.settings import get_settings
 
 
 DATE_COLUMNS = ("arrival_date", "departure_date", "reservation_status_date")
@@ -48,9 +46,11 @@ class PmsMapping:
         return out.with_columns(pl.lit(v, pl.String).alias(k) for k, v in self.constants.items())
 
 
-@lru_cache
-def load_mappings(directory: Path | None = None) -> tuple[PmsMapping, ...]:
-    directory = directory or get_settings().mappings_dir
+BUNDLED = Path(__file__).resolve().parent / "mappings"
+
+
+def load_mappings(directory: Path = BUNDLED) -> tuple[PmsMapping, ...]:
+    """Every PMS layout mapping of the folder (one YAML each), in file-name order."""
     mappings = []
     for path in sorted(Path(directory).glob("*.yaml")):
         spec = yaml.safe_load(path.read_text())

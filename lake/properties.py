@@ -1,24 +1,51 @@
-"""The group's property master (lake/reference/properties.yaml)."""
+"""The group's property master (lake/reference/properties.yaml) and the one way to find a
+hotel by code ("RH") or name ("Resort Hotel")."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from innsight.settings import get_settings
+BUNDLED = Path(__file__).resolve().parent / "reference" / "properties.yaml"
 
 
-@lru_cache
-def load_properties(path: Path | None = None) -> list[dict]:
-    path = path or get_settings().properties_file
-    return yaml.safe_load(Path(path).read_text())["properties"]
+@dataclass(frozen=True)
+class Hotel:
+    code: str
+    name: str
+    currency: str | None
+    room_types: tuple[str, ...]
 
 
-def hotel_names() -> list[str]:
-    return [p["name"] for p in load_properties()]
+@dataclass(frozen=True)
+class PropertyMaster:
+    """Every property of the group, as the master file lists them."""
 
+    records: tuple[dict, ...]
 
-def hotel_codes() -> dict[str, str]:
-    return {p["name"]: p["code"] for p in load_properties()}
+    @classmethod
+    def load(cls, path: Path = BUNDLED) -> "PropertyMaster":
+        return cls(tuple(yaml.safe_load(Path(path).read_text())["properties"]))
+
+    @property
+    def hotels(self) -> tuple[Hotel, ...]:
+        return tuple(Hotel(p["code"], p["name"], p.get("currency"), tuple(p.get("room_types") or ()))
+                     for p in self.records)
+
+    def names(self) -> list[str]:
+        return [p["name"] for p in self.records]
+
+    def codes(self) -> dict[str, str]:
+        """Hotel name -> code."""
+        return {p["name"]: p["code"] for p in self.records}
+
+    def find(self, value: str) -> Hotel | None:
+        """A hotel by code or name, case-insensitive; None when the group has no such hotel."""
+        wanted = value.strip().lower()
+        return next((h for h in self.hotels if wanted in (h.code.lower(), h.name.lower())), None)
+
+    def known(self) -> str:
+        """The hotels, for an error message: "RH (Resort Hotel), CH (City Hotel), ..."."""
+        return ", ".join(f"{h.code} ({h.name})" for h in self.hotels)

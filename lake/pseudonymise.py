@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 import polars as pl
 
-from innsight.settings import get_settings
 
+@dataclass(frozen=True)
+class Pseudonymiser:
+    """HMAC-SHA256 tokens under one secret key: the same value gives the same token, and
+    nobody without the key can recompute (or reverse) it."""
 
-def token(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    key = get_settings().pseudonym_key.get_secret_value().encode()
-    normalised = value.strip().lower().encode()
-    return hmac.new(key, normalised, hashlib.sha256).hexdigest()[:32]
+    key: bytes
 
+    def token(self, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        normalised = value.strip().lower().encode()
+        return hmac.new(self.key, normalised, hashlib.sha256).hexdigest()[:32]
 
-def token_expr(expr: pl.Expr) -> pl.Expr:
-    return expr.map_elements(token, return_dtype=pl.String)
+    def expr(self, expr: pl.Expr) -> pl.Expr:
+        return expr.map_elements(self.token, return_dtype=pl.String)

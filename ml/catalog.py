@@ -1,32 +1,41 @@
-"""The platform's models: what trains each one, and what it learns. Dagster assets and
-`innsight evaluate` both read this list."""
+"""The platform's models: what trains each one, what it learns, and the name of the Dagster
+job that retrains it. The Dagster assets and jobs, `innsight evaluate` and the API's
+retrain route all read this list."""
 
 from dataclasses import dataclass
 from typing import Callable
 
 import duckdb
 
-from ml import churn, clv, forecast, pricing, recommend
-from ml.tracking import Candidate
+from ml import cancellation, clv, dynamic_pricing, forecasting, recommenders
+from ml.registry import Candidate
+
+# The job that refreshes the features and retrains every model (02:00, and `retrain/all`).
+RETRAIN_ALL_JOB = "nightly_retraining"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    name: str
     train: Callable[[duckdb.DuckDBPyConnection], Candidate | list[Candidate]]
     description: str
 
-
-MODELS: dict[str, ModelSpec] = {
-    "churn": ModelSpec(churn.train, "Cancellation risk of a booking (XGBoost, calibrated), from "
-                                    "what is known at booking time; validated on 2017 arrivals."),
-    "clv": ModelSpec(clv.train, "12-month guest value, retention probability and segment."),
-    "pricing": ModelSpec(pricing.train, "Demand model and price optimiser under business rules."),
-    "forecasts": ModelSpec(forecast.train_all, "Prophet forecasts per hotel: occupancy, revenue and "
-                                               "housekeeping demand, backtested against seasonal-naive."),
-    "recommend_services": ModelSpec(recommend.train_services, "Services to offer a guest."),
-    "recommend_rooms": ModelSpec(recommend.train_rooms, "Room types for a stay request."),
-}
+    @property
+    def retrain_job(self) -> str:
+        """The Dagster job that retrains this model alone."""
+        return f"retrain_{self.name}"
 
 
-def candidates(trained: Candidate | list[Candidate]) -> list[Candidate]:
-    return trained if isinstance(trained, list) else [trained]
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("cancellation", cancellation.train,
+              "Cancellation risk of a booking (XGBoost, calibrated), from what is known at "
+              "booking time; validated on 2017 arrivals."),
+    ModelSpec("clv", clv.train, "12-month guest value, retention probability and segment."),
+    ModelSpec("pricing", dynamic_pricing.train,
+              "Demand model and price optimiser under business rules."),
+    ModelSpec("forecasts", forecasting.train_all,
+              "Prophet forecasts per hotel: occupancy, revenue and housekeeping demand, "
+              "backtested against seasonal-naive."),
+    ModelSpec("recommend_services", recommenders.train_services, "Services to offer a guest."),
+    ModelSpec("recommend_rooms", recommenders.train_rooms, "Room types for a stay request."),
+)}

@@ -9,13 +9,13 @@ from orchestration.ingest.jobs import BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, INGEST
 from orchestration.ingest.schedules import pms_sync_schedule
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.maintenance.jobs import lake_maintenance, lake_maintenance_schedule
-from orchestration.ml.assets import MODEL_ASSETS
-from orchestration.ml.features import FEATURE_ASSETS
-from orchestration.ml.pricing import price_schedule
-from orchestration.ml.schedules import (NIGHTLY_RETRAINING_JOB, PRICING_JOB, RETRAIN_JOBS,
+from orchestration.models.assets import MODEL_ASSETS
+from orchestration.feature_store.assets import FEATURE_ASSETS
+from orchestration.ml.dynamic_pricing import price_schedule
+from orchestration.models.schedules import (NIGHTLY_RETRAINING_JOB, PRICING_JOB, RETRAIN_JOBS,
                                         nightly_retraining_schedule, pricing_schedule)
 from orchestration.warehouse.assets import dbt_models, marts_file
-from orchestration.warehouse.project import dbt_resource
+from orchestration.warehouse.resources import dbt_resource
 
 defs = dg.Definitions(
     assets=[*BRONZE_ASSETS, dbt_models, marts_file, *FEATURE_ASSETS, *MODEL_ASSETS, price_schedule],

@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from innsight.settings import Settings, get_settings
+from base.settings import Settings, get_settings
 from serving import errors, events, health
 from serving.champions import ChampionRegistry
 from serving.ml import prepare as ml_prepare
 from serving.ml import router as ml_router
-from ml.pricing import SCHEDULE_TABLE
-from serving.ml.pricing import PriceBook
+from ml.dynamic_pricing import SCHEDULE_TABLE
+from serving.ml.dynamic_pricing import PriceBook
 from serving.observability import Metrics, RequestContext, configure_logging
 from serving.predictions import PredictionLog
 from serving.ratelimit import RateLimiter

@@ -19,7 +19,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from innsight.settings import Settings, get_settings
+from base.settings import Settings, get_settings
 from serving.errors import ApiError
 
 AUDIENCE = "innsight-api"

@@ -18,12 +18,12 @@ from typing import Any
 
 import mlflow
 
-from ml.tracking import CHAMPION, configure
+from ml.registry import CHAMPION, configure
 from serving.errors import Unavailable
 
 log = logging.getLogger("innsight.serving")
 
-SERVED = ("churn", "clv", "pricing", "forecast_occupancy", "forecast_revenue",
+SERVED = ("cancellation", "clv", "pricing", "forecast_occupancy", "forecast_revenue",
           "forecast_housekeeping_demand", "recommend_services", "recommend_rooms")
 
 
@@ -31,7 +31,7 @@ SERVED = ("churn", "clv", "pricing", "forecast_occupancy", "forecast_revenue",
 class Champion:
     name: str
     version: str
-    model: Any  # the python model object (ml.churn.ChurnModel, ...), for its fast paths
+    model: Any  # the python model object (ml.cancellation.CancellationModel, ...), for its fast paths
     loaded_at: datetime
 
 

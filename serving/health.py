@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import duckdb
 from fastapi import APIRouter, Request, Response, status
 
-from innsight.settings import Settings
+from base.settings import Settings
 
 router = APIRouter(tags=["health"])
 

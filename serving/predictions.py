@@ -32,7 +32,7 @@ import orjson
 import polars as pl
 from deltalake import DeltaTable
 
-from innsight.settings import Settings
+from base.settings import Settings
 from lake import delta_tables as dt
 
 log = logging.getLogger("innsight.serving")

@@ -1,43 +1,41 @@
-"""Shared fixtures: an isolated data home per test, and real rows of the bundled extract."""
+"""Shared fixtures: settings of an isolated data home per test (passed, never put in the
+environment), and real rows of the bundled extract."""
 
 from __future__ import annotations
 
 import gzip
-import os
 import socket
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from innsight.settings import REPO_ROOT, get_settings
+from base.settings import REPO_ROOT, Settings
+from lake.delta_tables import Lake
+from lake.ingest import LandingZone
 
 EXTRACT = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh INNSIGHT_HOME: empty landing zone, lake and warehouse."""
-    monkeypatch.setenv("INNSIGHT_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a fresh data home: empty landing zone, lake and warehouse."""
+    return Settings(home=tmp_path / "home")
 
 
-@contextmanager
-def innsight_home(home: Path):
-    """INNSIGHT_HOME at `home` for a session fixture's set-up (monkeypatch is per test)."""
-    previous = os.environ.get("INNSIGHT_HOME")
-    os.environ["INNSIGHT_HOME"] = str(home)
-    get_settings.cache_clear()
-    try:
-        yield home
-    finally:
-        if previous is None:
-            os.environ.pop("INNSIGHT_HOME", None)
-        else:
-            os.environ["INNSIGHT_HOME"] = previous
-        get_settings.cache_clear()
+@pytest.fixture
+def home(settings: Settings) -> Path:
+    return settings.home
+
+
+@pytest.fixture
+def zone(settings: Settings) -> LandingZone:
+    """The landing zone of the fresh home (bundled property master and mappings)."""
+    return LandingZone.from_settings(settings)
+
+
+@pytest.fixture
+def lake(settings: Settings) -> Lake:
+    return Lake.from_settings(settings)
 
 
 def free_port() -> int:

@@ -14,8 +14,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from innsight.dagster_instance import prepare_dagster_home
-from innsight.settings import get_settings
+from orchestration.instance import prepare_dagster_home
+from base.settings import get_settings
 from tests.conftest import EXTRACT, drop
 from tests.lake.test_ingest import mutate
 
@@ -73,7 +73,7 @@ def marts(sql: str, *params):
 def test_whole_graph_matches_the_source_and_reacts_to_dropped_files(home, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", prepare_dagster_home())
     from lake.synthetic import generate_chain
-    from orchestration.warehouse.project import prepare_manifest
+    from orchestration.warehouse.resources import prepare_manifest
 
     prepare_manifest()
     lines = sample_lines()

@@ -7,8 +7,8 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from innsight.dagster_instance import prepare_dagster_home
-from innsight.settings import get_settings
+from orchestration.instance import prepare_dagster_home
+from base.settings import get_settings
 from lake.sources import SOURCES
 from orchestration.ingest.assets import build_bronze_asset
 from tests.conftest import drop
@@ -46,7 +46,7 @@ def test_runs_and_materialisations_are_stored_in_postgres(production):
 
 def test_mlflow_tracks_and_registers_in_postgres(production, monkeypatch):
     from tests.ml.test_tracking import candidate
-    from ml.tracking import champion_version, log_and_promote
+    from ml.registry import champion_version, log_and_promote
 
     database = get_settings().mlflow_database
     admin = psycopg2.connect(production)

@@ -3,7 +3,7 @@
 import duckdb
 from fastapi.testclient import TestClient
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from serving.app import create_app
 
 

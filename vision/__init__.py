@@ -1,1 +1,2 @@
-"""Face attendance, image search and room inspection (vision issue)."""
+"""Vision: face attendance, image search, room inspection (later issues). A domain package:
+imports base, lake and features, never Dagster or FastAPI."""

@@ -41,9 +41,9 @@ SHIFTS = Source(
                  Col("start_at", TS, required=True), Col("end_at", TS, required=True)],
         rules=[known_hotel(),
                Rule(reason="end_at is not after start_at",
-                    ok=lambda: pl.col("end_at") > pl.col("start_at")),
+                    ok=lambda ref: pl.col("end_at") > pl.col("start_at")),
                Rule(reason="shift longer than 16 hours",
-                    ok=lambda: (pl.col("end_at") - pl.col("start_at")).dt.total_hours() <= 16)],
+                    ok=lambda ref: (pl.col("end_at") - pl.col("start_at")).dt.total_hours() <= 16)],
     ),
     schema={"shift_id": STR, "employee_id": STR, "hotel": STR, "shift_date": DATE,
             "start_at": TS, "end_at": TS},
@@ -70,7 +70,7 @@ ATTENDANCE_EVENTS = Source(
             "camera_id": STR, "confidence": F64, "source": STR},
     keys=["event_id"],
     insert_only=True,
-    derive=lambda df: df.rename({"timestamp": "event_at"}).with_columns(
+    derive=lambda df, ref: df.rename({"timestamp": "event_at"}).with_columns(
         event_id=pl.coalesce("event_id", stable_hash(pl.col("employee_id"), pl.col("event_at"),
                                                      pl.col("action"))),
     ),

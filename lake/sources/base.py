@@ -9,13 +9,13 @@ from typing import Callable, Literal
 
 import polars as pl
 
-from lake.contracts import Contract, Rule
-from lake.properties import hotel_names
+from lake.contracts import Contract, Reference, Rule
 
-Frame = Callable[[pl.DataFrame], pl.DataFrame]
+# typed input -> bronze columns, given the reference data (property master, pseudonymiser)
+Frame = Callable[[pl.DataFrame, Reference], pl.DataFrame]
 
 
-def _identity(df: pl.DataFrame) -> pl.DataFrame:
+def _identity(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     return df
 
 
@@ -45,7 +45,7 @@ class Source:
 def known_hotel() -> Rule:
     return Rule(
         reason=lambda: pl.format("unknown hotel '{}' (not in the property master)", pl.col("hotel")),
-        ok=lambda: pl.col("hotel").is_null() | pl.col("hotel").is_in(hotel_names()),
+        ok=lambda ref: pl.col("hotel").is_null() | pl.col("hotel").is_in(ref.properties.names()),
     )
 
 

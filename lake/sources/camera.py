@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from lake.contracts import Col, Contract, Rule
+from lake.contracts import Col, Contract, Reference, Rule
 from lake.sources.base import Source, known_hotel
 
 STR, I32, F64 = pl.String, pl.Int32, pl.Float64
@@ -15,7 +15,7 @@ TAGS = pl.List(pl.Struct({"label": STR, "confidence": F64}))
 BOX = pl.Struct({"x": I32, "y": I32, "w": I32, "h": I32})
 
 
-def _parse_tags(df: pl.DataFrame) -> pl.DataFrame:
+def _parse_tags(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     tags = [_safe_json(v, list) for v in df["tags"].to_list()]
     ok = [t is not None and all(isinstance(x, dict) and "label" in x for x in t) for t in tags]
     clean = [[{"label": str(x["label"]), "confidence": _float(x.get("confidence"))} for x in t]
@@ -23,7 +23,7 @@ def _parse_tags(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(tags=pl.Series(clean, dtype=TAGS), _tags_ok=pl.Series(ok))
 
 
-def _parse_box(df: pl.DataFrame) -> pl.DataFrame:
+def _parse_box(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     boxes = [_safe_json(v, dict) for v in df["box"].to_list()]
     cols = {f"box_{k}": [_int(b.get(k)) if b else None for b in boxes] for k in "xywh"}
     return df.with_columns(*(pl.Series(k, v, dtype=I32) for k, v in cols.items()))
@@ -70,7 +70,7 @@ ROOM_INSPECTIONS = Source(
                  Col("tags", STR), Col("image_id", STR)],
         rules=[known_hotel(),
                Rule(reason="tags must be a list of {label, confidence} objects",
-                    ok=lambda: pl.col("_tags_ok"))],
+                    ok=lambda ref: pl.col("_tags_ok"))],
     ),
     schema={"inspection_id": STR, "hotel": STR, "room_number": STR, "inspected_at": TS,
             "camera_id": STR, "inspector_id": STR, "status": STR, "tags": TAGS, "image_id": STR},

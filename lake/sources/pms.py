@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from lake.contracts import Col, Contract, Rule
-from lake.properties import hotel_codes
-from lake.pseudonymise import token_expr
+from lake.contracts import Col, Contract, Reference, Rule
 from lake.sources.base import Source, known_hotel, stable_hash
 
 I32, F64, STR, BOOL, DATE = pl.Int32, pl.Float64, pl.String, pl.Boolean, pl.Date
@@ -91,9 +89,9 @@ BOOKINGS_CONTRACT = Contract(
         known_hotel(),
         Rule(reason=lambda: pl.format("invalid arrival date {}-{}-{}", pl.col("arrival_date_year"),
                                       pl.col("arrival_date_month"), pl.col("arrival_date_day_of_month")),
-             ok=lambda: pl.col("arrival_date").is_not_null()),
+             ok=lambda ref: pl.col("arrival_date").is_not_null()),
         Rule(reason=lambda: pl.format("negative nights ({})", pl.col("nights")),
-             ok=lambda: pl.col("nights") >= 0),
+             ok=lambda ref: pl.col("nights") >= 0),
     ],
 )
 
@@ -121,7 +119,7 @@ def _weekend_nights(arrival: pl.Expr, nights: pl.Expr) -> pl.Expr:
     return (2 * (nights // 7) + pl.sum_horizontal(p.cast(pl.Int32) for p in partial)).cast(I32)
 
 
-def derive_bookings(df: pl.DataFrame) -> pl.DataFrame:
+def derive_bookings(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     month = pl.col("arrival_date_month").replace_strict(
         MONTHS, list(range(1, 13)), default=None, return_dtype=pl.Int32)
     first_of_month = pl.date(pl.col("arrival_date_year"), month, 1)
@@ -147,16 +145,16 @@ def derive_bookings(df: pl.DataFrame) -> pl.DataFrame:
     without_id = df.filter(pl.col("booking_id").is_null())
     if without_id.is_empty():
         return df
-    return pl.concat([df.filter(pl.col("booking_id").is_not_null()), _derive_booking_ids(without_id)]
+    return pl.concat([df.filter(pl.col("booking_id").is_not_null()), _derive_booking_ids(without_id, ref)]
                      ).sort("_line_number")
 
 
-def _derive_booking_ids(df: pl.DataFrame) -> pl.DataFrame:
+def _derive_booking_ids(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     """Without a PMS id: hotel code + hash of booking-time attributes + occurrence in file."""
     digest = stable_hash(*[pl.col(c) for c in BOOKING_TIME_ATTRIBUTES], length=12)
     df = df.with_columns(_digest=digest)
     occurrence = pl.int_range(1, pl.len() + 1).over("_digest", order_by="_line_number")
-    code = pl.col("hotel").replace_strict(hotel_codes(), default="UNK", return_dtype=STR)
+    code = pl.col("hotel").replace_strict(ref.properties.codes(), default="UNK", return_dtype=STR)
     derived = pl.format("{}-{}-{}", code, pl.col("_digest"), occurrence)
     return df.with_columns(booking_id=derived).drop("_digest")
 
@@ -185,17 +183,17 @@ GUESTS_CONTRACT = Contract(
         Col("created_at", DATE),
     ],
     rules=[Rule(reason="malformed email (no @)",
-                ok=lambda: pl.col("email").is_null() | pl.col("email").str.contains("@", literal=True))],
+                ok=lambda ref: pl.col("email").is_null() | pl.col("email").str.contains("@", literal=True))],
 )
 
 
-def derive_guests(df: pl.DataFrame) -> pl.DataFrame:
+def derive_guests(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     full_name = pl.concat_str([pl.col("first_name"), pl.col("last_name")], separator=" ",
                               ignore_nulls=True)
     return df.with_columns(
-        name_token=token_expr(full_name),
-        email_token=token_expr(pl.col("email")),
-        phone_token=token_expr(pl.col("phone").str.replace_all(r"[^0-9+]", "")),
+        name_token=ref.pseudonymiser.expr(full_name),
+        email_token=ref.pseudonymiser.expr(pl.col("email")),
+        phone_token=ref.pseudonymiser.expr(pl.col("phone").str.replace_all(r"[^0-9+]", "")),
         email_domain=pl.col("email").str.split("@").list.get(1, null_on_oob=True).str.to_lowercase(),
     )
 
@@ -250,11 +248,11 @@ PMS_FOLIO_LINES = Source(
         rules=[known_hotel(),
                Rule(reason=lambda: pl.format("amount {} does not equal quantity × unit_price",
                                              pl.col("amount")),
-                    ok=lambda: (pl.col("amount") - pl.col("quantity") * pl.col("unit_price")).abs() <= 0.011)],
+                    ok=lambda ref: (pl.col("amount") - pl.col("quantity") * pl.col("unit_price")).abs() <= 0.011)],
     ),
     schema={"folio_line_id": STR, "booking_id": STR, "hotel": STR, "guest_id": STR,
             "posted_at": TS, "service_date": DATE, "category": STR, "description": STR,
             "quantity": I32, "unit_price": F64, "amount": F64},
     keys=["folio_line_id"],
-    derive=lambda df: df.with_columns(service_date=pl.col("posted_at").dt.date()),
+    derive=lambda df, ref: df.with_columns(service_date=pl.col("posted_at").dt.date()),
 )

@@ -69,17 +69,11 @@ class Calibration:
         return self.segments.index(name)
 
 
-def default_extract() -> Path:
-    try:
-        from innsight.settings import get_settings
-
-        return Path(get_settings().bundled_extract)
-    except Exception:
-        return Path(__file__).resolve().parents[2] / "data" / "hotel_bookings.csv.gz"
+BUNDLED_EXTRACT = Path(__file__).resolve().parents[2] / "data" / "hotel_bookings.csv.gz"
 
 
-def load_calibration(path: Path | None = None) -> Calibration:
-    return _calibrate(str(Path(path or default_extract()).resolve()))
+def load_calibration(path: Path = BUNDLED_EXTRACT) -> Calibration:
+    return _calibrate(str(Path(path).resolve()))
 
 
 def _codes(col: pl.Series, vocab: tuple[str, ...]) -> np.ndarray:

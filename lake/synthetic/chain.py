@@ -7,11 +7,11 @@ from pathlib import Path
 
 from lake.synthetic import writer
 from lake.synthetic.bookings import bookings_frame, generate_bookings
-from lake.synthetic.calibration import load_calibration
+from lake.synthetic.calibration import BUNDLED_EXTRACT, load_calibration
 from lake.synthetic.camera import generate_anomalies, generate_inspections
 from lake.synthetic.folio import folio_frame
 from lake.synthetic.guests import guests_frame
-from lake.synthetic.properties import load_properties, select_properties
+from lake.synthetic.properties import BUNDLED_PROPERTIES, load_properties, select_properties
 from lake.synthetic.randomness import stream
 from lake.synthetic.rooms import build_inventory, rooms_frame
 from lake.synthetic.staff import activity_window, generate_shifts, generate_staff
@@ -26,6 +26,8 @@ def generate_chain(
     start: date = date(2016, 1, 1),
     days: int = 730,
     include_real_inventory: bool = True,
+    properties_file: Path = BUNDLED_PROPERTIES,
+    extract: Path = BUNDLED_EXTRACT,
 ) -> dict[str, int]:
     """Write a synthetic multi-property chain as landing files under out_dir (out_dir/pms,
     out_dir/attendance, out_dir/camera); return rows written per file kind.
@@ -33,6 +35,8 @@ def generate_chain(
     Deterministic: the same arguments give byte-identical files. ``properties`` are names
     from the property master (default: every property with ``real: false``). Bookings
     arrive in [start, start + days); staff and camera activity covers the last 60 days.
+    The property master and the real extract it is calibrated on are the bundled ones
+    unless given.
     """
     if bookings < 1:
         raise ValueError("bookings must be >= 1")
@@ -46,8 +50,8 @@ def generate_chain(
     clear_previous(attendance, ["employees", "shifts", "events"])
     clear_previous(camera, ["inspections", "anomalies"])
 
-    calib = load_calibration()
-    master = load_properties()
+    calib = load_calibration(extract)
+    master = load_properties(properties_file)
     props = select_properties(master, properties)
     extra = [p for p in master if p.real and p not in props] if include_real_inventory else []
     inv = build_inventory(props + extra)

@@ -43,17 +43,11 @@ class Property:
         return "Resort Hotel" if words & _RESORT_WORDS else "City Hotel"
 
 
-def default_properties_file() -> Path:
-    try:
-        from innsight.settings import get_settings
-
-        return Path(get_settings().properties_file)
-    except Exception:  # settings unavailable (bare checkout): the bundled master
-        return Path(__file__).resolve().parent.parent / "reference" / "properties.yaml"
+BUNDLED_PROPERTIES = Path(__file__).resolve().parent.parent / "reference" / "properties.yaml"
 
 
-def load_properties(path: Path | None = None) -> list[Property]:
-    raw = yaml.safe_load(Path(path or default_properties_file()).read_text())
+def load_properties(path: Path = BUNDLED_PROPERTIES) -> list[Property]:
+    raw = yaml.safe_load(Path(path).read_text())
     out = []
     for p in raw["properties"]:
         types = [

@@ -5,7 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from lake import delta_tables as dt
 from lake.ingest import IngestResult, bronze_schema, ensure_tables, ingest_file, landing_files, table_uri
 from lake.readers import LandingFileError

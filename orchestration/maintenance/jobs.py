@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from lake import delta_tables as dt
 from lake.ingest import INGEST_LOG, QUARANTINE
 from lake.sources import SOURCES

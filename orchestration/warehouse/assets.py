@@ -9,10 +9,10 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from orchestration.ingest.assets import BRONZE
 from orchestration.warehouse import MARTS_FILE
-from orchestration.warehouse.project import dbt_project, prepare_manifest, use_current_settings
+from orchestration.warehouse.resources import dbt_project, prepare_manifest, use_current_settings
 
 DBT_PROJECT = dbt_project()
 if not DBT_PROJECT.manifest_path.exists():  # first load on a fresh clone

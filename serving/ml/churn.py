@@ -69,11 +69,11 @@ async def predict(body: ChurnRequest, request: Request, _=Depends(require("ml:re
     from its fields, with the champion cancellation model: probability, risk level, the
     booking fields that move it most, and actions for the front desk."""
     started = time.perf_counter()
-    model = champion(request, "churn")
+    model = champion(request, "cancellation")
     if body.features is not None:
         record, source = body.features.model_dump(), "request"
     else:
-        record, source = online_record(request, "churn", {"booking_id": body.booking_id}), "online_store"
+        record, source = online_record(request, "cancellation", {"booking_id": body.booking_id}), "online_store"
         if record is None:
             raise NotFound(f"booking '{body.booking_id}' is not in the online feature store; "
                            "send its fields in `features` to score a new booking")

@@ -6,7 +6,7 @@ import logging
 
 import duckdb
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from serving.champions import Champion
 
 log = logging.getLogger("innsight.serving")
@@ -17,7 +17,7 @@ def warm_feature_store(settings) -> None:
     before the first request, not during it. A store not built yet is reported by /health."""
     from features.store import online_features
 
-    for service, key in (("churn", "booking_id"), ("clv", "guest_id")):
+    for service, key in (("cancellation", "booking_id"), ("clv", "guest_id")):
         try:
             online_features(service, [{key: "__warm-up__"}], settings=settings)
         except Exception as e:
@@ -47,4 +47,4 @@ def _services(champion: Champion) -> Champion:
     return Champion(champion.name, champion.version, model, champion.loaded_at)
 
 
-PREPARE = {"churn": _churn, "recommend_services": _services}
+PREPARE = {"cancellation": _churn, "recommend_services": _services}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lake import delta_tables
-from ml.pricing import optimise
+from ml.dynamic_pricing import optimise
 from serving.auth import require
 from serving.errors import ErrorDetail, InvalidRequest, NotFound, Unavailable, error_responses
 from serving.hotels import find_hotel, hotels

@@ -18,7 +18,7 @@ ModelName = Literal[tuple([*MODELS, "all"])]
 
 class RetrainResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "model_name": "churn", "job_name": "retrain_churn",
+        "model_name": "cancellation", "job_name": "retrain_churn",
         "run_id": "5f0e6a1c-3b2d-4e8f-9a7b-1c2d3e4f5a6b", "status": "submitted",
         "run_url": "http://127.0.0.1:3000/runs/5f0e6a1c-3b2d-4e8f-9a7b-1c2d3e4f5a6b"}]})
 

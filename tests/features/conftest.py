@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from innsight.settings import Settings, get_settings
+from base.settings import Settings, get_settings
 from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
 
 

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 
 from features.config import redis_connection_string, registry_url, repo_config
 from features.export import SOURCES
-from innsight.settings import Settings
+from base.settings import Settings
 
 
 def test_embedded_and_production_configs(tmp_path):

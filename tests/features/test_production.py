@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from innsight.settings import Settings
+from base.settings import Settings
 from tests.features.conftest import known_booking_day, use_home
 
 pytestmark = pytest.mark.production
@@ -89,4 +89,4 @@ def test_registry_in_postgres_and_online_reads_from_redis(production, marts_home
 
     # A second process (a fresh store) sees the registry from PostgreSQL.
     store.reset()
-    assert store.online_features("churn", [{"booking_id": rows[0][0]}])["lead_time"] == [rows[0][1]]
+    assert store.online_features("cancellation", [{"booking_id": rows[0][0]}])["lead_time"] == [rows[0][1]]

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from features.definitions import BOOKING_FIELDS
+from features.repository import BOOKING_FIELDS
 from tests.features.conftest import known_booking_day, use_home
 
 BOOKING_COLUMNS = [f.name for f in BOOKING_FIELDS]
@@ -37,7 +37,7 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
     from features import store
 
     applied = store.apply()
-    assert applied["feature_services"] == ["booking", "churn", "clv", "guest_360", "pricing"]
+    assert applied["feature_services"] == ["booking", "cancellation", "clv", "guest_360", "pricing"]
     assert (feast_home / "feast" / "registry.db").exists()
     assert store.apply()["deleted"] == []  # idempotent
 
@@ -71,7 +71,7 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
     g360 = store.online_features("guest_360", [{"guest_id": guest["guest_id"]}])
     for column in ("monetary", "frequency", "recency_days", "segment", "loyalty_tier", "birth_year"):
         assert _same(g360[column][0], guest[column]), column
-    missing = store.online_features("churn", [{"booking_id": "no-such-booking"}])
+    missing = store.online_features("cancellation", [{"booking_id": "no-such-booking"}])
     assert missing["lead_time"] == [None] and missing["adr"] == [None]
 
     # Pricing: a room type's night and its hotel's night (sums over room types).
@@ -117,7 +117,7 @@ def test_training_frame_is_point_in_time_correct(feast_sources_home, tmp_path, m
         "booking_id": [booking] * len(offsets),
         "event_timestamp": [booked_at + dt.timedelta(days=d) for d in offsets],
     })
-    frame = store.training_frame(entity_df, "churn").sort_values("event_timestamp")
+    frame = store.training_frame(entity_df, "cancellation").sort_values("event_timestamp")
     lead = [None if v != v else int(v) for v in frame["lead_time"]]
     first = original["lead_time"][0].as_py()
     assert lead == [None, first, first, 9999, 9999]

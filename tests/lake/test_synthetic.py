@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from lake.synthetic import generate_chain, writer
-from lake.synthetic.calibration import default_extract
-from lake.synthetic.properties import default_properties_file
+from lake.synthetic.calibration import BUNDLED_EXTRACT
+from lake.synthetic.properties import BUNDLED_PROPERTIES
 
-REAL_EXTRACT = default_extract()
+REAL_EXTRACT = BUNDLED_EXTRACT
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 N_BOOKINGS = 20_000
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -51,7 +51,7 @@ def parse_ts(value: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def master() -> dict[str, dict]:
-    raw = yaml.safe_load(default_properties_file().read_text())
+    raw = yaml.safe_load(BUNDLED_PROPERTIES.read_text())
     return {p["name"]: p for p in raw["properties"]}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from tests.conftest import innsight_home
 
 
@@ -17,9 +17,9 @@ def marts_home(tmp_path_factory) -> Path:
     with innsight_home(home):
         import dagster as dg
 
-        from innsight.dagster_instance import prepare_dagster_home
+        from orchestration.instance import prepare_dagster_home
         from lake.synthetic import generate_chain
-        from orchestration.warehouse.project import prepare_manifest
+        from orchestration.warehouse.resources import prepare_manifest
 
         prepare_dagster_home()
         (home / "landing" / "pms").mkdir(parents=True)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from mlflow.models import infer_signature
 
-from ml.forecast import REAL_HOTELS, TARGETS, ForecastModel, load_series, train
+from ml.forecasting import REAL_HOTELS, TARGETS, ForecastModel, load_series, train
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_pyfunc_save_load_round_trip_and_same_score(candidates, tmp_path):
     expected = c.model.predict(request)
     pd.testing.assert_frame_equal(clone.predict(request), expected)
 
-    # Saved the way ml.tracking logs it: the signature inferred from the input example (the
+    # Saved the way ml.registry logs it: the signature inferred from the input example (the
     # horizon form, the API's), so a loaded model takes horizon requests.
     assert list(c.input_example.columns) == ["hotel", "start_date", "horizon_days"]
     output = c.model.predict(c.input_example)

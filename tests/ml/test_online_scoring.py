@@ -5,7 +5,7 @@ import datetime as dt
 
 import pandas as pd
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from tests.features.conftest import known_booking_day, use_home
 
 
@@ -13,11 +13,11 @@ def test_churn_champion_scores_online_features_like_the_marts_row(marts_home, tm
     import duckdb
 
     from features import export, store
-    from ml import churn
-    from ml.tracking import load_champion, log_and_promote
+    from ml import cancellation
+    from ml.registry import load_champion, log_and_promote
 
     with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
-        candidate = churn.train(marts)
+        candidate = cancellation.train(marts)
         day = known_booking_day(marts_home)
         rows = marts.execute("select * from fct_bookings where booking_date = ? order by booking_id",
                              [day]).df()
@@ -27,11 +27,11 @@ def test_churn_champion_scores_online_features_like_the_marts_row(marts_home, tm
     start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.timezone.utc)
     store.materialize(start=start, end=start + dt.timedelta(hours=12), views=["booking_features"])
     log_and_promote(candidate)
-    champion = load_champion("churn")
+    champion = load_champion("cancellation")
 
-    online = pd.DataFrame(store.online_features("churn", [{"booking_id": b} for b in rows["booking_id"]]))
-    from_store = champion.predict(churn.booking_frame(online))
-    from_marts = champion.predict(churn.booking_frame(rows))
+    online = pd.DataFrame(store.online_features("cancellation", [{"booking_id": b} for b in rows["booking_id"]]))
+    from_store = champion.predict(cancellation.booking_frame(online))
+    from_marts = champion.predict(cancellation.booking_frame(rows))
     assert len(from_store) == len(rows) > 0
     pd.testing.assert_series_equal(from_store["probability"], from_marts["probability"],
                                    check_names=False)
@@ -45,7 +45,7 @@ def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp
 
     from features import export, store
     from ml import clv
-    from ml.tracking import load_champion, log_and_promote
+    from ml.registry import load_champion, log_and_promote
 
     with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
         candidate = clv.train(marts)

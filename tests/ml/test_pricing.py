@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.models import infer_signature
 
-from ml.pricing import (
+from ml.dynamic_pricing import (
     DEFAULT_HORIZON,
     OUTPUT_COLUMNS,
     TEST_START,

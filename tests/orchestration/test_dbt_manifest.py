@@ -6,8 +6,8 @@ import time
 
 from dagster_dbt import DbtProject
 
-from innsight.settings import get_settings
-from orchestration.warehouse.project import manifest_is_current
+from base.settings import get_settings
+from orchestration.warehouse.resources import manifest_is_current
 
 
 def test_manifest_is_stale_until_written_and_again_after_a_model_changes(tmp_path):

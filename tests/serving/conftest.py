@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from innsight.settings import Settings, get_settings
+from base.settings import Settings, get_settings
 from tests.conftest import innsight_home
 from tests.features.conftest import known_booking_day
 from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
@@ -25,8 +25,8 @@ def platform_home(marts_home, tmp_path_factory) -> Path:
 
     from features import store
     from ml.catalog import MODELS, candidates
-    from ml.tracking import log_and_promote
-    from orchestration.ml.pricing import publish_schedule
+    from ml.registry import log_and_promote
+    from orchestration.ml.dynamic_pricing import publish_schedule
 
     with innsight_home(home):
         store.reset()

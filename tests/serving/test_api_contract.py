@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from innsight.settings import ApiKey, Settings, get_settings
+from base.settings import ApiKey, Settings, get_settings
 from serving.auth import PERMISSIONS, ROLES, issue_token
 from tests.conftest import free_port
 from tests.serving.conftest import bearer
@@ -27,7 +27,7 @@ ML = "/api/v1/ml"
 PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
           ("GET", f"{ML}/health")}
 # Path parameters that exist on the served platform.
-PATH_VALUES = {"room_type": "A", "model_name": "churn"}
+PATH_VALUES = {"room_type": "A", "model_name": "cancellation"}
 ERROR_KEYS = {"error", "message", "correlation_id", "details"}
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -341,18 +341,18 @@ def test_metrics_tell_routes_apart(client, api_settings):
 def test_champion_hot_reload_drops_no_request(client, reader, served_bookings, api_settings):
     import mlflow
 
-    from ml import tracking
+    from ml import registry
 
     champions = client.app.state.champions
-    old = champions.get("churn")
+    old = champions.get("cancellation")
     assert get_settings().home == api_settings.home  # the client fixture points INNSIGHT_HOME here
-    registry = tracking.configure()
+    registry = registry.configure()
     with mlflow.start_run(run_name="contract-hot-reload"):
-        info = mlflow.pyfunc.log_model(name="model", python_model=old.model, registered_model_name="churn",
+        info = mlflow.pyfunc.log_model(name="model", python_model=old.model, registered_model_name="cancellation",
                                        pip_requirements=["mlflow"])
     new = str(info.registered_model_version)
     assert new != old.version
-    registry.set_registered_model_alias("churn", tracking.CHAMPION, new)
+    registry.set_registered_model_alias("cancellation", tracking.CHAMPION, new)
 
     answers: list[tuple[float, int, str | None]] = []
     stop = threading.Event()
@@ -382,8 +382,8 @@ def test_champion_hot_reload_drops_no_request(client, reader, served_bookings, a
         stop.set()
         thread.join(timeout=30)
     assert not thread.is_alive()
-    assert changes == {"churn": new}
-    assert champions.get("churn").version == new
+    assert changes == {"cancellation": new}
+    assert champions.get("cancellation").version == new
     assert all(status == 200 for _, status, _ in answers), [a for a in answers if a[1] != 200][:3]
     versions = [v for _, _, v in answers]
     assert {v for t, _, v in answers if t < started} == {old.version}
@@ -394,18 +394,18 @@ def test_champion_hot_reload_drops_no_request(client, reader, served_bookings, a
     assert set(versions[:switch]) == {old.version} and set(versions[switch:]) == {new}
 
     text = client.get(f"{ML}/metrics", headers=bearer(api_settings, "monitoring")).text
-    assert metric_value(text, "innsight_ml_champion_version", model="churn") == float(new)
-    assert metric_value(text, "innsight_ml_champion_reloads_total", model="churn", outcome="reloaded") >= 1
-    assert metric_value(text, "innsight_ml_predictions_total", model="churn", version=new) >= 5
+    assert metric_value(text, "innsight_ml_champion_version", model="cancellation") == float(new)
+    assert metric_value(text, "innsight_ml_champion_reloads_total", model="cancellation", outcome="reloaded") >= 1
+    assert metric_value(text, "innsight_ml_predictions_total", model="cancellation", version=new) >= 5
     health = client.get(f"{ML}/health").json()
-    assert health["status"] == "ok" and health["models"]["churn"]["version"] == new
+    assert health["status"] == "ok" and health["models"]["cancellation"]["version"] == new
 
 
 # -- 5. 503 with a reason -------------------------------------------------------------------------
 
 
 def test_an_empty_home_answers_503_with_the_reason(tmp_path, monkeypatch, api_settings):
-    from ml import tracking
+    from ml import registry
     from serving.app import create_app
 
     empty = tmp_path / "empty"
@@ -420,7 +420,7 @@ def test_an_empty_home_answers_503_with_the_reason(tmp_path, monkeypatch, api_se
         with TestClient(create_app(settings), raise_server_exceptions=False) as c:
             monkeypatch.setenv("INNSIGHT_HOME", str(api_settings.home))
             get_settings.cache_clear()
-            tracking.configure()
+            registry.configure()
 
             r = c.post(f"{ML}/churn/predict", json={"booking_id": "CH-1"}, headers=admin)
             body = assert_error(r, 503, "unavailable", contains="the churn model is unavailable")
@@ -435,8 +435,8 @@ def test_an_empty_home_answers_503_with_the_reason(tmp_path, monkeypatch, api_se
             assert r.status_code == 503, r.text
             health = r.json()
             assert health["status"] == "degraded"
-            assert health["models"]["churn"]["status"] == "unavailable"
-            assert "no champion registered" in health["models"]["churn"]["reason"]
+            assert health["models"]["cancellation"]["status"] == "unavailable"
+            assert "no champion registered" in health["models"]["cancellation"]["reason"]
             assert health["feature_store"]["status"] == "unavailable" and health["feature_store"]["reason"]
 
             # Readiness is this app's home, whatever INNSIGHT_HOME says.
@@ -451,7 +451,7 @@ def test_an_empty_home_answers_503_with_the_reason(tmp_path, monkeypatch, api_se
     finally:
         monkeypatch.setenv("INNSIGHT_HOME", str(api_settings.home))
         get_settings.cache_clear()
-        tracking.configure()
+        registry.configure()
 
 
 # -- 6. Schemathesis over the OpenAPI schema ----------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from innsight.settings import Settings
+from base.settings import Settings
 from lake import delta_tables as dt
 from lake.ingest import QUARANTINE, ingest_file, landing_files, table_uri
 from lake.sources import SOURCES, source_for_file

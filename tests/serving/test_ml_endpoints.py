@@ -23,12 +23,12 @@ def champion(client, name):
 
 
 def test_churn_by_booking_id_is_the_champion_on_the_marts_row(client, reader, served_bookings, marts):
-    from ml import churn
+    from ml import cancellation
 
     ids = served_bookings[:5]
     rows = marts.execute(f"select * from fct_bookings where booking_id in ({','.join('?' * len(ids))}) "
                          "order by booking_id", ids).df()
-    expected = champion(client, "churn").model.predict(churn.booking_frame(rows))
+    expected = champion(client, "cancellation").model.predict(cancellation.booking_frame(rows))
     for booking_id, p, level in zip(rows["booking_id"], expected["probability"], expected["risk_level"]):
         r = client.post(f"{ML}/churn/predict", json={"booking_id": booking_id}, headers=reader)
         assert r.status_code == 200, r.text
@@ -38,7 +38,7 @@ def test_churn_by_booking_id_is_the_champion_on_the_marts_row(client, reader, se
         assert body["risk_level"] == level
         assert 1 <= len(body["risk_factors"]) <= 3
         assert {"factor", "value", "impact"} <= set(body["risk_factors"][0])
-        assert body["model_version"] == champion(client, "churn").version
+        assert body["model_version"] == champion(client, "cancellation").version
 
 
 def test_churn_scores_a_new_booking_from_its_fields(client, reader):
@@ -103,7 +103,7 @@ def test_pricing_optimize_gives_a_schedule_per_date_and_room_type(client, reader
 
 def test_pricing_current_reads_todays_row_of_the_lake_schedule(client, reader, platform_home):
     from lake import delta_tables
-    from ml.pricing import SCHEDULE_TABLE
+    from ml.dynamic_pricing import SCHEDULE_TABLE
 
     table = delta_tables.read(str(platform_home / "lake" / SCHEDULE_TABLE)).to_pandas()
     today = table[pd.to_datetime(table["date"]).dt.date == dt.date.today()]
@@ -173,8 +173,8 @@ def test_every_prediction_is_recorded_in_the_lake(client, reader, served_booking
     log = delta_tables.read(str(platform_home / "lake" / TABLE)).to_pandas()
     row = log[log["prediction_id"] == prediction_id].iloc[0]
     assert (row["model"], row["endpoint"], row["correlation_id"], row["client"]) == (
-        "churn", "churn/predict", "trace-me-42", "tester")
-    assert row["model_version"] == champion(client, "churn").version and row["latency_ms"] > 0
+        "cancellation", "churn/predict", "trace-me-42", "tester")
+    assert row["model_version"] == champion(client, "cancellation").version and row["latency_ms"] > 0
     assert served_bookings[0] in row["inputs"] and str(r.json()["churn_probability"]) in row["outputs"]
 
 
@@ -183,10 +183,10 @@ def test_health_and_metrics(client, reader, api_settings):
 
     health = client.get(f"{ML}/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    assert set(health.json()["models"]) >= {"churn", "clv", "pricing", "forecast_occupancy"}
+    assert set(health.json()["models"]) >= {"cancellation", "clv", "pricing", "forecast_occupancy"}
     client.post(f"{ML}/churn/predict", json={"booking_id": "XX-404"}, headers=reader)
     text = client.get(f"{ML}/metrics", headers=bearer(api_settings, "monitoring")).text
     assert 'innsight_http_requests_total{method="POST",route="/api/v1/ml/churn/predict",status="404"}' in text
-    assert 'innsight_ml_champion_version{model="churn"}' in text
+    assert 'innsight_ml_champion_version{model="cancellation"}' in text
     assert client.get("/health/live").json() == {"status": "alive"}
     assert client.get("/health/ready").status_code == 200

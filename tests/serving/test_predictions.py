@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from innsight.settings import Settings
+from base.settings import Settings
 from lake import delta_tables as dt
 from serving.predictions import SCHEMA, TABLE, PredictionLog
 
@@ -31,7 +31,7 @@ def rows(s: Settings) -> pl.DataFrame:
 
 
 def record(log: PredictionLog, i: int = 0, **kw) -> str:
-    return log.record(model="churn", version="3", endpoint="/predict/churn",
+    return log.record(model="cancellation", version="3", endpoint="/predict/churn",
                       inputs={"booking_id": f"B{i}", "lead_time": i},
                       outputs={"probability": 0.25}, latency_ms=1.5,
                       correlation_id=f"req-{i}", client="frontdesk", **kw)

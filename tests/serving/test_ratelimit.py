@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from innsight.settings import Settings
+from base.settings import Settings
 from serving.auth import Principal
 from serving.errors import RateLimited
 from serving.ratelimit import RateLimiter

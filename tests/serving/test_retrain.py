@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from innsight.settings import REPO_ROOT
+from base.settings import REPO_ROOT
 from tests.conftest import free_port
 from tests.serving.conftest import bearer
 
@@ -51,7 +51,7 @@ def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_hom
     from dagster_graphql import DagsterGraphQLClient
     from mlflow import MlflowClient
 
-    from ml.tracking import configure
+    from ml.registry import configure
 
     original = client.app.state.settings
     settings = original.model_copy(update={"dagster_port": dagster_port})
@@ -80,6 +80,6 @@ def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_hom
         assert "promotion" in newest.tags  # trained, compared with the champion, decided
 
         unknown = client.post("/api/v1/ml/retrain/not_a_model", headers=bearer(settings, "admin"))
-        assert unknown.status_code == 422 and "churn" in unknown.json()["message"]
+        assert unknown.status_code == 422 and "cancellation" in unknown.json()["message"]
     finally:
         client.app.state.settings = original

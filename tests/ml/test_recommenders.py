@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.models import infer_signature
 
-from ml import recommend
+from ml import recommenders
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +21,12 @@ def con(marts_home):
 
 @pytest.fixture(scope="module")
 def services(con):
-    return recommend.train_services(con)
+    return recommenders.train_services(con)
 
 
 @pytest.fixture(scope="module")
 def rooms(con):
-    return recommend.train_rooms(con)
+    return recommenders.train_rooms(con)
 
 
 def test_services_beat_popularity(services):

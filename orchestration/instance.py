@@ -6,7 +6,7 @@ import os
 
 import yaml
 
-from innsight.settings import Settings, get_settings
+from base.settings import Settings, get_settings
 
 
 def instance_config(settings: Settings) -> dict:

@@ -3,10 +3,10 @@
 import dagster as dg
 import duckdb
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from ml.catalog import MODELS, ModelSpec, candidates
-from ml.tracking import log_and_promote
-from orchestration.ml.evaluation import model_metadata
+from ml.registry import log_and_promote
+from orchestration.models.metadata import model_metadata
 from orchestration.warehouse import MARTS_FILE
 
 MODELS_GROUP = "models"

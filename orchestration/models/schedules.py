@@ -4,7 +4,7 @@ model (what `POST /api/v1/ml/retrain/{model_name}` starts)."""
 import dagster as dg
 
 from ml.catalog import MODELS
-from orchestration.ml.assets import MODELS_GROUP
+from orchestration.models.assets import MODELS_GROUP
 
 NIGHTLY_RETRAINING_JOB = dg.define_asset_job(
     "nightly_retraining", selection=dg.AssetSelection.groups("features", MODELS_GROUP),

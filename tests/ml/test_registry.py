@@ -4,7 +4,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from ml.tracking import Candidate, champion_version, load_champion, log_and_promote
+from ml.registry import Candidate, champion_version, load_champion, log_and_promote
 
 X = pd.DataFrame({"x": np.linspace(0, 1, 50)})
 Y = 3 * X["x"].to_numpy()

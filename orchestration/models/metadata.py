@@ -6,7 +6,7 @@ import io
 import dagster as dg
 import pandas as pd
 
-from ml.tracking import Candidate, Registration
+from ml.registry import Candidate, Registration
 
 
 def comparison_table(candidate: Candidate) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 
 
 def dbt_env() -> dict[str, str]:

@@ -19,17 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-REAL_HOTELS = ("Resort Hotel", "City Hotel")
+from features.inputs import BOOKING_COLUMNS
 
-# Booking fields the model reads (the booking-time columns of fct_bookings).
-BOOKING_COLUMNS = [
-    "hotel", "booking_date", "arrival_date", "lead_time", "stays_in_weekend_nights",
-    "stays_in_week_nights", "adults", "children", "babies", "meal", "country",
-    "market_segment", "distribution_channel", "customer_type", "deposit_type", "agent",
-    "company", "reserved_room_type", "is_repeated_guest", "previous_cancellations",
-    "previous_bookings_not_canceled", "required_car_parking_spaces",
-    "total_of_special_requests", "adr",
-]
+REAL_HOTELS = ("Resort Hotel", "City Hotel")
 
 # Known only after the booking was made (or derived from the outcome): never features.
 FORBIDDEN = frozenset({
@@ -280,7 +272,7 @@ def _counts_one(h: AsOfHistory, key: str | None, day: int, window: int | None = 
 
 
 @dataclass
-class ChurnFeatures:
+class CancellationFeatures:
     """Turns booking fields into the model's feature matrix; fitted on the training period."""
 
     categories: dict[str, list[str]] = field(default_factory=dict)
@@ -295,7 +287,7 @@ class ChurnFeatures:
     feature_names: list[str] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, log: pd.DataFrame) -> "ChurnFeatures":
+    def fit(cls, train: pd.DataFrame, log: pd.DataFrame) -> "CancellationFeatures":
         """`train`: labelled bookings of the training period (encoders are fitted on them
         only). `log`: every known booking with its outcome and status date; read only as-of
         each booking's date (history) and for bookings made together (group size)."""

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from xgboost import XGBClassifier
 
-from ml.tracking import Candidate
+from ml.registry import Candidate
 
 NTHREAD = 2
 SEED = 42

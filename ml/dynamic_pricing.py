@@ -349,7 +349,7 @@ def _rmse(a, b) -> float:
 
 def train(marts: duckdb.DuckDBPyConnection, rules: PricingRules | None = None,
           rounds: int = ROUNDS) -> "Candidate":
-    from ml.tracking import Candidate
+    from ml.registry import Candidate
 
     t0 = time.perf_counter()
     rules = rules or PricingRules()

@@ -10,8 +10,8 @@ import pytest
 import xgboost as xgb
 from mlflow.models import infer_signature
 
-from ml.churn import FORBIDDEN, RISK_THRESHOLDS, ChurnModel, booking_frame, split, train
-from ml.churn_features import SOURCE, load_bookings
+from ml.cancellation import FORBIDDEN, RISK_THRESHOLDS, CancellationModel, booking_frame, split, train
+from ml.cancellation_features import SOURCE, load_bookings
 
 _trained = {}
 
@@ -19,9 +19,9 @@ _trained = {}
 @pytest.fixture
 def candidate(marts):
     """Trained once for the module (the `marts` fixture is per test)."""
-    if "churn" not in _trained:
-        _trained["churn"] = train(marts)
-    return _trained["churn"]
+    if "cancellation" not in _trained:
+        _trained["cancellation"] = train(marts)
+    return _trained["cancellation"]
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_bookings(marts) -> pd.DataFrame:
 
 def test_meets_the_2017_auc_target_and_beats_the_raw_baseline(candidate):
     m, b = candidate.metrics, candidate.baseline
-    assert candidate.name == "churn" and candidate.primary == "auc" and candidate.higher_is_better
+    assert candidate.name == "cancellation" and candidate.primary == "auc" and candidate.higher_is_better
     assert set(b) == {"auc", "accuracy", "precision", "recall", "brier"} <= set(m)
     assert m["auc"] >= 0.90, m
     assert m["auc"] > b["auc"] + 0.01, (m, b)
@@ -41,7 +41,7 @@ def test_meets_the_2017_auc_target_and_beats_the_raw_baseline(candidate):
 
 
 def test_uses_only_booking_time_fields(candidate, test_bookings):
-    model: ChurnModel = candidate.model
+    model: CancellationModel = candidate.model
     assert not FORBIDDEN & set(model.feature_names)
     assert not FORBIDDEN & {SOURCE[f] for f in model.feature_names}
     assert not FORBIDDEN & set(candidate.input_example.columns)
@@ -115,9 +115,9 @@ def test_pyfunc_round_trip(candidate, test_bookings, tmp_path):
     example = candidate.input_example
     rows = booking_frame(test_bookings.sample(200, random_state=1))  # missing agents, companies
     expected = model.predict(rows)
-    mlflow.pyfunc.save_model(tmp_path / "churn", python_model=model, input_example=example,
+    mlflow.pyfunc.save_model(tmp_path / "cancellation", python_model=model, input_example=example,
                              signature=infer_signature(example, model.predict(example)))
-    loaded = mlflow.pyfunc.load_model(str(tmp_path / "churn"))
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "cancellation"))
     pd.testing.assert_frame_equal(loaded.predict(rows), expected)
     assert candidate.score(loaded) == pytest.approx(candidate.metrics["auc"], abs=1e-9)
     assert np.isfinite(expected["probability"]).all()

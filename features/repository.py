@@ -1,7 +1,7 @@
 """Entities, feature views and feature services of the Innsight feature repository.
 
-Built by a function, not at import time, because the sources' paths follow the settings'
-home. Entities and their join keys:
+Built by a function, not at import time, because the sources' paths follow the store's
+folder. Entities and their join keys:
 
 =========  ==============  ==========================================
 entity     join key        value
@@ -13,9 +13,9 @@ room_type  room_type       room type code (A, B, ...)
 date       stay_date       the night, ISO string ``YYYY-MM-DD``
 =========  ==============  ==========================================
 
-Feature services, one per model: ``churn`` (the booking-time fields the churn model reads;
+Feature services, one per model: ``cancellation`` (the booking-time fields the cancellation model reads;
 ``booking`` has them all), ``clv``
-(``guest_clv_inputs``: the CLV model's input, ``ml.clv.guest_features`` as of the data's
+(``guest_clv_inputs``: the CLV model's input, ``features.inputs.guest_features`` as of the data's
 end), ``pricing`` (room-type night and hotel night actuals); and ``guest_360`` (guest
 profile + RFM value of the marts), a guest's picture for the assistant, no model's input.
 """
@@ -29,10 +29,8 @@ from typing import Any
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
 from feast.types import Bool, Float64, Int32, Int64, String
 
-from features.export import source_path
-from ml.churn_features import BOOKING_COLUMNS
-from innsight.settings import Settings
-from ml.clv import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from features.config import StoreConfig
+from features.inputs import BOOKING_COLUMNS, CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 OWNER = "data-platform@innsight"
 
@@ -59,10 +57,10 @@ date = Entity(
 ENTITIES = [booking, guest, hotel, room_type, date]
 
 
-def _source(name: str, settings: Settings | None) -> FileSource:
+def _source(name: str, config: StoreConfig) -> FileSource:
     return FileSource(
         name=f"{name}_source",
-        path=str(source_path(name, settings)),
+        path=str(config.source_path(name)),
         timestamp_field="event_timestamp",
         created_timestamp_column="created_at",
         description=f"Parquet export of the marts: {name} (features.export).",
@@ -72,7 +70,7 @@ def _source(name: str, settings: Settings | None) -> FileSource:
 BOOKING_FIELDS = [
     Field(name="hotel", dtype=String),
     Field(name="hotel_code", dtype=String),
-    Field(name="booking_date", dtype=String),  # ISO dates: the churn model's input
+    Field(name="booking_date", dtype=String),  # ISO dates: the cancellation model's input
     Field(name="arrival_date", dtype=String),
     Field(name="guest_id", dtype=String),
     Field(name="lead_time", dtype=Int32),
@@ -125,7 +123,7 @@ GUEST_VALUE_FIELDS = [
                  "folio_minibar_amount", "monetary", "avg_spend_per_stay", "avg_spend_per_night")
 ]
 
-# ml.clv.FEATURES, in its order: the CLV model reads these columns by name.
+# features.inputs.FEATURES, in its order: the CLV model reads these columns by name.
 GUEST_CLV_INPUT_FIELDS = [Field(name=name, dtype=Float64) for name in NUMERIC_FEATURES] + [
     Field(name=name, dtype=String) for name in CATEGORICAL_FEATURES
 ]
@@ -159,15 +157,15 @@ class Repository:
     objects: list[Any] = field(default_factory=list)
 
 
-def build(settings: Settings | None = None) -> Repository:
-    """Every Feast object of the repository, its sources under the settings' home."""
+def build(config: StoreConfig) -> Repository:
+    """Every Feast object of the repository, its sources in the store's folder."""
     views = {
         "booking_features": FeatureView(
             name="booking_features",
             entities=[booking],
             ttl=timedelta(0),  # a booking's booking-time fields never expire
             schema=BOOKING_FIELDS,
-            source=_source("booking_features", settings),
+            source=_source("booking_features", config),
             online=True,
             description="What is known of a booking when it is made (fct_bookings); "
                         "event time = booking_date. No outcome, no later change.",
@@ -178,7 +176,7 @@ def build(settings: Settings | None = None) -> Repository:
             entities=[guest],
             ttl=timedelta(0),
             schema=GUEST_PROFILE_FIELDS,
-            source=_source("guest_profile", settings),
+            source=_source("guest_profile", config),
             description="Guest master attributes (dim_guests); event time = profile creation.",
             owner=OWNER,
         ),
@@ -187,7 +185,7 @@ def build(settings: Settings | None = None) -> Repository:
             entities=[guest],
             ttl=timedelta(0),
             schema=GUEST_VALUE_FIELDS,
-            source=_source("guest_value", settings),
+            source=_source("guest_value", config),
             description="RFM and value of a guest (fct_guest_value); event time = as_of_date "
                         "of the snapshot.",
             owner=OWNER,
@@ -197,8 +195,8 @@ def build(settings: Settings | None = None) -> Repository:
             entities=[guest],
             ttl=timedelta(0),
             schema=GUEST_CLV_INPUT_FIELDS,
-            source=_source("guest_clv_inputs", settings),
-            description="The CLV model's input: ml.clv.guest_features as of the data's end "
+            source=_source("guest_clv_inputs", config),
+            description="The CLV model's input: features.inputs.guest_features as of the data's end "
                         "(the day after the last arrival; event time = that day), so that "
                         "training and serving share one definition.",
             owner=OWNER,
@@ -208,7 +206,7 @@ def build(settings: Settings | None = None) -> Repository:
             entities=[hotel, room_type, date],
             ttl=timedelta(0),
             schema=ROOM_TYPE_DAILY_FIELDS,
-            source=_source("room_type_daily", settings),
+            source=_source("room_type_daily", config),
             description="Occupancy, ADR and RevPAR of a hotel x room type x night "
                         "(fct_daily_occupancy); event time = the morning after the night.",
             owner=OWNER,
@@ -218,7 +216,7 @@ def build(settings: Settings | None = None) -> Repository:
             entities=[hotel, date],
             ttl=timedelta(0),
             schema=HOTEL_DAILY_FIELDS,
-            source=_source("hotel_daily", settings),
+            source=_source("hotel_daily", config),
             description="Hotel-level night (sums over room types of fct_daily_occupancy); "
                         "event time = the morning after the night.",
             owner=OWNER,
@@ -229,9 +227,9 @@ def build(settings: Settings | None = None) -> Repository:
             name="booking", features=[views["booking_features"]],
             description="Every booking-time field of a booking (entity: booking_id).", owner=OWNER,
         ),
-        "churn": FeatureService(
-            # only what the churn model reads: each online read converts every feature
-            name="churn", features=[views["booking_features"][BOOKING_COLUMNS]],
+        "cancellation": FeatureService(
+            # only what the cancellation model reads: each online read converts every feature
+            name="cancellation", features=[views["booking_features"][BOOKING_COLUMNS]],
             description="The cancellation model's input (entity: booking_id).", owner=OWNER,
         ),
         "clv": FeatureService(

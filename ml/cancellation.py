@@ -1,4 +1,4 @@
-"""Cancellation (churn) risk of a booking, from what is known when it is made.
+"""Cancellation risk of a booking, from what is known when it is made.
 
 Data: the two real hotels of fct_bookings. Time split: train on arrivals before 2017-01-01,
 test on 2017 arrivals. Hyper-parameters (number of trees) and the calibration are chosen on
@@ -37,9 +37,9 @@ import xgboost as xgb
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, recall_score, roc_auc_score
 
-from ml.churn_features import (BOOKING_COLUMNS, CATEGORICAL, FORBIDDEN, HIGH_CARDINALITY, SOURCE,
-                               ChurnFeatures, describe_value, load_bookings, normalise)
-from ml.tracking import Candidate
+from ml.cancellation_features import (BOOKING_COLUMNS, CATEGORICAL, FORBIDDEN, HIGH_CARDINALITY, SOURCE,
+                               CancellationFeatures, describe_value, load_bookings, normalise)
+from ml.registry import Candidate
 from ml.tree_paths import TreePaths
 
 matplotlib.use("Agg")
@@ -110,13 +110,13 @@ def booking_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-class ChurnModel(mlflow.pyfunc.PythonModel):
+class CancellationModel(mlflow.pyfunc.PythonModel):
     """Calibrated cancellation probability, risk level, top factors and actions.
 
     Carries everything it needs: the fitted features (category codes, ADR medians, as-of
     history tables), the booster (raw bytes) and the Platt calibration."""
 
-    def __init__(self, features: ChurnFeatures, booster: xgb.Booster, platt: tuple[float, float]):
+    def __init__(self, features: CancellationFeatures, booster: xgb.Booster, platt: tuple[float, float]):
         self.features = features
         self.booster_raw = bytes(booster.save_raw("ubj"))
         self.platt = (float(platt[0]), float(platt[1]))
@@ -274,7 +274,7 @@ def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
 
     figs = {}
     fig, ax = plt.subplots(figsize=(5, 5))
-    for name, q in (("churn model", p), ("raw-column baseline", p_base)):
+    for name, q in (("cancellation model", p), ("raw-column baseline", p_base)):
         fpr, tpr, _ = roc_curve(y, q)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, q):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1)
@@ -283,7 +283,7 @@ def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
     figs["roc"] = fig
 
     fig, ax = plt.subplots(figsize=(5, 5))
-    for name, q in (("churn model (calibrated)", p), ("raw-column baseline", p_base)):
+    for name, q in (("cancellation model (calibrated)", p), ("raw-column baseline", p_base)):
         frac, mean = calibration_curve(y, q, n_bins=10, strategy="quantile")
         ax.plot(mean, frac, "o-", label=f"{name} (Brier {brier_score_loss(y, q):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1)
@@ -295,7 +295,7 @@ def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
     top = importance.head(20)[::-1]
     fig, ax = plt.subplots(figsize=(6, 6))
     ax.barh(top.index, top.to_numpy())
-    ax.set(xlabel="total gain", title="Feature importance (churn model)")
+    ax.set(xlabel="total gain", title="Feature importance (cancellation model)")
     fig.tight_layout()
     figs["feature_importance"] = fig
     plt.close("all")
@@ -317,7 +317,7 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
     params = {**PARAMS, "nthread": NTHREAD}
 
     # 1. model selection and calibration on the validation slice
-    sub_features = ChurnFeatures.fit(sub, bookings)
+    sub_features = CancellationFeatures.fit(sub, bookings)
     x_val = xgb.DMatrix(sub_features.transform(val), val["is_canceled"].astype(int))
     selector = xgb.train(params, xgb.DMatrix(sub_features.transform(sub), sub["is_canceled"].astype(int)),
                          MAX_ROUNDS, evals=[(x_val, "validation")],
@@ -331,7 +331,7 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
     for start, end in CALIBRATION_QUARTERS:
         before = train_df[train_df["arrival_date"] < start]
         quarter = train_df[(train_df["arrival_date"] >= start) & (train_df["arrival_date"] < end)]
-        f = ChurnFeatures.fit(before, bookings)
+        f = CancellationFeatures.fit(before, bookings)
         b = xgb.train(params, xgb.DMatrix(f.transform(before), before["is_canceled"].astype(int)),
                       best_rounds)
         margins.append(b.predict(xgb.DMatrix(f.transform(quarter)), output_margin=True))
@@ -341,10 +341,10 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
 
     # 2. final model on the whole training period (more data: proportionally more trees)
     rounds = int(round(best_rounds * len(train_df) / len(sub)))
-    features = ChurnFeatures.fit(train_df, bookings)
+    features = CancellationFeatures.fit(train_df, bookings)
     booster = xgb.train(params, xgb.DMatrix(features.transform(train_df), train_df["is_canceled"].astype(int)),
                         rounds)
-    model = ChurnModel(features, booster, calibration)
+    model = CancellationModel(features, booster, calibration)
     training_seconds = time.perf_counter() - started
 
     # 3. held-out evaluation on 2017, and the raw-column baseline on the same split
@@ -364,7 +364,7 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
         return float(roc_auc_score(y_test, np.asarray(loaded.predict(test_input)["probability"], float)))
 
     return Candidate(
-        name="churn", model=model, input_example=test_input.head(5), primary="auc",
+        name="cancellation", model=model, input_example=test_input.head(5), primary="auc",
         higher_is_better=True, metrics=metrics, baseline=baseline, score=score,
         params={"training_seconds": round(training_seconds, 2), "train_rows": len(train_df),
                 "test_rows": len(test_df), "validation_rows": len(val), "test_start": TEST_START,
@@ -380,4 +380,4 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
     )
 
 
-__all__ = ["ChurnModel", "train", "FORBIDDEN", "BOOKING_COLUMNS", "RISK_THRESHOLDS"]
+__all__ = ["CancellationModel", "train", "FORBIDDEN", "BOOKING_COLUMNS", "RISK_THRESHOLDS"]

@@ -3,15 +3,17 @@
 The embedded default needs no server and no environment variable: everything lives under
 ``home`` (``var/`` in the repository). Production overrides come from ``INNSIGHT_*``
 environment variables or an ``innsight.env`` file, e.g. ``INNSIGHT_PROFILE=production``.
+
+Only the entry points build a ``Settings`` (the command line, ``serving.app.create_app``,
+the Dagster code location); everything below them is handed what it needs.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,14 @@ class ApiKey(BaseModel):
     sha256: str
     roles: list[str]
     rate_limit: str | None = None
+
+
+# Public defaults, fine on a laptop: the production profile refuses to start with any of them
+# (anyone could mint tokens or re-identify guests with a key printed in this file).
+DEVELOPMENT_SECRETS = {
+    "jwt_secret": "innsight-local-development-jwt-secret",
+    "pseudonym_key": "innsight-local-development-key",
+}
 
 
 class Settings(BaseSettings):
@@ -44,7 +54,7 @@ class Settings(BaseSettings):
     bundled_extract: Path = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
 
     # Keyed pseudonymisation of guest contact details. Set a real secret in production.
-    pseudonym_key: SecretStr = SecretStr("innsight-local-development-key")
+    pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_SECRETS["pseudonym_key"])
 
     # Synthetic chain written by `innsight up` next to the real extract.
     synthetic_bookings: int = 20_000
@@ -79,7 +89,7 @@ class Settings(BaseSettings):
     # API auth: HS256 JWTs signed with this secret (set a real one in production; tokens
     # of one environment are worthless in another), and service API keys, stored as the
     # SHA-256 of the key (`innsight api-key` prints a new key and its entry).
-    jwt_secret: SecretStr = SecretStr("innsight-local-development-jwt-secret")
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRETS["jwt_secret"])
     jwt_issuer: str = "innsight"
     token_ttl_minutes: int = 8 * 60
     api_keys: list[ApiKey] = Field(default_factory=list)
@@ -92,6 +102,18 @@ class Settings(BaseSettings):
     champion_poll_seconds: float = 30.0
     predictions_flush_seconds: float = 10.0
     predictions_batch_rows: int = 5_000
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self) -> "Settings":
+        if self.profile == "production":
+            left = [name for name, default in DEVELOPMENT_SECRETS.items()
+                    if getattr(self, name).get_secret_value() == default]
+            if left:
+                raise ValueError(
+                    "the production profile needs real secrets; still at the public development "
+                    "default: " + ", ".join(f"INNSIGHT_{n.upper()}" for n in left)
+                    + " (set each in the environment or innsight.env)")
+        return self
 
     @property
     def landing_dir(self) -> Path:
@@ -142,7 +164,3 @@ class Settings(BaseSettings):
     def table_uri(self, name: str) -> str:
         return f"{self.lake_root.rstrip('/')}/{name}"
 
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

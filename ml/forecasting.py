@@ -43,7 +43,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from ml.tracking import Candidate
+from ml.registry import Candidate
 
 TARGETS = ("occupancy", "revenue", "housekeeping_demand")
 REAL_HOTELS = ("Resort Hotel", "City Hotel")

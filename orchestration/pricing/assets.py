@@ -6,11 +6,11 @@ import dagster as dg
 import pandas as pd
 import polars as pl
 
-from innsight.settings import get_settings
+from base.settings import get_settings
 from lake import delta_tables as dt
-from ml.pricing import SCHEDULE_TABLE, optimise
-from ml.tracking import champion_version, load_champion
-from orchestration.ml.assets import MODELS_GROUP
+from ml.dynamic_pricing import SCHEDULE_TABLE, optimise
+from ml.registry import champion_version, load_champion
+from orchestration.models.assets import MODELS_GROUP
 
 KEYS = ["hotel", "room_type", "date"]
 

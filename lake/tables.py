@@ -1,0 +1,75 @@
+"""Every table of the lake in one registry: name, schema, keys and partitioning.
+
+Writers create their table from here, maintenance loops over it, and docs/data-contracts.md
+describes it. A new table is one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from lake.delta_tables import ROW_HASH
+from lake.sources import SOURCES, Source
+
+TS = pl.Datetime("us", "UTC")
+LINEAGE = {"_source_file": pl.String, "_batch_id": pl.String, "_ingested_at": TS,
+           ROW_HASH: pl.String}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # path under the lake root
+    schema: dict[str, pl.DataType]
+    keys: tuple[str, ...]
+    description: str
+    partition_by: tuple[str, ...] = ()
+
+
+def bronze(source: Source) -> Table:
+    return Table(source.table, {**source.schema, **LINEAGE}, tuple(source.keys),
+                 source.description)
+
+
+QUARANTINE = Table(
+    "quarantine",
+    {"source": pl.String, "source_file": pl.String, "file_sha256": pl.String,
+     "batch_id": pl.String, "line_number": pl.Int64, "reason": pl.String, "raw": pl.String,
+     "quarantined_at": TS},
+    ("source", "file_sha256", "line_number"),
+    "Rows that broke their source's contract: the reason and the raw line (contact fields "
+    "redacted).")
+
+INGEST_LOG = Table(
+    "ingest_log",
+    {"source": pl.String, "source_file": pl.String, "file_sha256": pl.String,
+     "batch_id": pl.String, "status": pl.String, "error": pl.String, "rows_read": pl.Int64,
+     "rows_loaded": pl.Int64, "rows_inserted": pl.Int64, "rows_updated": pl.Int64,
+     "rows_quarantined": pl.Int64, "started_at": TS, "finished_at": TS},
+    ("source", "file_sha256", "started_at"),
+    "One row per landing file handled: counts, status, error. A file is done once its "
+    "`loaded` row is here.")
+
+ML_PREDICTIONS = Table(
+    "serving/ml_predictions",
+    {"prediction_id": pl.String, "predicted_at": TS, "predicted_date": pl.Date,
+     "model": pl.String, "model_version": pl.String, "endpoint": pl.String,
+     "correlation_id": pl.String, "client": pl.String, "inputs": pl.String,
+     "outputs": pl.String, "latency_ms": pl.Float64},
+    ("prediction_id",),
+    "Every prediction the API served: model, version, inputs, outputs, latency, caller.",
+    partition_by=("predicted_date",))
+
+PRICE_SCHEDULE = Table(
+    "gold/price_schedule",
+    {"hotel": pl.String, "room_type": pl.String, "date": pl.Date,
+     "suggested_price": pl.Float64, "current_price": pl.Float64,
+     "expected_occupancy": pl.Float64, "competitor_avg": pl.Float64,
+     "confidence": pl.Float64, "model_version": pl.String, "generated_at": TS,
+     ROW_HASH: pl.String},
+    ("hotel", "room_type", "date"),
+    "The 03:00 price schedule: suggested price per hotel, room type and stay date.")
+
+TABLES: tuple[Table, ...] = (*(bronze(s) for s in SOURCES.values()), QUARANTINE, INGEST_LOG,
+                             ML_PREDICTIONS, PRICE_SCHEDULE)
