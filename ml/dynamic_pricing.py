@@ -104,13 +104,9 @@ def load_frames(marts: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.Data
     return daily, otb
 
 
-def base_rates() -> pd.DataFrame:
-    from lake.properties import load_properties
-
-    rows = [{"hotel": p["name"], "room_type": rt, "base_rate": float(v["base_rate"]),
-             "rooms": int(v["rooms"])}
-            for p in load_properties() for rt, v in p["room_types"].items()]
-    return pd.DataFrame(rows)
+def base_rates(marts: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Listed rooms and base rate per hotel x room type (the property master's, dim_room_types)."""
+    return marts.sql("select hotel, room_type, base_rate, rooms from dim_room_types").df()
 
 
 # --------------------------------------------------------------------------- model
@@ -273,6 +269,31 @@ class PricingModel(mlflow.pyfunc.PythonModel):
         f["confidence"] = self.confidence(f)
         return f
 
+    def hotels(self) -> list[str]:
+        """The hotels the model prices (those of its inventory)."""
+        return sorted(self.tables["inventory"]["hotel"].unique())
+
+    def room_types(self, hotel: str) -> list[str]:
+        """The room types of a hotel's inventory (empty for a hotel the model does not know)."""
+        inv = self.tables["inventory"]
+        return sorted(inv.loc[inv["hotel"] == hotel, "room_type"])
+
+    def optimise(self, hotel: str, start, days: int, room_types: list[str] | None = None,
+                 current_prices: pd.DataFrame | None = None) -> pd.DataFrame:
+        """A price schedule for `hotel`, `days` stay dates from `start`, per room type (all of
+        the hotel's inventory by default)."""
+        types = room_types or self.room_types(hotel)
+        if not types:
+            raise ValueError(f"unknown hotel: {hotel!r}")
+        dates = pd.date_range(pd.Timestamp(start), periods=days, freq="D")
+        frame = pd.DataFrame([(hotel, rt, d) for rt in types for d in dates],
+                             columns=["hotel", "room_type", "date"])
+        if current_prices is not None:
+            frame = frame.merge(current_prices.assign(date=pd.to_datetime(current_prices["date"])),
+                                on=["hotel", "room_type", "date"], how="left")
+        frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")  # the pyfunc signature's type
+        return self.predict(frame)
+
     def predict(self, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         out = self.optimise_frame(self.prepare(model_input))
         out = out[OUTPUT_COLUMNS].copy()
@@ -284,31 +305,12 @@ class PricingModel(mlflow.pyfunc.PythonModel):
         return out
 
 
-def optimise(model, hotel: str, start, days: int, room_types: list[str] | None = None,
-             current_prices: pd.DataFrame | None = None) -> pd.DataFrame:
-    """A price schedule for `hotel`, `days` stay dates from `start`, per room type (all of
-    the hotel's inventory by default). `model` is a PricingModel or a loaded pyfunc."""
-    inner = model.unwrap_python_model() if hasattr(model, "unwrap_python_model") else model
-    inv = inner.tables["inventory"]
-    types = room_types or sorted(inv.loc[inv["hotel"] == hotel, "room_type"])
-    if not types:
-        raise ValueError(f"unknown hotel: {hotel!r}")
-    dates = pd.date_range(pd.Timestamp(start), periods=days, freq="D")
-    frame = pd.DataFrame([(hotel, rt, d) for rt in types for d in dates],
-                         columns=["hotel", "room_type", "date"])
-    if current_prices is not None:
-        frame = frame.merge(current_prices.assign(date=pd.to_datetime(current_prices["date"])),
-                            on=["hotel", "room_type", "date"], how="left")
-    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")  # the pyfunc signature's type
-    return model.predict(frame)
-
-
 # --------------------------------------------------------------------------- training
 
 
 def build_dataset(marts: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     daily, otb = load_frames(marts)
-    inv = base_rates()
+    inv = base_rates(marts)
     daily = daily.merge(inv[["hotel", "room_type"]], on=["hotel", "room_type"], how="inner")
     train_days = daily[daily["date"] < TEST_START]
     d = train_days.assign(month=train_days["date"].dt.month, dow=train_days["date"].dt.dayofweek)

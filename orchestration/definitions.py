@@ -1,28 +1,45 @@
-"""The Innsight code location (`dagster dev -w workspace.yaml`)."""
+"""The Innsight code location (`dagster dev -w workspace.yaml`).
+
+The one place the orchestration reads the settings: ``defs`` is built from ``Settings()``
+(environment and innsight.env); tests and the command line call ``build_definitions`` with
+their own. Each domain folder holds its assets, jobs, schedules and sensors.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.ingest.assets import BRONZE_ASSETS
+from base.settings import Settings
+from orchestration.feature_store.assets import FEATURE_ASSETS
+from orchestration.ingest.assets import bronze_assets
 from orchestration.ingest.jobs import BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, INGEST_JOBS, PMS_SYNC_JOB
 from orchestration.ingest.schedules import pms_sync_schedule
 from orchestration.ingest.sensors import landing_sensor
-from orchestration.maintenance.jobs import lake_maintenance, lake_maintenance_schedule
+from orchestration.maintenance.jobs import lake_maintenance
+from orchestration.maintenance.schedules import lake_maintenance_schedule
 from orchestration.models.assets import MODEL_ASSETS
-from orchestration.feature_store.assets import FEATURE_ASSETS
-from orchestration.ml.dynamic_pricing import price_schedule
-from orchestration.models.schedules import (NIGHTLY_RETRAINING_JOB, PRICING_JOB, RETRAIN_JOBS,
-                                        nightly_retraining_schedule, pricing_schedule)
-from orchestration.warehouse.assets import dbt_models, marts_file
-from orchestration.warehouse.resources import dbt_resource
+from orchestration.models.jobs import NIGHTLY_RETRAINING_JOB, RETRAIN_JOBS
+from orchestration.models.schedules import nightly_retraining_schedule
+from orchestration.pricing.assets import build_price_schedule_asset
+from orchestration.pricing.jobs import PRICING_JOB
+from orchestration.pricing.schedules import pricing_schedule
+from orchestration.resources import platform_resources
+from orchestration.warehouse.assets import warehouse_assets
+from orchestration.warehouse.resources import dbt_project
 
-defs = dg.Definitions(
-    assets=[*BRONZE_ASSETS, dbt_models, marts_file, *FEATURE_ASSETS, *MODEL_ASSETS, price_schedule],
-    jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(), lake_maintenance,
-          NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values()],
-    sensors=[landing_sensor],
-    schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
-               pricing_schedule],
-    resources={"dbt": dbt_resource()},
-)
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*bronze_assets(settings.freshness_hours, settings.quarantine_tolerance),
+                *warehouse_assets(dbt_project(settings)), *FEATURE_ASSETS, *MODEL_ASSETS,
+                build_price_schedule_asset(settings.pricing_horizon_days)],
+        jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
+              lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values()],
+        sensors=[landing_sensor],
+        schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
+                   pricing_schedule],
+        resources=platform_resources(settings),
+    )
+
+
+defs = build_definitions(Settings())

@@ -6,7 +6,8 @@ import os
 
 import yaml
 
-from base.settings import Settings, get_settings
+from base.files import atomic_write
+from base.settings import Settings
 
 
 def instance_config(settings: Settings) -> dict:
@@ -16,16 +17,14 @@ def instance_config(settings: Settings) -> dict:
     return config
 
 
-def prepare_dagster_home(settings: Settings | None = None) -> str:
-    """Write dagster.yaml for the profile and point DAGSTER_HOME at it."""
-    settings = settings or get_settings()
+def prepare_dagster_home(settings: Settings) -> str:
+    """Write dagster.yaml for the profile and point DAGSTER_HOME at it (for this process and
+    the servers it starts: Dagster finds its instance through that variable)."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     text = yaml.safe_dump(instance_config(settings), sort_keys=False)
     if not target.exists() or target.read_text() != text:
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
+        atomic_write(target, text)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)

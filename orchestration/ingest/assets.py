@@ -5,11 +5,10 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from base.settings import get_settings
-from lake import delta_tables as dt
-from lake.ingest import IngestResult, bronze_schema, ensure_tables, ingest_file, landing_files, table_uri
+from lake.ingest import IngestResult, LandingZone
 from lake.readers import LandingFileError
 from lake.sources import SOURCES, Source
+from lake.tables import bronze
 
 BRONZE = "bronze"
 
@@ -20,7 +19,7 @@ def bronze_key(source: Source) -> dg.AssetKey:
 
 def _table_schema(source: Source) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype))
-                                   for name, dtype in bronze_schema(source).items()])
+                                   for name, dtype in bronze(source).schema.items()])
 
 
 def _check_specs(source: Source) -> list[dg.AssetCheckSpec]:
@@ -36,7 +35,11 @@ def _check_specs(source: Source) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
+def build_bronze_asset(source: Source, freshness_hours: int,
+                       tolerance: float) -> dg.AssetsDefinition:
+    """The bronze asset of a source; ``tolerance``: the contract check's error budget (share
+    of rows read that may be quarantined)."""
+
     @dg.asset(
         key=bronze_key(source),
         group_name=BRONZE,
@@ -49,18 +52,18 @@ def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
                   "landing_folder": f"landing/{source.folder}/"},
         pool=f"bronze_{source.name}",  # one writer per Delta table at a time
         freshness_policy=dg.FreshnessPolicy.time_window(
-            fail_window=timedelta(hours=get_settings().freshness_hours),
-            warn_window=timedelta(hours=max(1, get_settings().freshness_hours // 2))),
+            fail_window=timedelta(hours=freshness_hours),
+            warn_window=timedelta(hours=max(1, freshness_hours // 2))),
     )
-    def _bronze(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        ensure_tables(source)
-        uri = table_uri(source.table)
-        rows_before = _row_count(uri)
+    def _bronze(context: dg.AssetExecutionContext,
+                landing: dg.ResourceParam[LandingZone]) -> dg.MaterializeResult:
+        landing.ensure_tables(source)
+        rows_before = _row_count(landing, source)
         results: list[IngestResult] = []
         unreadable: list[LandingFileError] = []
-        for path in landing_files(source):
+        for path in landing.files(source):
             try:
-                result = ingest_file(path, source)
+                result = landing.ingest(path, source)
             except LandingFileError as exc:
                 context.log.error(str(exc))
                 unreadable.append(exc)
@@ -72,8 +75,8 @@ def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
                 f"({result.rows_inserted} new, {result.rows_updated} updated), "
                 f"{result.rows_quarantined} quarantined")
             results.append(result)
-        rows_after = _row_count(uri)
-        summary = _summary(results, rows_after, dt.version(uri))
+        rows_after = _row_count(landing, source)
+        summary = _summary(results, rows_after, landing.lake.version(source.table))
         if unreadable:
             # Good files above are committed; the run fails so the operator sees the file.
             raise dg.Failure(
@@ -82,7 +85,6 @@ def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
             )
         quarantined = sum(r.rows_quarantined for r in results)
         read = sum(r.rows_read for r in results)
-        tolerance = get_settings().quarantine_tolerance
         accounted = all(r.rows_read == r.rows_loaded + r.rows_quarantined + r.duplicates_collapsed
                         for r in results)
         return dg.MaterializeResult(
@@ -105,8 +107,8 @@ def build_bronze_asset(source: Source) -> dg.AssetsDefinition:
     return _bronze
 
 
-def _row_count(uri: str) -> int:
-    return dt.read(uri, columns=["_batch_id"]).height
+def _row_count(landing: LandingZone, source: Source) -> int:
+    return landing.lake.read(source.table, columns=["_batch_id"]).height
 
 
 def _merge_reasons(results: list[IngestResult]) -> dict[str, int]:
@@ -137,4 +139,5 @@ def _summary(results: list[IngestResult], rows: int, version: int | None) -> dic
     }
 
 
-BRONZE_ASSETS = [build_bronze_asset(s) for s in SOURCES.values()]
+def bronze_assets(freshness_hours: int, tolerance: float) -> list[dg.AssetsDefinition]:
+    return [build_bronze_asset(s, freshness_hours, tolerance) for s in SOURCES.values()]

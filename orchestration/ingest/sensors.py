@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from lake.ingest import file_sha256, landing_files, seen_files
+from lake.ingest import LandingZone, file_sha256
 from lake.sources import SOURCES
 from orchestration.ingest.jobs import INGEST_JOBS, ingest_job_name
 
@@ -24,16 +24,16 @@ def _fingerprint(path: Path) -> str:
                 "(by content hash) starts the ingest job of its source; the same file "
                 "dropped again starts nothing.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext):
+def landing_sensor(context: dg.SensorEvaluationContext, landing: dg.ResourceParam[LandingZone]):
     # The cursor remembers file fingerprints already looked at, so big files are hashed once.
     known: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
     for source_name, source in SOURCES.items():
-        paths = landing_files(source)
+        paths = landing.files(source)
         fresh = [p for p in paths if known.get(str(p)) != _fingerprint(p)]
         if not fresh:
             continue
-        done = seen_files(source_name)
+        done = landing.seen_files(source_name)
         new = []
         for path in fresh:
             known[str(path)] = _fingerprint(path)

@@ -1,1 +1,1 @@
-"""Marts → features (Feast) and models (MLflow): training assets, retraining and pricing schedules."""
+"""Marts → models (MLflow): one training asset per model, retraining jobs, the 02:00 schedule."""

@@ -3,25 +3,26 @@
 import dagster as dg
 import duckdb
 
-from base.settings import get_settings
-from ml.catalog import MODELS, ModelSpec, candidates
-from ml.registry import log_and_promote
+from ml.catalog import MODELS, ModelSpec
+from ml.registry import ModelRegistry
 from orchestration.models.metadata import model_metadata
 from orchestration.warehouse import MARTS_FILE
+from orchestration.warehouse.resources import Warehouse
 
 MODELS_GROUP = "models"
 
 
-def build_model_asset(name: str, spec: ModelSpec) -> dg.AssetsDefinition:
-    @dg.asset(key=[MODELS_GROUP, name], group_name=MODELS_GROUP, deps=[MARTS_FILE], kinds={"mlflow"},
+def build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @dg.asset(key=[MODELS_GROUP, spec.name], group_name=MODELS_GROUP, deps=[MARTS_FILE],
+              kinds={"mlflow"},
               description=f"{spec.description}\n\nRegistered in MLflow; the `champion` alias moves "
                           f"only when this run beats the champion on the same held-out data.")
-    def _model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with duckdb.connect(str(get_settings().marts_path), read_only=True) as marts:
-            trained = candidates(spec.train(marts))
+    def _model(context: dg.AssetExecutionContext, registry: dg.ResourceParam[ModelRegistry],
+               warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
+        with duckdb.connect(str(warehouse.marts_path), read_only=True) as marts:
+            trained = registry.train_and_register(spec, marts)
         metadata: dict = {}
-        for candidate in trained:
-            registration = log_and_promote(candidate)
+        for candidate, registration in trained:
             context.log.info(f"{candidate.name} v{registration.version}: {registration.reason}"
                              f" -> {'promoted' if registration.promoted else 'kept champion'}")
             prefix = "" if len(trained) == 1 else f"{candidate.name}/"
@@ -32,4 +33,4 @@ def build_model_asset(name: str, spec: ModelSpec) -> dg.AssetsDefinition:
     return _model
 
 
-MODEL_ASSETS = [build_model_asset(name, spec) for name, spec in MODELS.items()]
+MODEL_ASSETS = [build_model_asset(spec) for spec in MODELS.values()]

@@ -1,6 +1,10 @@
 import polars as pl
 
-from lake.contracts import REASON, Col, Contract, Rule
+from lake.contracts import REASON, Col, Contract, Reference, Rule
+from lake.properties import PropertyMaster
+from lake.pseudonymise import Pseudonymiser
+
+REFERENCE = Reference(PropertyMaster.load(), Pseudonymiser(b"test-key"))
 
 
 def contract() -> Contract:
@@ -10,13 +14,13 @@ def contract() -> Contract:
                  Col("kind", pl.String, allowed=frozenset({"a", "b"})),
                  Col("day", pl.Date),
                  Col("flag", pl.Boolean)],
-        rules=[Rule(reason="nights must be even", ok=lambda: pl.col("nights") % 2 == 0)],
+        rules=[Rule(reason="nights must be even", ok=lambda ref: pl.col("nights") % 2 == 0)],
     )
 
 
 def typed(rows: dict) -> pl.DataFrame:
     c = contract()
-    return c.apply_rules(c.type_columns(pl.DataFrame(rows, schema={k: pl.String for k in rows})))
+    return c.apply_rules(c.type_columns(pl.DataFrame(rows, schema={k: pl.String for k in rows})), REFERENCE)
 
 
 def test_good_rows_are_typed_and_have_no_reason():
@@ -48,3 +52,17 @@ def test_spreadsheet_integers_are_accepted_and_null_tokens_are_null():
 def test_row_rules_add_to_column_reasons():
     df = typed({"id": ["x"], "nights": ["31"], "kind": ["a"], "day": [None], "flag": [None]})
     assert df[REASON][0] == "nights 31 is above 30; nights must be even"
+
+
+def test_rules_check_rows_against_the_reference_they_are_given():
+    """A rule reads the property master it is handed: the same row passes against one master
+    and fails against another (nothing is looked up behind the caller's back)."""
+    c = Contract(columns=[Col("hotel", pl.String, required=True)],
+                 rules=[Rule(reason="unknown hotel",
+                             ok=lambda ref: pl.col("hotel").is_in(ref.properties.names()))])
+    rows = c.type_columns(pl.DataFrame({"hotel": ["Resort Hotel", "Nowhere Inn"]}))
+    assert c.apply_rules(rows, REFERENCE)[REASON].to_list() == [None, "unknown hotel"]
+    only_city = Reference(PropertyMaster(tuple(p for p in REFERENCE.properties.records
+                                               if p["name"] == "City Hotel")),
+                          REFERENCE.pseudonymiser)
+    assert c.apply_rules(rows, only_city)[REASON].to_list() == ["unknown hotel", "unknown hotel"]

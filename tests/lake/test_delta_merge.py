@@ -1,7 +1,8 @@
+"""The lake's Delta tables through the Lake handle: idempotent merge, insert-only, maintenance."""
+
 import polars as pl
 
-from lake import delta_tables as dt
-from lake.delta_tables import ROW_HASH
+from lake.delta_tables import ROW_HASH, Lake
 
 SCHEMA = {"id": pl.String, "v": pl.Int64, ROW_HASH: pl.String}
 
@@ -11,35 +12,46 @@ def frame(rows):
     return df.with_columns(pl.struct("id", "v").hash().cast(pl.String).alias(ROW_HASH))
 
 
-def test_merge_upserts_by_key_and_is_idempotent(tmp_path):
-    uri = str(tmp_path / "t")
-    dt.ensure_table(uri, SCHEMA)
-    first = dt.merge(uri, frame([("a", 1), ("b", 2)]), ["id"])
+def test_merge_upserts_by_key_and_is_idempotent(lake):
+    lake.ensure("t", SCHEMA)
+    first = lake.merge("t", frame([("a", 1), ("b", 2)]), ["id"])
     assert (first.inserted, first.updated) == (2, 0)
+    version = lake.version("t")
 
-    again = dt.merge(uri, frame([("a", 1), ("b", 2)]), ["id"])
+    again = lake.merge("t", frame([("a", 1), ("b", 2)]), ["id"])
     assert (again.inserted, again.updated) == (0, 0)
 
-    corrected = dt.merge(uri, frame([("b", 20), ("c", 3)]), ["id"])
+    corrected = lake.merge("t", frame([("b", 20), ("c", 3)]), ["id"])
     assert (corrected.inserted, corrected.updated) == (1, 1)
-    assert dict(dt.read(uri).select("id", "v").rows()) == {"a": 1, "b": 20, "c": 3}
+    assert dict(lake.read("t").select("id", "v").rows()) == {"a": 1, "b": 20, "c": 3}
+    assert lake.version("t") > version
 
 
-def test_insert_only_merge_never_rewrites_an_existing_key(tmp_path):
-    uri = str(tmp_path / "events")
-    dt.ensure_table(uri, SCHEMA)
-    dt.merge(uri, frame([("e1", 1)]), ["id"], insert_only=True)
-    result = dt.merge(uri, frame([("e1", 99), ("e2", 2)]), ["id"], insert_only=True)
+def test_insert_only_merge_never_rewrites_an_existing_key(lake):
+    lake.ensure("events", SCHEMA)
+    lake.merge("events", frame([("e1", 1)]), ["id"], insert_only=True)
+    result = lake.merge("events", frame([("e1", 99), ("e2", 2)]), ["id"], insert_only=True)
     assert (result.inserted, result.updated) == (1, 0)
-    assert dict(dt.read(uri).select("id", "v").rows()) == {"e1": 1, "e2": 2}
+    assert dict(lake.read("events").select("id", "v").rows()) == {"e1": 1, "e2": 2}
 
 
-def test_maintenance_compacts_and_keeps_the_data(tmp_path):
-    uri = str(tmp_path / "t")
-    dt.ensure_table(uri, SCHEMA)
+def test_maintenance_compacts_and_keeps_the_data(lake):
+    lake.ensure("t", SCHEMA)
     for i in range(5):
-        dt.append(uri, frame([(f"k{i}", i)]))
-    report = dt.maintain(uri, retention_hours=0)
+        lake.append("t", frame([(f"k{i}", i)]))
+    report = lake.maintain("t", retention_hours=0)
     assert report["files_removed"] >= 5 and report["files_added"] == 1
     assert report["files_vacuumed"] >= 5
-    assert sorted(dt.read(uri)["v"].to_list()) == [0, 1, 2, 3, 4]
+    assert sorted(lake.read("t")["v"].to_list()) == [0, 1, 2, 3, 4]
+
+
+def test_tables_live_under_the_lake_root_and_a_missing_table_reads_empty(settings, tmp_path):
+    lake = Lake.from_settings(settings)
+    assert lake.uri("bronze/pms_bookings") == f"{settings.home / 'lake'}/bronze/pms_bookings"
+    assert not lake.exists("t") and lake.version("t") is None and lake.read("t").is_empty()
+    lake.ensure("t", SCHEMA, partition_by=None)
+    assert lake.exists("t") and lake.read("t").schema == pl.Schema(SCHEMA)
+    assert (settings.home / "lake" / "t" / "_delta_log").is_dir()
+    # Another root is another lake: nothing of the first is visible there.
+    other = Lake(str(tmp_path / "elsewhere"))
+    assert not other.exists("t")

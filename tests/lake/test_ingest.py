@@ -1,20 +1,28 @@
 """Ingest on real rows of the extract: contracts, quarantine, idempotency, upserts, crashes."""
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
 import polars as pl
 import pytest
 
-from lake import delta_tables as dt
-from lake.ingest import INGEST_LOG, QUARANTINE, ingest_file, table_uri
+from base.settings import REPO_ROOT
+from lake.delta_tables import Lake
+from lake.ingest import LandingZone
 from lake.readers import LandingFileError
+from lake.tables import INGEST_LOG, QUARANTINE
 from tests.conftest import drop, extract_lines
 
 
-def bronze(name: str) -> pl.DataFrame:
-    return dt.read(table_uri(f"bronze/{name}"))
+def bronze(lake: Lake, name: str) -> pl.DataFrame:
+    return lake.read(f"bronze/{name}")
 
 
-def quarantine() -> pl.DataFrame:
-    return dt.read(table_uri(QUARANTINE))
+def quarantine(lake: Lake) -> pl.DataFrame:
+    return lake.read(QUARANTINE.name)
 
 
 def mutate(line: str, **changes: str) -> str:
@@ -25,11 +33,11 @@ def mutate(line: str, **changes: str) -> str:
     return ",".join(fields)
 
 
-def test_real_rows_land_typed_with_lineage_and_derived_columns(home):
+def test_real_rows_land_typed_with_lineage_and_derived_columns(home, zone, lake):
     lines = extract_lines(200)
-    result = ingest_file(drop(home, "pms", "export.csv", "\n".join(lines) + "\n"))
+    result = zone.ingest(drop(home, "pms", "export.csv", "\n".join(lines) + "\n"))
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (200, 200, 0)
-    b = bronze("pms_bookings")
+    b = bronze(lake, "pms_bookings")
     assert b.height == 200 and b["booking_id"].n_unique() == 200
     first = b.filter(pl.col("_source_file") == "landing/pms/export.csv").sort("booking_id")
     assert first["_batch_id"].str.starts_with("pms_bookings-").all()
@@ -40,7 +48,7 @@ def test_real_rows_land_typed_with_lineage_and_derived_columns(home):
     assert row["room_revenue"] == pytest.approx(row["adr"] * row["nights"])
 
 
-def test_broken_rows_go_to_quarantine_with_reason_and_raw_line(home):
+def test_broken_rows_go_to_quarantine_with_reason_and_raw_line(home, zone, lake):
     lines = extract_lines(20)
     broken = {
         "invalid arrival date 2015-February-30": mutate(lines[1], arrival_date_month="February",
@@ -51,111 +59,166 @@ def test_broken_rows_go_to_quarantine_with_reason_and_raw_line(home):
         "expected 32 fields, found 31": lines[5].rsplit(",", 1)[0],
     }
     text = "\n".join([lines[0], *broken.values(), *lines[6:]]) + "\n"
-    result = ingest_file(drop(home, "pms", "broken.csv", text))
+    result = zone.ingest(drop(home, "pms", "broken.csv", text))
     assert (result.rows_loaded, result.rows_quarantined) == (15, 5)
-    q = quarantine().sort("line_number")
+    q = quarantine(lake).sort("line_number")
     assert q["line_number"].to_list() == [2, 3, 4, 5, 6]
     for (reason, raw), row in zip(broken.items(), q.iter_rows(named=True)):
         assert reason in row["reason"]
         assert row["raw"] == raw and row["source_file"] == "landing/pms/broken.csv"
-    assert bronze("pms_bookings").height == 15
+    assert bronze(lake, "pms_bookings").height == 15
 
 
-def test_same_file_again_changes_nothing(home):
+def test_same_file_again_changes_nothing(home, zone, lake):
     path = drop(home, "pms", "export.csv", "\n".join(extract_lines(50)) + "\n")
-    ingest_file(path)
-    versions = {n: dt.version(table_uri(n)) for n in ("bronze/pms_bookings", QUARANTINE)}
-    again = ingest_file(path)
+    zone.ingest(path)
+    versions = {n: lake.version(n) for n in ("bronze/pms_bookings", QUARANTINE.name, INGEST_LOG.name)}
+    again = zone.ingest(path)
     assert again.skipped
-    assert {n: dt.version(table_uri(n)) for n in versions} == versions
+    assert {n: lake.version(n) for n in versions} == versions
     copy = drop(home, "pms", "export_copy.csv", path.read_text())  # same content, new name
-    assert ingest_file(copy).skipped
+    assert zone.ingest(copy).skipped
 
 
-def test_a_later_export_with_a_new_status_upserts_the_booking(home):
+def test_a_later_export_with_a_new_status_upserts_the_booking(home, zone, lake):
     lines = extract_lines(50)
-    ingest_file(drop(home, "pms", "day1.csv", "\n".join(lines) + "\n"))
+    zone.ingest(drop(home, "pms", "day1.csv", "\n".join(lines) + "\n"))
     changed = mutate(lines[3], is_canceled="1", reservation_status="Canceled",
                      reservation_status_date="2015-06-20")
     day2 = "\n".join([lines[0], *lines[1:3], changed, *lines[4:]]) + "\n"
-    result = ingest_file(drop(home, "pms", "day2.csv", day2))
+    result = zone.ingest(drop(home, "pms", "day2.csv", day2))
     assert (result.rows_inserted, result.rows_updated) == (0, 1)
-    b = bronze("pms_bookings")
+    b = bronze(lake, "pms_bookings")
     assert b.height == 50
     assert b.filter(pl.col("_source_file") == "landing/pms/day2.csv")["reservation_status"].to_list() == ["Canceled"]
 
 
-def test_duplicate_key_with_different_content_is_quarantined_identical_repeat_collapses(home):
+def test_duplicate_key_with_different_content_is_quarantined_identical_repeat_collapses(home, zone, lake):
     lines = extract_lines(3)
     header = lines[0] + ",booking_id"
     rows = [lines[1] + ",B1", lines[1] + ",B1", mutate(lines[2], adr="99") + ",B1", lines[3] + ",B2"]
-    result = ingest_file(drop(home, "pms", "ids.csv", "\n".join([header, *rows]) + "\n"))
+    result = zone.ingest(drop(home, "pms", "ids.csv", "\n".join([header, *rows]) + "\n"))
     assert (result.rows_loaded, result.duplicates_collapsed, result.rows_quarantined) == (2, 1, 1)
-    assert "duplicate booking_id 'B1' with different content (first at line 2)" in quarantine()["reason"][0]
+    assert "duplicate booking_id 'B1' with different content (first at line 2)" in quarantine(lake)["reason"][0]
 
 
-def test_a_crash_mid_ingest_commits_nothing_partial_and_a_rerun_converges(home, monkeypatch):
+def test_a_crash_after_quarantine_before_the_bronze_merge_leaves_the_file_unmarked_and_a_rerun_converges(
+        home, zone, lake, monkeypatch):
     lines = extract_lines(30)
     text = "\n".join([lines[0], mutate(lines[1], hotel="Nowhere"), *lines[2:]]) + "\n"
     path = drop(home, "pms", "crash.csv", text)
-    real_merge = dt.merge
+    real_merge = Lake.merge
 
-    def crash_on_bronze(uri, df, keys, insert_only=False):
-        if uri.endswith("bronze/pms_bookings"):
+    def crash_on_bronze(self, name, df, keys, insert_only=False):
+        if name == "bronze/pms_bookings":
             raise OSError("disk full")
-        return real_merge(uri, df, keys, insert_only)
+        return real_merge(self, name, df, keys, insert_only)
 
-    monkeypatch.setattr(dt, "merge", crash_on_bronze)
-    with pytest.raises(OSError):
-        ingest_file(path)
-    assert bronze("pms_bookings").height == 0
-    assert dt.read(table_uri(INGEST_LOG)).height == 0  # the file is not marked done
-    monkeypatch.setattr(dt, "merge", real_merge)
-    result = ingest_file(path)
+    monkeypatch.setattr(Lake, "merge", crash_on_bronze)
+    with pytest.raises(OSError, match="disk full"):
+        zone.ingest(path)
+    assert quarantine(lake).height == 1  # the quarantine commit happened before the crash
+    assert bronze(lake, "pms_bookings").height == 0
+    assert lake.read(INGEST_LOG.name).height == 0  # the file is not marked done
+    monkeypatch.setattr(Lake, "merge", real_merge)
+    result = zone.ingest(path)
     assert not result.skipped and result.rows_loaded == 29
-    assert bronze("pms_bookings").height == 29
-    assert quarantine().height == 1  # written by both attempts, stored once
+    assert bronze(lake, "pms_bookings").height == 29
+    assert quarantine(lake).height == 1  # written by both attempts, stored once
 
 
-def test_an_unreadable_file_fails_naming_it_and_is_logged(home):
+# The child ingests with the real code, but dies by SIGKILL the moment the ingest log is
+# about to be written: the bronze merge has committed, the file is not marked done.
+KILLED_AFTER_BRONZE = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from base.settings import Settings
+    from lake.ingest import LandingZone
+
+    def die(self, result, started, status, error=None):
+        if status == "loaded":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    LandingZone._log = die
+    zone = LandingZone.from_settings(Settings(home=Path(sys.argv[1])))
+    zone.ingest(Path(sys.argv[2]))
+    print("survived")  # never reached
+""")
+
+
+def test_a_kill_between_the_bronze_commit_and_the_ingest_log_reruns_to_the_same_rows(home, zone, lake):
+    lines = extract_lines(30)
+    changed = mutate(lines[2], adr="123.45")  # a row the rerun must not duplicate or rewrite
+    text = "\n".join([lines[0], mutate(lines[1], hotel="Nowhere"), changed, *lines[3:]]) + "\n"
+    path = drop(home, "pms", "killed.csv", text)
+
+    child = subprocess.run([sys.executable, "-c", KILLED_AFTER_BRONZE, str(home), str(path)],
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert "survived" not in child.stdout
+    # The window: bronze (and quarantine) committed by the dead process, no ingest log row.
+    killed = bronze(lake, "pms_bookings")
+    assert killed.height == 29 and killed["booking_id"].n_unique() == 29
+    assert quarantine(lake).height == 1
+    assert lake.read(INGEST_LOG.name).is_empty()
+    versions = {n: lake.version(n) for n in ("bronze/pms_bookings", QUARANTINE.name)}
+
+    result = zone.ingest(path)  # the scheduler runs the file again: it is not marked done
+    assert not result.skipped
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (30, 29, 1)
+    assert (result.rows_inserted, result.rows_updated) == (0, 0)  # all there already, unchanged
+    after = bronze(lake, "pms_bookings")
+    assert after.height == 29 and after["booking_id"].n_unique() == 29
+    assert after.sort("booking_id").equals(killed.sort("booking_id"))  # the child's rows, untouched
+    assert after.filter(pl.col("adr") == 123.45).height == 1
+    assert quarantine(lake).height == 1
+    assert {n: lake.version(n) for n in versions} == versions  # nothing new committed
+    log = lake.read(INGEST_LOG.name)
+    assert log.select("source_file", "status", "rows_loaded").rows() == [
+        ("landing/pms/killed.csv", "loaded", 29)]
+    assert zone.ingest(path).skipped  # and now it is done
+    assert lake.read(INGEST_LOG.name).height == 1
+
+
+def test_an_unreadable_file_fails_naming_it_and_is_logged(home, zone, lake):
     path = drop(home, "pms", "garbage.csv", b"\x00\x01\x02binary\x00" * 100)
     with pytest.raises(LandingFileError, match="garbage.csv"):
-        ingest_file(path)
-    log = dt.read(table_uri(INGEST_LOG))
+        zone.ingest(path)
+    log = lake.read(INGEST_LOG.name)
     assert log["status"].to_list() == ["failed"] and "binary" in log["error"][0]
 
 
-def test_an_unknown_layout_names_the_missing_columns(home):
+def test_an_unknown_layout_names_the_missing_columns(home, zone, lake):
     path = drop(home, "pms", "other_pms.csv", "ResNo,Guest,Arrive\n1,2,3\n")
     with pytest.raises(LandingFileError, match="unrecognised PMS layout.*add a mapping YAML"):
-        ingest_file(path)
+        zone.ingest(path)
 
 
-def test_guest_contact_details_never_land_in_clear(home):
+def test_guest_contact_details_never_land_in_clear(home, zone, lake):
     text = ("guest_id,first_name,last_name,email,phone,country,birth_year,segment,loyalty_tier,created_at\n"
             "G1,Ana,Silva,ana.silva@example.pt,+351 912 345 678,PRT,1980,leisure,gold,2016-01-02\n"
             "G2,Bao,Nguyen,not-an-email,+84 90 000 0000,VNM,1990,business,none,2016-03-04\n")
-    result = ingest_file(drop(home, "pms", "guests_day1.csv", text))
+    result = zone.ingest(drop(home, "pms", "guests_day1.csv", text))
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
-    stored = bronze("pms_guests").write_csv() + quarantine().write_csv()
+    stored = bronze(lake, "pms_guests").write_csv() + quarantine(lake).write_csv()
     for secret in ("Ana", "Silva", "ana.silva", "912 345", "Nguyen", "not-an-email"):
         assert secret not in stored
-    g = bronze("pms_guests").row(0, named=True)
+    g = bronze(lake, "pms_guests").row(0, named=True)
     assert g["email_domain"] == "example.pt" and len(g["email_token"]) == 32
-    assert "malformed email" in quarantine()["reason"][0]
+    assert "malformed email" in quarantine(lake)["reason"][0]
 
 
-def test_events_are_insert_only_and_json_breakage_is_quarantined(home):
+def test_events_are_insert_only_and_json_breakage_is_quarantined(home, zone, lake):
     text = ('{"event_id": "e1", "employee_id": "EMP0001", "timestamp": "2017-03-01T06:58:12Z", '
             '"action": "check_in", "camera_id": "cam_staff_01", "confidence": 0.97, "source": "face"}\n'
             '{"event_id": "e2", "employee_id": "EMP0001", "timestamp": "2017-03-01T15:01:00Z", '
             '"action": "check_out", "confidence": 1.7}\n'
             '{"event_id": "e3", "employee_id": "EMP0002", "timestamp": "yesterday", "action": "check_in"}\n'
             '{broken\n')
-    result = ingest_file(drop(home, "attendance", "events_0301.jsonl", text))
+    result = zone.ingest(drop(home, "attendance", "events_0301.jsonl", text))
     assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
-    reasons = " | ".join(quarantine().sort("line_number")["reason"].to_list())
+    reasons = " | ".join(quarantine(lake).sort("line_number")["reason"].to_list())
     assert "confidence 1.7 is above 1" in reasons
     assert "unparseable timestamp 'yesterday'" in reasons and "invalid JSON" in reasons
-    e = bronze("attendance_events").row(0, named=True)
+    e = bronze(lake, "attendance_events").row(0, named=True)
     assert e["event_at"].isoformat() == "2017-03-01T06:58:12+00:00"

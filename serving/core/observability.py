@@ -1,26 +1,23 @@
-"""Correlation ids, structured (JSON) logs and Prometheus metrics.
+"""Correlation ids, the access log and Prometheus metrics.
 
 Every request gets a correlation id (the caller's ``X-Correlation-ID`` when it sends a
 sane one, else a new one); it is echoed on the response, put on every log line written
-while the request runs, and in every error body and recorded prediction.
+while the request runs (``base.logging``), and in every error body and recorded prediction.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
 import time
 import uuid
-from contextvars import ContextVar
-from datetime import datetime, timezone
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from base.logging import correlation_id
 
 HEADER = "x-correlation-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 log = logging.getLogger("innsight.serving")
 access = logging.getLogger("innsight.serving.access")
 
@@ -114,33 +111,3 @@ class RequestContext:
                     "status": status, "duration_ms": round(elapsed * 1000, 3),
                     "client": state.get("client")}})
             correlation_id.reset(token)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, correlation id, fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "correlation_id": correlation_id.get(),
-        }
-        entry.update(getattr(record, "fields", None) or {})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the API's and uvicorn's loggers (uvicorn's own access log
-    is replaced by ours, which has the route, the client and the correlation id)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    for name in ("innsight", "uvicorn", "uvicorn.error"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(level)
-        logger.propagate = False
-    logging.getLogger("uvicorn.access").disabled = True

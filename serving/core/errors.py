@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from serving.observability import correlation_id
+from base.logging import correlation_id
 
 log = logging.getLogger("innsight.serving")
 

@@ -9,7 +9,7 @@ import time
 
 from limits import parse, storage, strategies
 
-from serving.errors import RateLimited
+from serving.core.errors import RateLimited
 
 
 class RateLimiter:

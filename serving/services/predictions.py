@@ -1,4 +1,5 @@
-"""Every prediction of the API, recorded in the lake table serving/ml_predictions.
+"""Every prediction of the API, recorded in the lake table serving/ml_predictions
+(``lake.tables.ML_PREDICTIONS``).
 
 ``record()`` runs on the request path: it appends one tuple to an in-memory buffer under a
 lock and returns (no encoding, no I/O). One daemon thread writes the buffer to Delta, one
@@ -30,19 +31,16 @@ from pathlib import Path
 
 import orjson
 import polars as pl
-from deltalake import DeltaTable
 
-from base.settings import Settings
-from lake import delta_tables as dt
+from base.files import atomic_path
+from lake.delta_tables import Lake
+from lake.tables import ML_PREDICTIONS
 
 log = logging.getLogger("innsight.serving")
 
-TABLE = "serving/ml_predictions"
-SCHEMA = {"prediction_id": pl.String, "predicted_at": pl.Datetime("us", "UTC"),
-          "predicted_date": pl.Date, "model": pl.String, "model_version": pl.String,
-          "endpoint": pl.String, "correlation_id": pl.String, "client": pl.String,
-          "inputs": pl.String, "outputs": pl.String, "latency_ms": pl.Float64}
-PARTITION = ["predicted_date"]
+TABLE = ML_PREDICTIONS.name
+SCHEMA = ML_PREDICTIONS.schema
+PARTITION = list(ML_PREDICTIONS.partition_by)
 # The tuple record() buffers, in this order; predicted_at in ns, inputs/outputs as JSON.
 FIELDS = [c for c in SCHEMA if c not in PARTITION]
 SPOOL_FILES_PER_COMMIT = 50
@@ -86,11 +84,12 @@ def _frame(cols: dict[str, list]) -> pl.DataFrame:
 class PredictionLog:
     """Buffered, background, lossless writer of predictions (one per API process)."""
 
-    def __init__(self, settings: Settings):
-        self.uri = settings.table_uri(TABLE)
-        self.spool_dir: Path = settings.home / "serving" / "predictions_spool"
-        self.interval = float(getattr(settings, "predictions_flush_seconds", 10.0))
-        self.batch_rows = int(getattr(settings, "predictions_batch_rows", 5_000))
+    def __init__(self, lake: Lake, spool_dir: Path, flush_seconds: float = 10.0,
+                 batch_rows: int = 5_000):
+        self.lake = lake
+        self.spool_dir = Path(spool_dir)
+        self.interval = float(flush_seconds)
+        self.batch_rows = int(batch_rows)
         self._buffer: list[tuple] = []
         self._lock = threading.Lock()  # guards _buffer and _stopping
         self._cond = threading.Condition(self._lock)  # record() takes the bare lock: cheaper
@@ -187,7 +186,7 @@ class PredictionLog:
                     written = self._append(_frame(cols))
                 except Exception as e:
                     self._failed_batches += 1
-                    self._fail(f"writing {len(rows)} predictions to {self.uri} failed", e)
+                    self._fail(f"writing {len(rows)} predictions to {self.lake.uri(TABLE)} failed", e)
                     self._spool(rows, cols)
                     return 0
             if self._spooled:
@@ -199,12 +198,12 @@ class PredictionLog:
 
     def _ensure_table(self) -> None:
         if not self._table_ready:
-            dt.ensure_table(self.uri, SCHEMA, partition_by=PARTITION)
+            self.lake.ensure(TABLE, SCHEMA, partition_by=PARTITION)
             self._table_ready = True
 
     def _append(self, df: pl.DataFrame) -> int:
         self._ensure_table()
-        return dt.append(self.uri, df)
+        return self.lake.append(TABLE, df)
 
     def _fail(self, message: str, error: BaseException, level: int = logging.WARNING) -> None:
         self._last_error = f"{message}: {type(error).__name__}: {error}"
@@ -212,19 +211,16 @@ class PredictionLog:
         log.log(level, self._last_error)
 
     def _spool(self, rows: list[tuple], cols: dict[str, list] | None) -> None:
-        """Keep a refused batch on disk (tmp + rename: a spool file is always whole);
+        """Keep a refused batch on disk (written atomically: a spool file is always whole);
         if the disk refuses too, back to the front of the buffer for the next flush."""
-        name = f"{time.time_ns()}-{uuid.uuid4().hex}"  # sorts by age
-        path, tmp = self.spool_dir / f"{name}.jsonl", self.spool_dir / f"{name}.tmp"
+        path = self.spool_dir / f"{time.time_ns()}-{uuid.uuid4().hex}.jsonl"  # sorts by age
         try:
             cols = cols or _columns(rows)
-            self.spool_dir.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 f.writelines(orjson.dumps(dict(zip(cols, values))) + b"\n"
                              for values in zip(*cols.values()))
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
             self._spooled = True
             log.warning("spooled %d predictions to %s", len(rows), path)
         except Exception as e:
@@ -232,10 +228,6 @@ class PredictionLog:
                 self._buffer[:0] = rows
             self._fail(f"spooling {len(rows)} predictions to {self.spool_dir} failed; "
                        "kept in memory", e, logging.ERROR)
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
 
     def _retry_spool(self) -> int:
         written = 0
@@ -283,12 +275,11 @@ class PredictionLog:
         return written
 
     def _ids_in_table(self, df: pl.DataFrame) -> pl.DataFrame:
-        """prediction_ids already committed on the batch's dates (partition pruned)."""
+        """prediction_ids already committed on the batch's dates."""
         self._ensure_table()
-        dates = df["predicted_date"].unique().to_list()
-        table = DeltaTable(self.uri, storage_options=dt.storage_options())
-        return pl.from_arrow(table.to_pyarrow_table(
-            columns=["prediction_id"], filters=[("predicted_date", "in", dates)]))
+        dates = df["predicted_date"].unique().implode()
+        table = self.lake.read(TABLE, columns=["prediction_id", "predicted_date"])
+        return table.filter(pl.col("predicted_date").is_in(dates)).select("prediction_id")
 
     # -- health ------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Marts → the Feast feature store: source exports, `feast apply`, materialisation."""

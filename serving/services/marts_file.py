@@ -1,0 +1,24 @@
+"""The published marts file, as the health page reports it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+
+class MartsFile:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def status(self) -> dict:
+        path = self.path
+        if not path.exists():
+            return {"available": False, "path": str(path), "reason": "not built yet: run `make up`"}
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = [r[0] for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main'").fetchall()]
+        built = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        return {"available": True, "path": str(path), "built_at": built.isoformat(),
+                "tables": sorted(tables)}
