@@ -3,7 +3,7 @@
 What it measures, for each number of synthetic bookings (default 1M and 10M):
 
 * Innsight: every ``pms/bookings_chain*.csv`` of a synthetic chain goes through
-  ``lake.ingest.ingest_file`` -- the real path: parse, contract validation, derivations,
+  ``lake.ingest.LandingZone.ingest`` -- the real path: parse, contract validation, derivations,
   quarantine, Delta merge into ``bronze/pms_bookings``, ingest log -- with ``INNSIGHT_HOME``
   pointing to a fresh temporary folder.
 * Baseline: the same parse-validate-load work written the usual way, with pandas and SQLite:
@@ -131,11 +131,14 @@ def side_generate(out: Path, n: int, seed: int) -> None:
 
 
 def side_innsight(files: list[Path], profile: bool) -> None:
-    """Ingest every file through lake.ingest.ingest_file (INNSIGHT_HOME set by the parent)."""
+    """Ingest every file through LandingZone.ingest (this child is an entry point: its
+    settings come from INNSIGHT_HOME, set by the parent)."""
     import pyarrow.dataset  # noqa: F401  (imported lazily by the first Delta read: an import)
 
-    from lake import delta_tables as dt
-    from lake.ingest import ingest_file, table_uri
+    from base.settings import Settings
+    from lake.ingest import LandingZone
+
+    zone = LandingZone.from_settings(Settings())
 
     totals = dict(read=0, loaded=0, quarantined=0, collapsed=0, inserted=0, updated=0)
     profiler = None
@@ -147,7 +150,7 @@ def side_innsight(files: list[Path], profile: bool) -> None:
     started = time.perf_counter()
     for path in files:
         t0 = time.perf_counter()
-        r = ingest_file(path)
+        r = zone.ingest(path)
         totals["read"] += r.rows_read
         totals["loaded"] += r.rows_loaded
         totals["quarantined"] += r.rows_quarantined
@@ -169,8 +172,8 @@ def side_innsight(files: list[Path], profile: bool) -> None:
         stats.sort_stats("tottime").print_stats(20)
     rss = peak_rss_mb()
     # Outside the timing: what the bronze table holds now.
-    table = dt.read(table_uri("bronze/pms_bookings"), columns=["booking_id"])
-    quarantine = dt.read(table_uri("quarantine"), columns=["source"])
+    table = zone.lake.read("bronze/pms_bookings", columns=["booking_id"])
+    quarantine = zone.lake.read("quarantine", columns=["source"])
     emit({"seconds": seconds, "peak_rss_mb": rss, "load": load, **totals,
           "table_rows": table.height, "distinct_keys": table["booking_id"].n_unique(),
           "quarantine_rows": quarantine.height})

@@ -1,8 +1,15 @@
-"""The Innsight API (`uvicorn serving.app:app`).
+"""The Innsight API.
 
-Resources — settings, the champion models, the prediction log, the rate limiter and the
-metrics — are created once in the lifespan and reached by the routes through
-``request.app.state``; shutdown stops the model watcher and flushes the prediction log.
+Serve it with the factory (settings are read when the app is made, not at import):
+
+    uvicorn --factory serving.app:create_app          # `innsight serve` starts it so
+
+``create_app(settings)`` builds, once, everything the routes use (``Services``): the lake,
+the feature store, the model registry and the champions it serves, the prediction log,
+the price book, the property master, the landing zone for events; routes receive them
+through the typed dependencies of ``serving.deps``. The lifespan loads the champions and
+warms the feature store before the first request; shutdown stops the model watcher and
+flushes the prediction log to the lake.
 """
 
 from __future__ import annotations
@@ -11,18 +18,30 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from base.settings import Settings, get_settings
-from serving import errors, events, health
-from serving.champions import ChampionRegistry
-from serving.ml import prepare as ml_prepare
-from serving.ml import router as ml_router
-from ml.dynamic_pricing import SCHEDULE_TABLE
-from serving.ml.dynamic_pricing import PriceBook
-from serving.observability import Metrics, RequestContext, configure_logging
-from serving.predictions import PredictionLog
-from serving.ratelimit import RateLimiter
+from base.logging import configure_logging
+from base.settings import Settings
+from features.store import FeatureStore
+from lake.delta_tables import Lake
+from lake.ingest import LandingZone
+from lake.properties import PropertyMaster
+from ml.registry import ModelRegistry
+from serving.core import errors
+from serving.core.auth import Authenticator
+from serving.core.observability import Metrics, RequestContext
+from serving.core.rate_limits import RateLimiter
+from serving.routes import (cancellation_risk, demand_forecasts, event_intake, guest_value,
+                            model_operations, platform_health, prices, recommendations)
+from serving.services.champions import ChampionRegistry
+from serving.services.container import Services
+from serving.services.dagster_runs import DagsterRuns
+from serving.services.event_inbox import EventInbox
+from serving.services.hotel_lookup import PropertyScope
+from serving.services.marts_file import MartsFile
+from serving.services.online_features import OnlineFeatures
+from serving.services.predictions import PredictionLog
+from serving.services.price_book import PriceBook
 
 log = logging.getLogger("innsight.serving")
 
@@ -39,48 +58,71 @@ landing zone.
 `X-Correlation-ID` to trace a call through the logs; every response echoes it.
 """
 
+ML_ROUTES = (cancellation_risk, guest_value, prices, demand_forecasts, recommendations,
+             model_operations)
+
+
+def build_services(settings: Settings) -> Services:
+    """Every object the routes use, from the settings (nothing is loaded yet)."""
+    lake = Lake.from_settings(settings)
+    metrics = Metrics()
+    predictions = PredictionLog(lake, settings.home / "serving" / "predictions_spool",
+                                flush_seconds=settings.predictions_flush_seconds,
+                                batch_rows=settings.predictions_batch_rows)
+    metrics.predictions_pending.set_function(lambda: predictions.pending)
+    return Services(
+        settings=settings,
+        metrics=metrics,
+        authenticator=Authenticator.from_settings(settings),
+        limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage, metrics),
+        properties=PropertyMaster.load(settings.properties_file),
+        champions=ChampionRegistry(ModelRegistry.from_settings(settings), settings.marts_path,
+                                   poll_seconds=settings.champion_poll_seconds, metrics=metrics),
+        features=OnlineFeatures(FeatureStore.from_settings(settings)),
+        predictions=predictions,
+        price_book=PriceBook(lake),
+        events=EventInbox(LandingZone.from_settings(settings)),
+        dagster=DagsterRuns(settings.api_host, settings.dagster_port),
+        marts=MartsFile(settings.marts_path),
+    )
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    """The API on ``settings`` (default: ``Settings()``, from the environment and
+    innsight.env)."""
+    settings = settings or Settings()
+    services = build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_logging()
-        state = app.state
-        state.predictions.start()
-        state.champions.start()
-        ml_prepare.warm_feature_store(settings)
+        services.predictions.start()
+        services.champions.start()
+        services.features.warm_up()
         # The models' look-up tables are millions of long-lived objects: keep them out of
         # the cyclic GC, whose full passes over them stalled requests for ~0.4 s.
         gc.collect()
         gc.freeze()
         log.info("API ready", extra={"fields": {"profile": settings.profile,
-                                                "models": state.champions.status()}})
+                                                "models": services.champions.status()}})
         try:
             yield
         finally:
-            state.champions.stop()
-            state.predictions.close()
+            services.champions.stop()
+            services.predictions.close()
             log.info("API stopped; prediction log flushed",
-                     extra={"fields": state.predictions.stats()})
+                     extra={"fields": services.predictions.stats()})
 
     app = FastAPI(title="Innsight API", version="0.2.0", description=DESCRIPTION,
                   lifespan=lifespan)
-    metrics = Metrics()
-    app.state.settings = settings
-    app.state.metrics = metrics
-    app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage, metrics)
-    app.state.predictions = PredictionLog(settings)
-    metrics.predictions_pending.set_function(lambda: app.state.predictions.pending)
-    app.state.price_book = PriceBook(settings.table_uri(SCHEDULE_TABLE))
-    app.state.champions = ChampionRegistry(poll_seconds=settings.champion_poll_seconds,
-                                           metrics=metrics, prepare=ml_prepare.PREPARE)
+    app.state.services = services  # read by serving.deps only
     errors.install(app)
-    app.add_middleware(RequestContext, metrics=metrics)
-    app.include_router(health.router)
-    app.include_router(ml_router)
-    app.include_router(events.router)
+    app.add_middleware(PropertyScope, properties=services.properties)
+    app.add_middleware(RequestContext, metrics=services.metrics)
+    app.include_router(platform_health.router)
+    ml = APIRouter(prefix="/api/v1/ml")
+    for module in ML_ROUTES:
+        ml.include_router(module.router)
+    app.include_router(ml)
+    app.include_router(event_intake.router)
     return app
-
-
-app = create_app()

@@ -14,8 +14,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.instance import prepare_dagster_home
-from base.settings import get_settings
 from tests.conftest import EXTRACT, drop
 from tests.lake.test_ingest import mutate
 
@@ -52,10 +50,8 @@ def expected_figures(lines: list[str]) -> dict:
             "bookings": dict(bookings), "sold": sold, "revenue": revenue}
 
 
-def run_job(name: str) -> dg.ExecuteInProcessResult:
-    from orchestration.definitions import defs
-
-    with dg.DagsterInstance.get() as instance:
+def run_job(defs: dg.Definitions, name: str) -> dg.ExecuteInProcessResult:
+    with dg.DagsterInstance.ephemeral() as instance:
         return defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False)
 
 
@@ -65,37 +61,38 @@ def failed_checks(result) -> list[str]:
             and not e.asset_check_evaluation_data.passed]
 
 
-def marts(sql: str, *params):
-    with duckdb.connect(str(get_settings().marts_path), read_only=True) as con:
+def query(settings, sql: str, *params):
+    with duckdb.connect(str(settings.marts_path), read_only=True) as con:
         return con.execute(sql, params).fetchall()
 
 
-def test_whole_graph_matches_the_source_and_reacts_to_dropped_files(home, monkeypatch):
-    monkeypatch.setenv("DAGSTER_HOME", prepare_dagster_home())
+def test_whole_graph_matches_the_source_and_reacts_to_dropped_files(settings, home):
     from lake.synthetic import generate_chain
+    from orchestration.definitions import build_definitions
     from orchestration.warehouse.resources import prepare_manifest
 
-    prepare_manifest()
+    prepare_manifest(settings)
+    defs = build_definitions(settings)
     lines = sample_lines()
     drop(home, "pms", "hotel_bookings_sample.csv", "\n".join(lines) + "\n")
     generate_chain(home / "landing", bookings=1_000, seed=3)
 
-    result = run_job("build_lakehouse")
+    result = run_job(defs, "build_lakehouse")
     assert result.success
     assert failed_checks(result) == []
 
     # Cancellation rate per hotel, from the marts, equals the one computed from the file.
     want = expected_figures(lines)
-    got = dict(marts("select hotel, sum(cancellations) / sum(bookings) from fct_cancellations "
+    got = dict(query(settings, "select hotel, sum(cancellations) / sum(bookings) from fct_cancellations "
                      "where hotel in ('City Hotel', 'Resort Hotel') group by 1"))
     assert got == pytest.approx(want["cancel_rate"], abs=1e-9)
-    assert dict(marts("select hotel, count(*) from fct_bookings where hotel in "
+    assert dict(query(settings, "select hotel, count(*) from fct_bookings where hotel in "
                       "('City Hotel', 'Resort Hotel') group by 1")) == want["bookings"]
 
     # Rooms sold, ADR and RevPAR per hotel and night add up to the file's stays.
     for hotel, night in [("City Hotel", date(2016, 8, 13)), ("Resort Hotel", date(2017, 2, 4))]:
-        [(rooms_sold, room_revenue, adr, revpar, available)] = marts(
-            "select sum(rooms_sold), sum(room_revenue), sum(room_revenue) / sum(rooms_sold), "
+        [(rooms_sold, room_revenue, adr, revpar, available)] = query(
+            settings, "select sum(rooms_sold), sum(room_revenue), sum(room_revenue) / sum(rooms_sold), "
             "sum(room_revenue) / sum(rooms_available), sum(rooms_available) "
             "from fct_daily_occupancy where hotel = ? and date = ?", hotel, night)
         assert rooms_sold == want["sold"][hotel, night] > 0
@@ -104,23 +101,23 @@ def test_whole_graph_matches_the_source_and_reacts_to_dropped_files(home, monkey
         assert revpar == pytest.approx(want["revenue"][hotel, night] / available)
 
     # An analyst keeps the published file open while a new export is ingested and rebuilt.
-    analyst = duckdb.connect(str(get_settings().marts_path), read_only=True)
+    analyst = duckdb.connect(str(settings.marts_path), read_only=True)
     before = analyst.execute("select count(*) from fct_bookings").fetchall()[0][0]
     header, *rows = lines
     new_rows = [mutate(r, lead_time=str(int(r.split(",")[2]) + 1)) for r in rows[:40]]
     broken = [mutate(rows[41], hotel="Hotel Nowhere"), mutate(rows[42], arrival_date_day_of_month="32")]
     drop(home, "pms", "export_day2.csv", "\n".join([header, *new_rows, *broken]) + "\n")
 
-    result = run_job("ingest_pms_bookings")
+    result = run_job(defs, "ingest_pms_bookings")
     assert result.success
     assert failed_checks(result) == ["bronze/pms_bookings:contract"]  # 2 of 42 rows broken
     assert analyst.execute("select count(*) from fct_bookings").fetchall()[0][0] == before
     analyst.close()
-    assert marts("select count(*) from fct_bookings")[0][0] == before + 40
+    assert query(settings, "select count(*) from fct_bookings")[0][0] == before + 40
 
     # The same file again changes nothing.
-    result = run_job("ingest_pms_bookings")
+    result = run_job(defs, "ingest_pms_bookings")
     assert result.success
     [mat] = result.asset_materializations_for_node("bronze__pms_bookings")
     assert mat.metadata["files_ingested"].value == 0
-    assert marts("select count(*) from fct_bookings")[0][0] == before + 40
+    assert query(settings, "select count(*) from fct_bookings")[0][0] == before + 40

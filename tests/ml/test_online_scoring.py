@@ -5,29 +5,30 @@ import datetime as dt
 
 import pandas as pd
 
-from base.settings import get_settings
-from tests.features.conftest import known_booking_day, use_home
+from base.settings import Settings
+from tests.features.conftest import known_booking_day
 
 
-def test_churn_champion_scores_online_features_like_the_marts_row(marts_home, tmp_path, monkeypatch):
+def test_cancellation_champion_scores_online_features_like_the_marts_row(marts_home, tmp_path):
     import duckdb
 
-    from features import export, store
+    from features.store import FeatureStore
     from ml import cancellation
-    from ml.registry import load_champion, log_and_promote
+    from ml.registry import ModelRegistry
 
     with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
         candidate = cancellation.train(marts)
         day = known_booking_day(marts_home)
         rows = marts.execute("select * from fct_bookings where booking_date = ? order by booking_id",
                              [day]).df()
-    use_home(monkeypatch, tmp_path / "home")
-    export.export_sources(marts_path=marts_home / "warehouse" / "marts.duckdb")
+    settings = Settings(home=tmp_path / "home")
+    store, registry = FeatureStore.from_settings(settings), ModelRegistry.from_settings(settings)
+    store.export_sources(marts_home / "warehouse" / "marts.duckdb")
     store.apply()
     start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.timezone.utc)
     store.materialize(start=start, end=start + dt.timedelta(hours=12), views=["booking_features"])
-    log_and_promote(candidate)
-    champion = load_champion("cancellation")
+    registry.log_and_promote(candidate)
+    champion = registry.load_champion("cancellation")
 
     online = pd.DataFrame(store.online_features("cancellation", [{"booking_id": b} for b in rows["booking_id"]]))
     from_store = champion.predict(cancellation.booking_frame(online))
@@ -36,16 +37,16 @@ def test_churn_champion_scores_online_features_like_the_marts_row(marts_home, tm
     pd.testing.assert_series_equal(from_store["probability"], from_marts["probability"],
                                    check_names=False)
     assert (from_store["risk_level"] == from_marts["risk_level"]).all()
-    assert get_settings().home == tmp_path / "home"
 
 
-def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp_path, monkeypatch):
-    """The `clv` service serves ml.clv.guest_features as of the data's end, column for column."""
+def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp_path):
+    """The `clv` service serves features.inputs.guest_features as of the data's end, column
+    for column."""
     import duckdb
 
-    from features import export, store
+    from features.store import FeatureStore
     from ml import clv
-    from ml.registry import load_champion, log_and_promote
+    from ml.registry import ModelRegistry
 
     with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
         candidate = clv.train(marts)
@@ -56,12 +57,13 @@ def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp
     expected = pd.concat([features.iloc[::25], never_stayed]).drop_duplicates("guest_id")
     expected = expected.reset_index(drop=True)
     assert len(never_stayed) > 0
-    use_home(monkeypatch, tmp_path / "home")
-    export.export_sources(marts_path=marts_home / "warehouse" / "marts.duckdb")
+    settings = Settings(home=tmp_path / "home")
+    store, registry = FeatureStore.from_settings(settings), ModelRegistry.from_settings(settings)
+    store.export_sources(marts_home / "warehouse" / "marts.duckdb")
     store.apply()
     store.materialize(views=["guest_clv_inputs"])
-    log_and_promote(candidate)
-    champion = load_champion("clv")
+    registry.log_and_promote(candidate)
+    champion = registry.load_champion("clv")
 
     online = pd.DataFrame(store.online_features("clv", [{"guest_id": g} for g in expected["guest_id"]]))
     assert sorted(online.columns) == sorted(["guest_id", *clv.FEATURES])

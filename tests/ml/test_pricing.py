@@ -15,7 +15,6 @@ from ml.dynamic_pricing import (
     _prepare_rows,
     backtest,
     build_dataset,
-    optimise,
     train,
 )
 from ml.pricing_rules import PricingRules
@@ -90,12 +89,12 @@ def assert_rules(schedule: pd.DataFrame, model: PricingModel):
     floor_factor=0.6, ceiling_factor=1.6, max_daily_change=0.04, competitor_band=0.08)])
 def test_every_suggested_price_respects_the_rules(candidate, rules):
     model = with_rules(candidate.model, rules)
-    schedule = optimise(model, "City Hotel", "2017-02-01", 45)
+    schedule = model.optimise("City Hotel", "2017-02-01", 45)
     assert_rules(schedule, model)
     # wild current prices must not pull the suggestion outside the rules
     cur = schedule[["hotel", "room_type", "date"]].assign(current_price=np.where(
         np.arange(len(schedule)) % 2, 5.0, 900.0))
-    assert_rules(optimise(model, "City Hotel", "2017-02-01", 45, current_prices=cur), model)
+    assert_rules(model.optimise("City Hotel", "2017-02-01", 45, current_prices=cur), model)
 
 
 def test_optimiser_never_does_worse_than_the_current_price_when_it_is_allowed(candidate):
@@ -121,17 +120,17 @@ def test_optimiser_never_does_worse_than_the_current_price_when_it_is_allowed(ca
 
 
 def test_schedule_shape(candidate):
-    schedule = optimise(candidate.model, "City Hotel", "2025-02-01", 10)
+    schedule = candidate.model.optimise("City Hotel", "2025-02-01", 10)
     inventory = candidate.model.tables["inventory"]
     assert list(schedule.columns) == OUTPUT_COLUMNS
     assert len(schedule) == 10 * (inventory["hotel"] == "City Hotel").sum()
     assert schedule["date"].min() == "2025-02-01" and schedule["date"].max() == "2025-02-10"
     assert schedule.notna().all().all()
     assert schedule["expected_occupancy"].between(0, 1).all() and schedule["confidence"].between(0, 1).all()
-    two = optimise(candidate.model, "City Hotel", "2025-02-01", 3, room_types=["A", "D"])
+    two = candidate.model.optimise("City Hotel", "2025-02-01", 3, room_types=["A", "D"])
     assert sorted(two["room_type"].unique()) == ["A", "D"] and len(two) == 6
     with pytest.raises(ValueError, match="unknown"):
-        optimise(candidate.model, "Nowhere Inn", "2025-02-01", 3)
+        candidate.model.optimise("Nowhere Inn", "2025-02-01", 3)
 
 
 def test_pyfunc_round_trip(candidate, tmp_path):
@@ -146,5 +145,5 @@ def test_pyfunc_round_trip(candidate, tmp_path):
     bare = loaded.predict(example[["hotel", "room_type", "date"]])
     assert list(bare.columns) == OUTPUT_COLUMNS and (bare["competitor_avg"] > 0).all()
     assert candidate.score(loaded) == pytest.approx(candidate.metrics["mae"])
-    schedule = optimise(loaded, "Resort Hotel", "2017-07-01", 5, room_types=["A"])
+    schedule = loaded.unwrap_python_model().optimise("Resort Hotel", "2017-07-01", 5, room_types=["A"])
     assert len(schedule) == 5

@@ -6,13 +6,13 @@ import time
 
 from dagster_dbt import DbtProject
 
-from base.settings import get_settings
+from base.settings import Settings
 from orchestration.warehouse.resources import manifest_is_current
 
 
 def test_manifest_is_stale_until_written_and_again_after_a_model_changes(tmp_path):
     root = tmp_path / "dbt_project"
-    shutil.copytree(get_settings().dbt_project_dir, root, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(Settings().dbt_project_dir, root, ignore=shutil.ignore_patterns("target", "logs"))
     project = DbtProject(project_dir=root, profiles_dir=root, target="embedded")
     assert not manifest_is_current(project)  # never parsed
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lake.sources.pms import BOOKINGS_CONTRACT
-from serving.hotels import find_hotel, known_hotels
+from serving.services import hotel_lookup
 
 
 def allowed_values(contract, column: str):
@@ -66,9 +66,10 @@ class BookingFields(BaseModel):
     @field_validator("hotel")
     @classmethod
     def _known_hotel(cls, value: str) -> str:
-        hotel = find_hotel(value)
+        properties = hotel_lookup.current()
+        hotel = properties.find(value)
         if hotel is None:
-            raise ValueError(f"unknown hotel; known hotels: {known_hotels()}")
+            raise ValueError(f"unknown hotel; known hotels: {properties.known()}")
         return hotel.name  # the model knows hotels by name
 
     @model_validator(mode="after")

@@ -1,0 +1,159 @@
+"""The routes' dependencies, typed with ``Annotated``: what a route declares in its
+signature is what it gets, built once by ``create_app`` (``serving.services.container``).
+
+    def predict(body: ChurnRequest, _: MlReader, champions: Champions, ...)
+
+The caller's permission comes first in a signature: credentials are checked (401/403,
+rate limit 429) before anything else runs. This is the only module that reads the app's
+state.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from base.logging import correlation_id
+from base.settings import Settings
+from lake.properties import PropertyMaster
+from serving.core.auth import HOW, PERMISSIONS, Principal, Unauthorized, check_permission
+from serving.core.observability import Metrics
+from serving.services.champions import Champion, ChampionRegistry
+from serving.services.container import Services
+from serving.services.dagster_runs import DagsterRuns
+from serving.services.event_inbox import EventInbox
+from serving.services.marts_file import MartsFile
+from serving.services.online_features import OnlineFeatures
+from serving.services.predictions import PredictionLog
+from serving.services.price_book import PriceBook
+
+# Dependencies are async: trivial work, and a plain def would cost a worker-thread round
+# trip per request.
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def settings_dep(request: Request) -> Settings:
+    return _services(request).settings
+
+
+async def champions_dep(request: Request) -> ChampionRegistry:
+    return _services(request).champions
+
+
+async def features_dep(request: Request) -> OnlineFeatures:
+    return _services(request).features
+
+
+async def price_book_dep(request: Request) -> PriceBook:
+    return _services(request).price_book.current()
+
+
+async def properties_dep(request: Request) -> PropertyMaster:
+    return _services(request).properties
+
+
+async def events_dep(request: Request) -> EventInbox:
+    return _services(request).events
+
+
+async def dagster_dep(request: Request) -> DagsterRuns:
+    return _services(request).dagster
+
+
+async def marts_dep(request: Request) -> MartsFile:
+    return _services(request).marts
+
+
+async def metrics_dep(request: Request) -> Metrics:
+    return _services(request).metrics
+
+
+async def prediction_log_dep(request: Request) -> PredictionLog:
+    return _services(request).predictions
+
+
+class Recorder:
+    """Records a prediction: the metrics and the lake's prediction log (with the request's
+    correlation id and caller); returns the prediction id."""
+
+    def __init__(self, request: Request):
+        self._request = request
+        services = _services(request)
+        self._log, self._metrics = services.predictions, services.metrics
+
+    def __call__(self, champion: Champion, endpoint: str, inputs: dict[str, Any],
+                 outputs: dict[str, Any], started: float) -> str:
+        elapsed = time.perf_counter() - started
+        self._metrics.predictions.labels(champion.name, champion.version).inc()
+        self._metrics.prediction_latency.labels(champion.name).observe(elapsed)
+        return self._log.record(
+            model=champion.name, version=champion.version, endpoint=endpoint, inputs=inputs,
+            outputs=outputs, latency_ms=round(elapsed * 1000, 3),
+            correlation_id=correlation_id.get(),
+            client=getattr(self._request.state, "client", None))
+
+
+async def recorder_dep(request: Request) -> Recorder:
+    return Recorder(request)
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+Champions = Annotated[ChampionRegistry, Depends(champions_dep)]
+Features = Annotated[OnlineFeatures, Depends(features_dep)]
+Prices = Annotated[PriceBook, Depends(price_book_dep)]
+Properties = Annotated[PropertyMaster, Depends(properties_dep)]
+Events = Annotated[EventInbox, Depends(events_dep)]
+Dagster = Annotated[DagsterRuns, Depends(dagster_dep)]
+Marts = Annotated[MartsFile, Depends(marts_dep)]
+MetricsDep = Annotated[Metrics, Depends(metrics_dep)]
+PredictionLogDep = Annotated[PredictionLog, Depends(prediction_log_dep)]
+Record = Annotated[Recorder, Depends(recorder_dep)]
+
+
+# -- who is calling -----------------------------------------------------------------------
+
+# auto_error=False: the 401 is ours, with a message that says what to send.
+bearer = HTTPBearer(auto_error=False, description="A JWT from `innsight token`.")
+api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                       description="A service API key from `innsight api-key`.")
+
+
+async def authenticate(request: Request,
+                       credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+                       key: str | None = Depends(api_key)) -> Principal:
+    authenticator = _services(request).authenticator
+    if credentials is not None:
+        return authenticator.token(credentials.credentials)
+    if key:
+        return authenticator.api_key(key)
+    if request.headers.get("authorization"):
+        raise Unauthorized(f"the Authorization header must use the Bearer scheme; {HOW}")
+    raise Unauthorized(f"this endpoint needs credentials: {HOW}")
+
+
+def require(permission: str):
+    """A dependency: the authenticated caller, if it holds `permission` (and is within its
+    rate limit)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    async def dependency(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
+        check_permission(principal, permission)
+        _services(request).limiter.hit(principal)
+        request.state.client = principal.subject
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+MlReader = Annotated[Principal, Depends(require("ml:read"))]
+EventWriter = Annotated[Principal, Depends(require("events:write"))]
+MetricsReader = Annotated[Principal, Depends(require("metrics:read"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

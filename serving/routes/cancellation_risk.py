@@ -1,0 +1,42 @@
+"""POST /churn/predict: cancellation risk of a booking (the seeds' path and field names)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+
+from serving.core.errors import NotFound, error_responses
+from serving.deps import Champions, Features, MlReader, Record
+from serving.schemas.ml_schemas import ChurnRequest, ChurnResponse
+from serving.services.champions import CANCELLATION
+
+router = APIRouter(tags=["ml: cancellation risk"])
+
+
+@router.post("/churn/predict", response_model=ChurnResponse,
+             responses=error_responses(401, 403, 404, 422, 429, 503),
+             summary="Cancellation risk of a booking (permission ml:read)")
+async def predict(body: ChurnRequest, _: MlReader, champions: Champions, features: Features,
+                  record_prediction: Record) -> ChurnResponse:
+    """Scores a known booking from the online feature store by its id, or a new booking
+    from its fields, with the champion cancellation model: probability, risk level, the
+    booking fields that move it most, and actions for the front desk."""
+    started = time.perf_counter()
+    champion = champions.get(CANCELLATION)
+    if body.features is not None:
+        record, source = body.features.model_dump(), "request"
+    else:
+        record, source = features.record("cancellation", {"booking_id": body.booking_id}), "online_store"
+        if record is None:
+            raise NotFound(f"booking '{body.booking_id}' is not in the online feature store; "
+                           "send its fields in `features` to score a new booking")
+    out = champion.model.predict_one(record)
+    outputs = {"churn_probability": round(out["probability"], 4), "risk_level": out["risk_level"],
+               "risk_factors": out["top_factors"], "recommended_actions": out["actions"]}
+    prediction_id = record_prediction(
+        champion, "churn/predict",
+        {"booking_id": body.booking_id, "guest_id": body.guest_id, "features_from": source,
+         "features": record}, outputs, started)
+    return ChurnResponse(booking_id=body.booking_id, **outputs, features_from=source,
+                         model_version=champion.version, prediction_id=prediction_id)

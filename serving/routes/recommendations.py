@@ -1,0 +1,86 @@
+"""POST /recommend/services and /recommend/rooms."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from fastapi import APIRouter
+
+from serving.core.errors import ErrorDetail, InvalidRequest, NotFound, error_responses
+from serving.deps import Champions, Features, MlReader, Properties, Record
+from serving.schemas.ml_schemas import (RoomPreferences, RoomRecommendation, RoomsRequest,
+                                        RoomsResponse, ServiceContext, ServiceRecommendation,
+                                        ServicesRequest, ServicesResponse)
+from serving.services.champions import ROOMS, SERVICES
+from serving.services.hotel_lookup import resolve_hotel
+
+router = APIRouter(tags=["ml: recommendations"])
+
+
+def service_id(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+@router.post("/recommend/services", response_model=ServicesResponse,
+             responses=error_responses(401, 403, 404, 422, 429, 503),
+             summary="Services to offer a guest (permission ml:read)")
+def services(body: ServicesRequest, _: MlReader, champions: Champions, properties: Properties,
+             record_prediction: Record) -> ServicesResponse:
+    """Ranks the hotel's services for a guest's stay from their past stays, segment and the
+    stay's context; the list covers different needs rather than near-duplicates."""
+    started = time.perf_counter()
+    champion = champions.get(SERVICES)
+    model = champion.model
+    ctx = body.context or ServiceContext()
+    if not model.knows(body.guest_id) and ctx.guest_segment is None:
+        raise NotFound(f"guest '{body.guest_id}' has no stay in the lake; give "
+                       "context.guest_segment to get recommendations for a new guest")
+    stay = {"guest_id": body.guest_id, "segment": ctx.guest_segment,
+            "hotel": resolve_hotel(properties, ctx.hotel, "body.context.hotel").name if ctx.hotel else None,
+            "nights": ctx.nights, "adults": ctx.adults, "children": ctx.children,
+            "meal": ctx.meal, "market_segment": ctx.market_segment}
+    recs = [ServiceRecommendation(service_id=service_id(r["service"]), service_name=r["service"],
+                                  category=r["category"], score=r["score"], reason=r["reason"],
+                                  estimated_revenue=model.average_charge(r["service"]))
+            for r in model.recommend(stay, body.top_k)]
+    prediction_id = record_prediction(champion, "recommend/services", body.model_dump(mode="json"),
+                                      {"services": [r.service_id for r in recs]}, started)
+    return ServicesResponse(guest_id=body.guest_id, recommendations=recs,
+                            model_version=champion.version, prediction_id=prediction_id)
+
+
+@router.post("/recommend/rooms", response_model=RoomsResponse,
+             responses=error_responses(401, 403, 404, 422, 429, 503),
+             summary="Room types for a stay request (permission ml:read)")
+def rooms(body: RoomsRequest, _: MlReader, champions: Champions, properties: Properties,
+          features: Features, record_prediction: Record) -> RoomsResponse:
+    """Ranks a hotel's room types for a party, stay length, season, segment and budget."""
+    started = time.perf_counter()
+    champion = champions.get(ROOMS)
+    model = champion.model
+    hotel = resolve_hotel(properties, body.hotel)
+    if hotel.name not in model.hotels():
+        raise InvalidRequest(f"no room data for {hotel.code} yet; hotels with rooms: "
+                             f"{model.hotels()}",
+                             [ErrorDetail(field="body.hotel", problem="no room data")])
+    segment = body.segment
+    if body.guest_id and segment is None:
+        profile = features.record("clv", {"guest_id": body.guest_id})
+        if profile is None:
+            raise NotFound(f"guest '{body.guest_id}' is not in the online feature store; leave "
+                           "guest_id out or give segment")
+        segment = profile.get("segment")
+    prefs = body.preferences or RoomPreferences()
+    budget = prefs.budget
+    if isinstance(budget, str):
+        budget = model.budget_band(hotel.name, budget)
+    stay = {"hotel": hotel.name, "adults": body.adults, "children": body.children,
+            "nights": (body.check_out - body.check_in).days, "segment": segment,
+            "arrival_month": body.check_in.month, "budget": budget}
+    recs = [RoomRecommendation(**r) for r in model.recommend(stay, body.top_k)]
+    prediction_id = record_prediction(champion, "recommend/rooms", body.model_dump(mode="json"),
+                                      {"room_types": [r.room_type for r in recs]}, started)
+    return RoomsResponse(hotel=hotel.name, hotel_code=hotel.code, recommendations=recs,
+                         unmet_preferences=sorted(set(prefs.model_dump(exclude_none=True)) - {"budget"}),
+                         model_version=champion.version, prediction_id=prediction_id)

@@ -1,0 +1,35 @@
+"""Everything the API's routes use, built once per app by ``serving.app.create_app`` and
+handed to the routes by ``serving.deps``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from base.settings import Settings
+from lake.properties import PropertyMaster
+from serving.core.auth import Authenticator
+from serving.core.observability import Metrics
+from serving.core.rate_limits import RateLimiter
+from serving.services.champions import ChampionRegistry
+from serving.services.dagster_runs import DagsterRuns
+from serving.services.event_inbox import EventInbox
+from serving.services.marts_file import MartsFile
+from serving.services.online_features import OnlineFeatures
+from serving.services.predictions import PredictionLog
+from serving.services.price_book import PriceBook
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    authenticator: Authenticator
+    limiter: RateLimiter
+    properties: PropertyMaster
+    champions: ChampionRegistry
+    features: OnlineFeatures
+    predictions: PredictionLog
+    price_book: PriceBook
+    events: EventInbox
+    dagster: DagsterRuns
+    marts: MartsFile
