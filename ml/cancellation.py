@@ -171,6 +171,13 @@ class CancellationModel(mlflow.pyfunc.PythonModel):
         x, normalised = one
         return self.explain(x[None, :], [normalised])[0]
 
+    def for_serving(self) -> "CancellationModel":
+        """The model ready for its first request: one throw-away prediction builds the booster
+        and the look-up caches (seconds) before a caller waits for them. Returns itself."""
+        self.predict_one({"hotel": "City Hotel", "arrival_date": "2017-08-01",
+                          "lead_time": 30, "stays_in_week_nights": 2, "adults": 2})
+        return self
+
     def explain(self, X: np.ndarray, records: list[dict]) -> list[dict[str, Any]]:
         """Probability, level, top factors (impact per booking field) and actions per row of
         the feature matrix; `records` are the normalised bookings (for the factor values)."""

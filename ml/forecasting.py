@@ -35,6 +35,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -227,6 +228,14 @@ class ForecastModel(mlflow.pyfunc.PythonModel):
             self._models[hotel] = (model_from_json(self.models_json[hotel]),
                                    self.capacity.get(hotel))
         return self._models[hotel]
+
+    def forecast(self, hotel: str, start: date | None, days: int) -> pd.DataFrame:
+        """Daily forecasts of one hotel for `days` days from `start` (default: the day after
+        the hotel's training data ends): date, value, lower, upper (an `interval_width`
+        interval), as `predict` gives them."""
+        start = start or date.fromisoformat(self.trained_until[hotel]) + timedelta(days=1)
+        return self.predict(pd.DataFrame({"hotel": [hotel], "start_date": [str(start)],
+                                          "horizon_days": [days]}))
 
     @staticmethod
     def _requests(model_input: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import mlflow
@@ -112,16 +113,7 @@ SERVICE_CATEGORICAL = ["hotel", "meal", "market_segment", "segment", "item", "ca
 
 def _stays(marts: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Non-cancelled stays of guests with an id, with their context and the extras consumed."""
-    stays = marts.execute(
-        """
-        select b.booking_id, b.guest_id, b.hotel, b.arrival_date, b.nights, b.adults,
-               coalesce(b.children, 0) + coalesce(b.babies, 0) as children, b.meal, b.market_segment,
-               coalesce(g.segment, 'leisure') as segment
-        from fct_bookings b left join dim_guests g using (guest_id)
-        where b.guest_id is not null and not b.is_canceled
-        order by b.guest_id, b.arrival_date, b.booking_id
-        """
-    ).df()
+    stays = _guest_stays(marts)
     lines = marts.execute(
         """
         select booking_id, description as item, category, count(*) as n
@@ -131,6 +123,20 @@ def _stays(marts: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame
         """
     ).df()
     return stays, lines
+
+
+def _guest_stays(marts: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Non-cancelled stays of guests with an id, with their context."""
+    return marts.execute(
+        """
+        select b.booking_id, b.guest_id, b.hotel, b.arrival_date, b.nights, b.adults,
+               coalesce(b.children, 0) + coalesce(b.babies, 0) as children, b.meal, b.market_segment,
+               coalesce(g.segment, 'leisure') as segment
+        from fct_bookings b left join dim_guests g using (guest_id)
+        where b.guest_id is not null and not b.is_canceled
+        order by b.guest_id, b.arrival_date, b.booking_id
+        """
+    ).df()
 
 
 def _catalogue(lines: pd.DataFrame) -> pd.DataFrame:
@@ -175,6 +181,36 @@ class ServiceRecommender(mlflow.pyfunc.PythonModel):
         profiles, history = _profiles(stays, lines, self.items, as_of)
         return ServiceRecommender(self.classifier, self.catalogue, self.categories, profiles, history,
                                   self.defaults, self.segment_popularity, as_of, self.baskets)
+
+    def for_serving(self, marts: duckdb.DuckDBPyConnection | None) -> "ServiceRecommender":
+        """The model as the API serves it: guest profiles from every stay in the marts (the
+        model was fitted on a past cut-off) and each service's average charge per stay that
+        had it, both from the marts (fct_bookings, dim_guests, fct_booking_services).
+        Without marts: the training-time profiles and no charges."""
+        if marts is None:
+            return self
+        lines = marts.execute("select booking_id, service as item, category, lines as n "
+                              "from fct_booking_services").df()
+        profiles, history = _profiles(_guest_stays(marts), lines, self.items, date.max)
+        model = ServiceRecommender(self.classifier, self.catalogue, self.categories, profiles, history,
+                                   self.defaults, self.segment_popularity, date.max, self.baskets)
+        model.charges = dict(marts.execute(
+            "select service, round(avg(amount), 2) from fct_booking_services group by service").fetchall())
+        return model
+
+    def knows(self, guest_id: str) -> bool:
+        """Whether the guest has a profile (a past stay)."""
+        return guest_id in self.profiles.index
+
+    def average_charge(self, service: str) -> float | None:
+        """A service's average charge per stay that had it (known once `for_serving`)."""
+        return self.__dict__.get("charges", {}).get(service)
+
+    def recommend(self, stay: dict[str, Any], top_k: int = TOP_K) -> list[dict[str, Any]]:
+        """The top services for one stay (guest_id; segment and context optional, the
+        guest's profile fills the rest): service, category, score, reason."""
+        out = self.predict(pd.DataFrame([stay]), params={"top_k": top_k})
+        return json.loads(out["recommendations"].iat[0])
 
     def select(self, scores: np.ndarray, k: int) -> list[int]:
         """Greedy top-k set: each slot goes to the service most likely consumed when none of
@@ -422,6 +458,23 @@ class RoomRecommender(mlflow.pyfunc.PythonModel):
         self.typical_rate = typical_rate
         self.categories = categories
         self.as_of = as_of
+
+    def hotels(self) -> list[str]:
+        """The hotels with room data."""
+        return sorted(self.hotel_types)
+
+    def budget_band(self, hotel: str, band: str) -> float | None:
+        """The nightly budget of "low", "medium" or "high": the top of that third of the
+        hotel's typical room rates (None without rates)."""
+        rates = sorted(r for (h, _), r in self.typical_rate.items() if h == hotel and r)
+        if not rates:
+            return None
+        return float(np.quantile(rates, {"low": 1 / 3, "medium": 2 / 3, "high": 1.0}[band]))
+
+    def recommend(self, stay: dict[str, Any], top_k: int = TOP_K) -> list[dict[str, Any]]:
+        """The top room types for one stay request: room_type, score, typical_rate, reason."""
+        out = self.predict(pd.DataFrame([stay]), params={"top_k": top_k})
+        return json.loads(out["recommendations"].iat[0])
 
     def _matrix(self, model_input: pd.DataFrame) -> pd.DataFrame:
         x = pd.DataFrame(index=range(len(model_input)))

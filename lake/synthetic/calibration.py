@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from lake.synthetic.properties import REAL_HOTELS
+from lake.synthetic.property_master import REAL_HOTELS
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",

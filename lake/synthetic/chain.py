@@ -8,10 +8,10 @@ from pathlib import Path
 from lake.synthetic import writer
 from lake.synthetic.bookings import bookings_frame, generate_bookings
 from lake.synthetic.calibration import BUNDLED_EXTRACT, load_calibration
-from lake.synthetic.camera import generate_anomalies, generate_inspections
+from lake.synthetic.camera_feed import generate_anomalies, generate_inspections
 from lake.synthetic.folio import folio_frame
 from lake.synthetic.guests import guests_frame
-from lake.synthetic.properties import BUNDLED_PROPERTIES, load_properties, select_properties
+from lake.synthetic.property_master import BUNDLED_PROPERTIES, load_properties, select_properties
 from lake.synthetic.randomness import stream
 from lake.synthetic.rooms import build_inventory, rooms_frame
 from lake.synthetic.staff import activity_window, generate_shifts, generate_staff

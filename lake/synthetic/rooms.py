@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from lake.synthetic.calibration import Calibration
-from lake.synthetic.properties import Property
+from lake.synthetic.property_master import Property
 
 _DEFAULT_OCCUPANCY = 2
 

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from lake.synthetic import names
-from lake.synthetic.properties import Property
+from lake.synthetic.property_master import Property
 from lake.synthetic.randomness import pick
 
 ACTIVITY_DAYS = 60

@@ -13,7 +13,7 @@ import yaml
 
 from lake.synthetic import generate_chain, writer
 from lake.synthetic.calibration import BUNDLED_EXTRACT
-from lake.synthetic.properties import BUNDLED_PROPERTIES
+from lake.synthetic.property_master import BUNDLED_PROPERTIES
 
 REAL_EXTRACT = BUNDLED_EXTRACT
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
