@@ -1,6 +1,7 @@
 """Latency and throughput of the API under a steady request rate, from a second process.
 
-Starts one API server process (uvicorn, the app as `make serve` runs it) on the built
+Starts one API server process (`uvicorn --factory serving.app:create_app`, the app as
+`make serve` runs it, on the settings of the environment: INNSIGHT_HOME) on the built
 platform (`make build` first), then for each endpoint and rate sends requests on an
 open-loop schedule (request i is due at t0 + i / rate, whether or not earlier ones have
 answered, so a slow server shows up as latency instead of a slower schedule) over
@@ -41,16 +42,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, home: Path) -> subprocess.Popen:
     env = {**os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
+    log = home / "bench-api.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", "serving.app:create_app", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=REPO, env=env, stderr=open(REPO / "var" / "bench-api.log", "w"))
+        cwd=REPO, env=env, stderr=open(log, "w"))
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the API exited ({proc.returncode}); see var/bench-api.log")
+            raise SystemExit(f"the API exited ({proc.returncode}); see {log}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/ml/health", timeout=5) as r:
                 if r.status == 200:
@@ -138,18 +141,17 @@ def measure(port: int, requests: list[bytes], rate: float) -> dict:
             "errors": errors, "n": len(ms)}
 
 
-def workloads(token: str, n: int) -> dict[str, list[bytes]]:
-    from base.settings import get_settings
-    from lake import delta_tables
-    from ml.dynamic_pricing import SCHEDULE_TABLE
+def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
+    from lake.delta_tables import Lake
+    from lake.tables import PRICE_SCHEDULE
 
-    s = get_settings()
+    s = settings
     rng = random.Random(7)
     with duckdb.connect(str(s.marts_path), read_only=True) as marts:
         bookings = [r[0] for r in marts.execute("select booking_id from fct_bookings").fetchall()]
         guests = [r[0] for r in marts.execute(
             "select distinct guest_id from fct_bookings where guest_id is not null").fetchall()]
-    schedule = delta_tables.read(s.table_uri(SCHEDULE_TABLE), ["room_type", "date"])
+    schedule = Lake.from_settings(s).read(PRICE_SCHEDULE.name, ["room_type", "date"])
     day = schedule["date"].min()
     types = sorted(set(schedule["room_type"]))
     return {
@@ -170,13 +172,15 @@ def main() -> None:
     parser.add_argument("--endpoints", nargs="+", default=None)
     args = parser.parse_args()
 
-    from serving.auth import issue_token
+    from base.settings import Settings
+    from serving.core.auth import issue_token
 
-    token = issue_token("bench", ["admin"], rate_limit="10000000/minute")
+    settings = Settings()  # what the server process reads too (same environment)
+    token = issue_token("bench", ["admin"], settings=settings, rate_limit="10000000/minute")
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, settings.home)
     try:
-        loads = workloads(token, int(max(args.rates) * args.seconds))
+        loads = workloads(settings, token, int(max(args.rates) * args.seconds))
         names = args.endpoints or list(loads)
         print(f"one server process, {os.cpu_count()} cores; open-loop load from a second process, "
               f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")

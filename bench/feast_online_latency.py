@@ -4,8 +4,8 @@
 
 Exports the feature sources from the marts of the current settings (INNSIGHT_HOME) into a
 temporary Feast home, applies the definitions and materialises one booking day. Then times
-``features.store.online_features("cancellation", [{"booking_id": ...}])`` (the API the serving layer
-calls: 32 features of one booking) and, as the baseline, a direct ``sqlite3`` point query by
+``FeatureStore.online_features("cancellation", [{"booking_id": ...}])`` (what the serving
+layer calls: the features of one booking) and, as the baseline, a direct ``sqlite3`` point query by
 primary key on a table holding the same bookings (``select * ... where booking_id = ?``,
 row turned into a dict). With ``--redis``: the same read on the production profile (Redis
 online store, SQL registry in a throw-away PostgreSQL database), against a direct
@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -27,9 +28,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from features import config, store
-from features.export import export_sources, source_path
-from base.settings import Settings, get_settings
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from base.settings import Settings  # noqa: E402
+from features import config  # noqa: E402
+from features.config import StoreConfig  # noqa: E402
+from features.store import FeatureStore  # noqa: E402
 
 
 def percentiles(samples_s: list[float]) -> tuple[float, float]:
@@ -48,17 +52,17 @@ def timed(fn, reads: int, warmup: int) -> list[float]:
     return out
 
 
-def pick_booking(settings: Settings) -> tuple[str, dt.datetime]:
-    table = pq.read_table(source_path("booking_features", settings),
+def pick_booking(store: FeatureStore) -> tuple[str, dt.datetime]:
+    table = pq.read_table(store.config.source_path("booking_features"),
                           columns=["booking_id", "event_timestamp", "agent"])
     table = table.filter(pc.is_valid(table["agent"]))
     return table["booking_id"][0].as_py(), table["event_timestamp"][0].as_py()
 
 
-def sqlite_baseline(settings: Settings, booking_id: str, reads: int, warmup: int):
-    bookings = pq.read_table(source_path("booking_features", settings)).drop_columns(
+def sqlite_baseline(store: FeatureStore, booking_id: str, reads: int, warmup: int):
+    bookings = pq.read_table(store.config.source_path("booking_features")).drop_columns(
         ["event_timestamp", "created_at"])
-    path = settings.home / "baseline.sqlite"
+    path = store.config.directory / "baseline.sqlite"
     con = sqlite3.connect(path, check_same_thread=False)
     cols = bookings.column_names
     con.execute(f"create table bookings ({', '.join(cols)}, primary key (booking_id))")
@@ -74,9 +78,9 @@ def sqlite_baseline(settings: Settings, booking_id: str, reads: int, warmup: int
     return timed(read, reads, warmup)
 
 
-def feast_reads(settings: Settings, booking_id: str, reads: int, warmup: int):
+def feast_reads(store: FeatureStore, booking_id: str, reads: int, warmup: int):
     def read():
-        return store.online_features("cancellation", [{"booking_id": booking_id}], settings=settings)
+        return store.online_features("cancellation", [{"booking_id": booking_id}])
 
     assert read()["lead_time"][0] is not None, "booking not in the online store"
     return timed(read, reads, warmup)
@@ -97,36 +101,36 @@ def main() -> None:
     parser.add_argument("--redis", action="store_true", help="also the production profile (Redis)")
     args = parser.parse_args()
 
-    marts = get_settings().marts_path
+    base = Settings()  # the marts of this environment (INNSIGHT_HOME)
+    marts = base.marts_path
     with tempfile.TemporaryDirectory(prefix="feast_bench_") as tmp:
-        settings = Settings(home=Path(tmp) / "home")
+        store = FeatureStore(StoreConfig(Path(tmp) / "home" / "feast"))
         t = time.perf_counter()
-        counts = export_sources(settings, marts_path=marts)
+        counts = store.export_sources(marts)
         print(f"marts {marts}: {counts['booking_features']:,} bookings exported "
               f"in {time.perf_counter() - t:.1f} s")
-        booking_id, booked_at = pick_booking(settings)
+        booking_id, booked_at = pick_booking(store)
         day = dict(start=booked_at, end=booked_at + dt.timedelta(hours=12),
                    views=["booking_features"])
 
-        store.apply(settings=settings)
-        store.materialize(**day, settings=settings)
-        service = store.feature_store(settings).get_feature_service("cancellation")
+        store.apply()
+        store.materialize(**day)
+        service = store.feast.get_feature_service("cancellation")
         n_features = sum(len(p.features) for p in service.feature_view_projections)
-        print(f"entity: booking {booking_id} (churn service, {n_features} features); "
+        print(f"entity: booking {booking_id} (cancellation service, {n_features} features); "
               f"{args.reads} reads after {args.warmup} warm-up\n")
-        report("Feast online (SQLite)", feast_reads(settings, booking_id, args.reads, args.warmup),
-               "sqlite3 point query", sqlite_baseline(settings, booking_id, args.reads, args.warmup))
+        report("Feast online (SQLite)", feast_reads(store, booking_id, args.reads, args.warmup),
+               "sqlite3 point query", sqlite_baseline(store, booking_id, args.reads, args.warmup))
 
         if args.redis:
             print()
-            redis_bench(settings, booking_id, day, args)
+            redis_bench(base, store, booking_id, day, args)
 
 
-def redis_bench(embedded: Settings, booking_id: str, day: dict, args) -> None:
+def redis_bench(base: Settings, embedded: FeatureStore, booking_id: str, day: dict, args) -> None:
     import psycopg
     import redis
 
-    base = Settings()
     try:
         redis.Redis.from_url(base.redis_url, socket_connect_timeout=3).ping()
         admin = psycopg.connect(base.postgres_url, autocommit=True, connect_timeout=3)
@@ -138,22 +142,23 @@ def redis_bench(embedded: Settings, booking_id: str, day: dict, args) -> None:
     admin.execute(f'create database "{database}"')
     config.PROJECT = f"innsight_bench_{suffix}"
     redis_url = urlunsplit(urlsplit(base.redis_url)._replace(path="/15"))
-    settings = Settings(home=embedded.home, profile="production", redis_url=redis_url,
-                        postgres_url=urlunsplit(urlsplit(base.postgres_url)._replace(path=f"/{database}")),
-                        **({"feast_database": database} if "feast_database" in Settings.model_fields else {}))
+    # The production profile's store (Redis online store, SQL registry in its own database),
+    # over the same parquet exports.
+    store = FeatureStore(StoreConfig(embedded.config.directory, production=True,
+                                     redis_url=redis_url, postgres_url=base.postgres_url,
+                                     database=database))
     client = redis.Redis.from_url(redis_url)
     key = f"innsight_bench_{suffix}:baseline:{booking_id}"
     try:
-        store.apply(settings=settings)
-        store.materialize(**day, settings=settings)
-        row = store.online_features("cancellation", [{"booking_id": booking_id}], settings=settings)
+        store.apply()
+        store.materialize(**day)
+        row = store.online_features("cancellation", [{"booking_id": booking_id}])
         client.hset(key, mapping={k: str(v[0]) for k, v in row.items()})
-        report("Feast online (Redis)", feast_reads(settings, booking_id, args.reads, args.warmup),
+        report("Feast online (Redis)", feast_reads(store, booking_id, args.reads, args.warmup),
                "redis HGETALL", timed(lambda: client.hgetall(key), args.reads, args.warmup))
     finally:
         client.delete(key)
-        store.feature_store(settings).teardown()
-        store.reset()
+        store.feast.teardown()
         admin.execute(f'drop database if exists "{database}" with (force)')
         admin.close()
 

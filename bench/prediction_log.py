@@ -5,21 +5,22 @@
 Times ``record()`` per call (mean over a tight loop, p99 of individually timed calls)
 against, as the baseline, a bare ``deque.append`` of a tuple of the same arguments, and
 prints the ratio. Then flushes the buffered rows (JSON encoding + one Delta commit) and
-prints rows/s. Runs in a temporary INNSIGHT_HOME; the writer thread is not started.
+prints rows/s. Writes to a lake in a temporary folder; the writer thread is not started.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 import tempfile
 import time
 from collections import deque
+from pathlib import Path
 
-os.environ["INNSIGHT_HOME"] = tempfile.mkdtemp(prefix="innsight-bench-")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from base.settings import get_settings  # noqa: E402
-from serving.predictions import PredictionLog  # noqa: E402
+from lake.delta_tables import Lake  # noqa: E402
+from serving.services.predictions import PredictionLog  # noqa: E402
 
 INPUTS = {"hotel": "City Hotel", "lead_time": 42, "adr": 98.5, "market_segment": "Online TA",
           "arrival_date": "2024-05-01", "stays_in_week_nights": 3}
@@ -51,7 +52,9 @@ def main() -> None:
            INPUTS, OUTPUTS, 1.5)
     base = timings(lambda: buf.append(row), calls)
 
-    log = PredictionLog(get_settings().model_copy(update={"predictions_batch_rows": 10**9}))
+    home = Path(tempfile.mkdtemp(prefix="innsight-bench-"))
+    log = PredictionLog(Lake(str(home / "lake")), home / "serving" / "predictions_spool",
+                        batch_rows=10**9)
     rec = timings(lambda: log.record(model="cancellation", version="3", endpoint="/predict/churn",
                                      inputs=INPUTS, outputs=OUTPUTS, latency_ms=1.5,
                                      correlation_id="req-1", client="frontdesk"), calls)

@@ -14,6 +14,18 @@ from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 
 EXTRACT = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
+# `make test` runs two xdist workers (--dist loadgroup). Tests that share a session fixture
+# stay on one worker, so it is built once: the session's marts (tests/ml, tests/features)
+# and the served platform (tests/serving). The other tests fill in beside them.
+GROUPS = {"tests/ml/": "marts", "tests/features/": "marts", "tests/serving/": "serving"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.path.relative_to(REPO_ROOT).as_posix()
+        group = next((g for prefix, g in GROUPS.items() if path.startswith(prefix)), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

@@ -4,50 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from base.settings import Settings, get_settings
+from base.settings import Settings
+from features.store import FeatureStore
 from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
 
 
 @pytest.fixture(scope="session")
 def feast_sources_home(marts_home, tmp_path_factory) -> Path:
     """A home whose feast/sources hold the parquet exports of the session's marts."""
-    from features.export import export_sources
-
-    home = tmp_path_factory.mktemp("feast") / "home"
-    export_sources(Settings(home=home), marts_path=marts_home / "warehouse" / "marts.duckdb")
-    return home
-
-
-def use_home(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> Settings:
-    """Point the settings at ``home`` (plus INNSIGHT_* overrides) and drop cached stores."""
-    from features import store
-
-    monkeypatch.setenv("INNSIGHT_HOME", str(home))
-    monkeypatch.setenv("INNSIGHT_PROFILE", env.pop("profile", "embedded"))
-    for key, value in env.items():
-        monkeypatch.setenv(f"INNSIGHT_{key.upper()}", value)
-    get_settings.cache_clear()
-    store.reset()
-    return get_settings()
+    settings = Settings(home=tmp_path_factory.mktemp("feast") / "home")
+    FeatureStore.from_settings(settings).export_sources(marts_home / "warehouse" / "marts.duckdb")
+    return settings.home
 
 
 @pytest.fixture
-def feast_home(feast_sources_home, monkeypatch) -> Path:
-    """INNSIGHT_HOME at the exported home, embedded profile; restored afterwards."""
-    from features import store
+def feast_settings(feast_sources_home) -> Settings:
+    """Embedded-profile settings of the exported home."""
+    return Settings(home=feast_sources_home)
 
-    use_home(monkeypatch, feast_sources_home)
-    yield feast_sources_home
-    store.reset()
-    get_settings.cache_clear()
+
+@pytest.fixture
+def feature_store(feast_settings) -> FeatureStore:
+    """A feature store of the exported home, opened for this test only."""
+    return FeatureStore.from_settings(feast_settings)
 
 
 def known_booking_day(marts_home: Path) -> str:
     """A booking date with bookings of both the real extract and the synthetic chain."""
-    import duckdb
-
     con = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
     try:
         return str(con.execute(
@@ -60,13 +46,9 @@ def known_booking_day(marts_home: Path) -> str:
         con.close()
 
 
-
 @pytest.fixture
 def marts_db(marts_home):
-    """A read-only connection to the session's marts that leaves INNSIGHT_HOME alone
-    (the ``marts`` fixture of tests/ml points it at the marts' home)."""
-    import duckdb
-
+    """A read-only connection to the session's marts."""
     con = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
     yield con
     con.close()

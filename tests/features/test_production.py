@@ -1,4 +1,8 @@
-"""The production profile: SQL registry on the machine's PostgreSQL, Redis online store."""
+"""The production profile: SQL registry on the machine's PostgreSQL, Redis online store.
+
+Skips only when a server is not listening, outside CI (see tests/test_production_profile.py);
+any other connection error fails.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from base.settings import Settings
-from tests.features.conftest import known_booking_day, use_home
+from features import config
+from features.store import FeatureStore
+from tests.features.conftest import known_booking_day
+from tests.test_production_profile import SECRETS, require_listening
 
 pytestmark = pytest.mark.production
 
@@ -21,38 +28,30 @@ def production(feast_sources_home, monkeypatch):
     import psycopg
     import redis
 
-    defaults = Settings()
-    try:
-        redis.Redis.from_url(defaults.redis_url, socket_connect_timeout=3).ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {defaults.redis_url}: {exc}")
-    try:
-        admin = psycopg.connect(defaults.postgres_url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {defaults.postgres_url}: {exc}")
+    defaults = Settings(home=feast_sources_home)
+    require_listening(defaults.redis_url, "Redis")
+    require_listening(defaults.postgres_url, "PostgreSQL")
+    redis_url = urlunsplit(urlsplit(defaults.redis_url)._replace(path=f"/{REDIS_TEST_DB}"))
+    redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()  # any error fails
+    admin = psycopg.connect(defaults.postgres_url, autocommit=True, connect_timeout=5)
 
-    from features import config, store
-
-    # Isolation on the shared servers: a throw-away database for the registry, a test
-    # Redis database and a project of this test only (Redis keys carry the project).
+    # Isolation on the shared servers: a registry database of this test only (the store
+    # creates it on apply), a test Redis database and a project of this test only (Redis
+    # keys carry the project).
     suffix = uuid.uuid4().hex[:10]
     database = f"innsight_feast_test_{suffix}"
-    admin.execute(f'create database "{database}"')
-    parts = urlsplit(defaults.postgres_url)
-    url = urlunsplit(parts._replace(path=f"/{database}"))
-    redis_parts = urlsplit(defaults.redis_url)
-    redis_url = urlunsplit(redis_parts._replace(path=f"/{REDIS_TEST_DB}"))
     monkeypatch.setattr(config, "PROJECT", f"innsight_test_{suffix}")
-    settings = use_home(monkeypatch, feast_sources_home, profile="production",
-                        postgres_url=url, redis_url=redis_url,
-                        feast_database=database)  # if the settings have the field
+    settings = Settings(home=feast_sources_home, profile="production", redis_url=redis_url,
+                        feast_database=database, **SECRETS)
+    store = FeatureStore.from_settings(settings)
     try:
-        yield settings, url
+        yield settings, store
     finally:
         try:
-            store.feature_store().teardown()
+            if store._feast is not None:
+                store.feast.teardown()
         finally:
-            store.reset()
+            redis.Redis.from_url(redis_url).flushdb()
             admin.execute(f'drop database if exists "{database}" with (force)')
             admin.close()
 
@@ -61,12 +60,12 @@ def test_registry_in_postgres_and_online_reads_from_redis(production, marts_home
     import psycopg
     import redis
 
-    from features import config, store
-
-    settings, url = production
-    assert store.feature_store().config.online_store.type == "redis"
-    store.apply()
-    with psycopg.connect(url) as con:
+    settings, store = production
+    assert store.online_store_type == "redis"
+    store.apply()  # creates the registry's database on the server
+    registry = store.config.registry_url.replace("postgresql+psycopg://", "postgresql://")
+    assert registry.endswith(f"/{settings.feast_database}")
+    with psycopg.connect(registry) as con:
         names = {r[0] for r in con.execute(
             "select feature_view_name from feature_views where project_id = %s",
             (config.PROJECT,))}
@@ -87,6 +86,7 @@ def test_registry_in_postgres_and_online_reads_from_redis(production, marts_home
     assert list(zip(got["booking_id"], got["lead_time"], got["adr"], got["deposit_type"],
                     got["market_segment"], got["guest_id"])) == rows
 
-    # A second process (a fresh store) sees the registry from PostgreSQL.
-    store.reset()
-    assert store.online_features("cancellation", [{"booking_id": rows[0][0]}])["lead_time"] == [rows[0][1]]
+    # Another store of the same settings (as another process would open) reads the
+    # registry from PostgreSQL and the features from Redis.
+    fresh = FeatureStore.from_settings(settings)
+    assert fresh.online_features("cancellation", [{"booking_id": rows[0][0]}])["lead_time"] == [rows[0][1]]

@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.repository import BOOKING_FIELDS
-from tests.features.conftest import known_booking_day, use_home
+from features.store import FeatureStore
+from base.settings import Settings
+from tests.features.conftest import known_booking_day
 
 BOOKING_COLUMNS = [f.name for f in BOOKING_FIELDS]
 
@@ -33,12 +35,12 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_home, marts_db):
-    from features import store
-
+def test_apply_materialize_and_online_read_match_the_marts(feature_store, feast_sources_home,
+                                                          marts_home, marts_db):
+    store = feature_store
     applied = store.apply()
     assert applied["feature_services"] == ["booking", "cancellation", "clv", "guest_360", "pricing"]
-    assert (feast_home / "feast" / "registry.db").exists()
+    assert (feast_sources_home / "feast" / "registry.db").exists()
     assert store.apply()["deleted"] == []  # idempotent
 
     day = dt.date.fromisoformat(known_booking_day(marts_home))
@@ -65,6 +67,13 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
         for column in BOOKING_COLUMNS:
             assert _same(got[column][i], row[column]), (row["booking_id"], column, got[column][i])
 
+    # Another store object of the same settings (another process would build one) reads the
+    # same registry and online store: the state is in the home, not in the object.
+    other = FeatureStore.from_settings(Settings(home=feast_sources_home))
+    assert other.service_names() == applied["feature_services"]
+    assert other.online_features("booking", [{"booking_id": expected[0]["booking_id"]}])["lead_time"] == \
+        [expected[0]["lead_time"]]
+
     # Profile and value of a guest of the chain, and an unknown booking: all features None.
     guest = _mart_rows(marts_db, """select v.*, g.birth_year from fct_guest_value v join dim_guests g
                                  using (guest_id) where v.stays > 1 order by guest_id limit 1""")[0]
@@ -90,13 +99,11 @@ def test_apply_materialize_and_online_read_match_the_marts(feast_home, marts_hom
     assert math.isclose(price["hotel_occupancy"][0], hotel["sold"] / hotel["available"])
 
 
-def test_training_frame_is_point_in_time_correct(feast_sources_home, tmp_path, monkeypatch, marts_db):
+def test_training_frame_is_point_in_time_correct(feast_sources_home, tmp_path, marts_db):
     """A feature row dated after an entity row's timestamp is never joined to it."""
-    from features import store
-
     home = tmp_path / "home"
     shutil.copytree(feast_sources_home / "feast" / "sources", home / "feast" / "sources")
-    use_home(monkeypatch, home)
+    store = FeatureStore.from_settings(Settings(home=home))
     source = home / "feast" / "sources" / "booking_features.parquet"
     table = pq.read_table(source)
     booking = table["booking_id"][0].as_py()

@@ -3,6 +3,7 @@
 import json
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.models import infer_signature
@@ -55,14 +56,50 @@ def test_service_output_shape(services):
         services.model.predict(pd.DataFrame({"segment": ["business"]}))
 
 
-def test_service_history_counts_in_the_reason(services):
+def _without_history(model: recommenders.ServiceRecommender) -> recommenders.ServiceRecommender:
+    """The same trained recommender, the same guests and profiles, but no guest has ever
+    consumed a service (the counterfactual: what it recommends when history is ignored)."""
+    return recommenders.ServiceRecommender(
+        model.classifier, model.catalogue, model.categories, model.profiles,
+        np.zeros_like(model.history), model.defaults, model.segment_popularity, model.as_of,
+        model.baskets)
+
+
+def test_service_history_counts_in_the_reason_and_the_ranking(services):
+    """Guests WITH service history: the reason cites exactly the services they had (with the
+    number of stays), enough of them get a service they had recommended, and the history
+    moves the ranking: the services they had score higher than for the same guest without
+    that history."""
     model = services.model
-    row = (model.history > 0).any(axis=1).argmax()
-    guest = model.profiles.index[row]
-    recs = json.loads(model.predict(pd.DataFrame({"guest_id": [guest]}))["recommendations"][0])
-    had = {model.items[j] for j in range(len(model.items)) if model.history[row, j] > 0}
-    assert any(r["service"] in had and "previous stay" in r["reason"] for r in recs) or not had & {
-        r["service"] for r in recs}
+    rows = np.flatnonzero((model.history > 0).any(axis=1))[:300]
+    assert len(rows) >= 100, "the session's chain has returning guests with extras"
+    guests = model.profiles.index[rows].tolist()
+    frame = pd.DataFrame({"guest_id": guests})
+    with_history = model.predict(frame)["recommendations"].map(json.loads).tolist()
+    without = _without_history(model).predict(frame)["recommendations"].map(json.loads).tolist()
+
+    items = model.items
+    cited = changed = 0
+    for row, recs, blind in zip(rows, with_history, without):
+        had = {items[j]: int(model.history[row, j]) for j in range(len(items)) if model.history[row, j] > 0}
+        for r in recs:
+            if r["service"] in had:
+                assert r["reason"] == f"you had it on {had[r['service']]} previous stay(s)", r
+                cited += 1
+            else:
+                assert "previous stay" not in r["reason"], r
+        assert not any("previous stay" in r["reason"] for r in blind)
+        changed += [r["service"] for r in recs] != [r["service"] for r in blind]
+    assert cited >= len(rows) // 2, f"only {cited} recommendations from the history of {len(rows)} guests"
+    assert changed >= len(rows) // 2, f"the history changed the list of only {changed} of {len(rows)} guests"
+
+    # Scores: every service a guest had, with and without that guest's history.
+    _, hist, scores = model.rank(frame)
+    _, blind_hist, blind_scores = _without_history(model).rank(frame)
+    assert (hist > 0).any(axis=1).all() and not blind_hist.any()
+    had = hist > 0
+    assert scores[had].mean() > blind_scores[had].mean() + 0.05
+    assert (scores[had] > blind_scores[had]).mean() > 0.8
 
 
 def test_rooms_beat_popularity(rooms):

@@ -74,45 +74,41 @@ def stored_metric(registry: ModelRegistry, name: str, version: str, metric: str)
     return client.get_run(run_id).data.metrics[metric]
 
 
-def test_first_model_becomes_champion_and_only_a_better_one_replaces_it(registry):
+def test_lower_is_better_only_a_strictly_better_challenger_replaces_the_champion(registry, tmp_path):
     first = registry.log_and_promote(candidate(2.0))
     assert first.promoted and registry.champion_version("toy") == first.version
     assert first.champion_score is None and first.reason == "no champion yet"
+    # another tracking URI is another registry: it has no champion
+    assert ModelRegistry(f"sqlite:///{tmp_path}/other.db", tmp_path / "other").champion_version("toy") is None
 
     worse = registry.log_and_promote(candidate(1.0))
+    assert worse.challenger_score > worse.champion_score == first.challenger_score  # MAE
     assert not worse.promoted and registry.champion_version("toy") == first.version
-    assert worse.champion_score == first.challenger_score
-    assert worse.challenger_score > worse.champion_score  # MAE: lower is better
+
+    tie = registry.log_and_promote(candidate(2.0))  # another version, exactly as good
+    assert tie.version not in (first.version, worse.version)
+    assert tie.challenger_score == tie.champion_score == first.challenger_score
+    assert not tie.promoted and registry.champion_version("toy") == first.version
 
     better = registry.log_and_promote(candidate(2.9))
+    assert better.challenger_score < better.champion_score
     assert better.promoted and registry.champion_version("toy") == better.version
     assert registry.load_champion("toy").predict(X)[-1] == 2.9
     assert registry.load_version("toy", first.version).factor == 2.0  # old versions stay
 
     run = mlflow.get_run(better.run_id)
     assert run.data.params["factor"] == "2.9" and "baseline_mae" in run.data.metrics
-    tags = registry.client().get_model_version("toy", worse.version).tags
+    tags = registry.client().get_model_version("toy", tie.version).tags
     assert "challenger mae" in tags["promotion"] and f"champion v{first.version}" in tags["promotion"]
 
 
-def test_a_tie_keeps_the_champion(registry):
-    champion = registry.log_and_promote(candidate(2.5))
-    tie = registry.log_and_promote(candidate(2.5))  # another version, exactly as good
-    assert tie.version != champion.version
-    assert tie.challenger_score == tie.champion_score == champion.challenger_score
-    assert not tie.promoted and registry.champion_version("toy") == champion.version
-
-
-def test_higher_is_better_metric_promotes_the_higher_score(registry):
+def test_higher_is_better_metric_promotes_only_a_higher_score(registry):
     first = registry.log_and_promote(candidate(1.5, name="toy_r2", metric="r2"))
     assert first.promoted
 
     lower = registry.log_and_promote(candidate(1.0, name="toy_r2", metric="r2"))
-    assert lower.challenger_score < lower.champion_score
+    assert lower.challenger_score < lower.champion_score == first.challenger_score
     assert not lower.promoted and registry.champion_version("toy_r2") == first.version
-
-    same = registry.log_and_promote(candidate(1.5, name="toy_r2", metric="r2"))
-    assert same.challenger_score == same.champion_score and not same.promoted
 
     higher = registry.log_and_promote(candidate(2.8, name="toy_r2", metric="r2"))
     assert higher.challenger_score > higher.champion_score
@@ -121,38 +117,26 @@ def test_higher_is_better_metric_promotes_the_higher_score(registry):
 
 
 def test_the_gate_rescores_the_champion_on_the_new_held_out_data_not_its_stored_metric(registry):
-    """The world moved from y = 3x to y = 2x: the stored metrics of the champions (measured
-    on the old data) say the opposite of their scores on the new held-out data."""
-    later = HeldOut(X, 2 * X["x"].to_numpy())
+    """The champion x * 2 was trained when y = 3x (stored MAE 0.5). Then the world moves,
+    twice; each time its stored metric says the opposite of its score on the new data."""
+    champion = registry.log_and_promote(candidate(2.0, name="drift"))
+    stored = stored_metric(registry, "drift", champion.version, "mae")
+    assert stored == pytest.approx(0.5)
 
-    # A champion that was mediocre then (x * 2 on y = 3x) and is perfect now.
-    old = registry.log_and_promote(candidate(2.0, name="drift_a"))
-    challenger = candidate(2.5, name="drift_a", data=later)
-    stored = stored_metric(registry, "drift_a", old.version, "mae")
-    assert challenger.metrics["mae"] < stored  # by the stored metric the challenger would win
+    # y = 2x: the champion is now perfect. A challenger beating the stored 0.5 must not win.
+    now = HeldOut(X, 2 * X["x"].to_numpy())
+    challenger = candidate(2.5, name="drift", data=now)
+    assert challenger.metrics["mae"] < stored
     kept = registry.log_and_promote(challenger)
-    assert kept.champion_score == pytest.approx(later.mae(Scaled(2.0))) == 0.0
-    assert kept.champion_score != pytest.approx(stored)
-    assert not kept.promoted and registry.champion_version("drift_a") == old.version
+    assert kept.champion_score == now.mae(Scaled(2.0)) == 0.0
+    assert not kept.promoted and registry.champion_version("drift") == champion.version
 
-    # A champion that was perfect then (x * 3 on y = 3x) and is off now.
-    perfect = registry.log_and_promote(candidate(3.0, name="drift_b"))
-    assert stored_metric(registry, "drift_b", perfect.version, "mae") == 0.0
-    challenger = candidate(2.2, name="drift_b", data=later)
-    assert challenger.metrics["mae"] > 0.0  # by the stored metric the champion would stay
+    # y = 4x: the champion is now far off. A challenger worse than the stored 0.5 must win.
+    now = HeldOut(X, 4 * X["x"].to_numpy())
+    challenger = candidate(2.9, name="drift", data=now)
+    assert challenger.metrics["mae"] > stored
     moved = registry.log_and_promote(challenger)
-    assert moved.champion_score == pytest.approx(later.mae(Scaled(3.0)))
+    assert moved.champion_score == pytest.approx(now.mae(Scaled(2.0))) == pytest.approx(1.0)
     assert moved.challenger_score < moved.champion_score
-    assert moved.promoted and registry.champion_version("drift_b") == moved.version
-    assert registry.load_champion("drift_b").predict(X)[-1] == pytest.approx(2.2)
-
-
-def test_registries_are_separate_by_tracking_uri(tmp_path):
-    a = ModelRegistry(f"sqlite:///{tmp_path}/a/mlflow.db", tmp_path / "a" / "artifacts")
-    b = ModelRegistry(f"sqlite:///{tmp_path}/b/mlflow.db", tmp_path / "b" / "artifacts")
-    registration = a.log_and_promote(candidate(2.0))
-    assert a.champion_version("toy") == registration.version
-    assert b.champion_version("toy") is None
-    assert any((tmp_path / "a" / "artifacts").rglob("MLmodel"))
-    assert not (tmp_path / "b" / "artifacts").exists() or not any(
-        (tmp_path / "b" / "artifacts").rglob("MLmodel"))
+    assert moved.promoted and registry.champion_version("drift") == moved.version
+    assert registry.load_champion("drift").predict(X)[-1] == pytest.approx(2.9)

@@ -1,47 +1,55 @@
 """A served platform once per session: the session's marts (tests/ml), every champion
 trained and registered, the feature store applied and materialised (bookings of one day,
-every guest), and a price schedule in the lake; then the API app on it."""
+every guest), and a price schedule in the lake; then the API app on it. Everything is
+reached through settings passed explicitly (no environment)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from base.settings import Settings, get_settings
-from tests.conftest import innsight_home
-from tests.features.conftest import known_booking_day
+from base.settings import Settings
 from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
 
 
+def known_booking_day(home: Path) -> str:
+    """A booking date with bookings of both the real extract and the synthetic chain."""
+    with duckdb.connect(str(home / "warehouse" / "marts.duckdb"), read_only=True) as con:
+        return str(con.execute(
+            """select booking_date from fct_bookings group by booking_date
+               having count(guest_id) > 0 and count(*) > count(guest_id)
+                  and count(agent) > 0 and count(company) > 0
+               order by count(*) desc limit 1"""
+        ).fetchone()[0])
+
+
 @pytest.fixture(scope="session")
-def platform_home(marts_home, tmp_path_factory) -> Path:
+def platform_home(marts_home, tmp_path_factory) -> Path:  # noqa: F811
+    from features.store import FeatureStore
+    from lake.delta_tables import Lake
+    from ml.catalog import MODELS
+    from ml.registry import ModelRegistry
+    from orchestration.pricing.assets import publish_schedule
+
     home = tmp_path_factory.mktemp("serving") / "home"
     shutil.copytree(marts_home, home)
-    import duckdb
-
-    from features import store
-    from ml.catalog import MODELS, candidates
-    from ml.registry import log_and_promote
-    from orchestration.ml.dynamic_pricing import publish_schedule
-
-    with innsight_home(home):
-        store.reset()
-        with duckdb.connect(str(get_settings().marts_path), read_only=True) as marts:
-            for spec in MODELS.values():
-                for candidate in candidates(spec.train(marts)):
-                    log_and_promote(candidate)
-        store.export_sources()
-        store.apply()
-        day = dt.datetime.combine(dt.date.fromisoformat(known_booking_day(home)), dt.time(),
-                                  dt.timezone.utc)
-        store.materialize(start=day, end=day + dt.timedelta(hours=12), views=["booking_features"])
-        store.materialize(views=["guest_clv_inputs"])
-        publish_schedule(dt.date.today(), 7)
-    store.reset()
+    settings = Settings(home=home)
+    registry = ModelRegistry.from_settings(settings)
+    with duckdb.connect(str(settings.marts_path), read_only=True) as marts:
+        for spec in MODELS.values():
+            registry.train_and_register(spec, marts)
+    store = FeatureStore.from_settings(settings)
+    store.export_sources(settings.marts_path)
+    store.apply()
+    day = dt.datetime.combine(dt.date.fromisoformat(known_booking_day(home)), dt.time(),
+                              dt.timezone.utc)
+    store.materialize(start=day, end=day + dt.timedelta(hours=12), views=["booking_features"])
+    store.materialize(views=["guest_clv_inputs"])
+    publish_schedule(Lake.from_settings(settings), registry, dt.date.today(), 7)
     return home
 
 
@@ -57,16 +65,17 @@ def client(api_settings):
 
     from serving.app import create_app
 
-    os.environ["INNSIGHT_HOME"] = str(api_settings.home)
-    get_settings.cache_clear()
     with TestClient(create_app(api_settings)) as c:
         yield c
-    os.environ.pop("INNSIGHT_HOME", None)
-    get_settings.cache_clear()
+
+
+def services(client):
+    """What the app built from its settings (champions, prediction log, ...)."""
+    return client.app.state.services
 
 
 def bearer(settings: Settings, *roles: str, **kw) -> dict[str, str]:
-    from serving.auth import issue_token
+    from serving.core.auth import issue_token
 
     return {"Authorization": f"Bearer {issue_token('tester', list(roles), settings=settings, **kw)}"}
 
@@ -80,8 +89,6 @@ def reader(api_settings) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def served_bookings(platform_home) -> list[str]:
     """Ids of the bookings materialised into the online store."""
-    import duckdb
-
     day = known_booking_day(platform_home)
     with duckdb.connect(str(platform_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
         return [r[0] for r in marts.execute(

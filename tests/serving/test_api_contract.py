@@ -1,7 +1,7 @@
 """The API's contract, checked over every route the app has: who may call what (401/403,
 tokens and service keys), rate limits (429 + Retry-After), correlation ids in headers,
-error bodies and the access log, champion hot reload under load without a dropped
-request, 503s that say why, and a Schemathesis run over the OpenAPI schema."""
+error bodies and the access log, 503s that say why, and a Schemathesis run over the
+OpenAPI schema. (Champion hot reload: test_champion_reload.py.)"""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ import hashlib
 import json
 import logging
 import re
-import threading
-import time
 import uuid
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from base.settings import ApiKey, Settings, get_settings
-from serving.auth import PERMISSIONS, ROLES, issue_token
+from base.settings import ApiKey, Settings
+from ml.catalog import MODELS, RETRAIN_ALL_JOB
+from serving.core.auth import PERMISSIONS, ROLES, issue_token
 from tests.conftest import free_port
 from tests.serving.conftest import bearer
 
@@ -221,8 +220,8 @@ def test_service_api_keys_are_accepted_and_checked(keyed_client, service_keys):
     assert not problems, "\n".join(problems)
     # The admin key may retrain: the request passes auth and reaches Dagster, which is not
     # running: 503 naming where it looked.
-    r = keyed_client.post(f"{ML}/retrain/churn", headers={"X-API-Key": service_keys["admin"]})
-    assert_error(r, 503, "unavailable", contains=app.state.settings.dagster_url)
+    r = keyed_client.post(f"{ML}/retrain/cancellation", headers={"X-API-Key": service_keys["admin"]})
+    assert_error(r, 503, "unavailable", contains=app.state.services.settings.dagster_url)
     assert r.headers["retry-after"] == "30"
     # A key's own rate limit.
     limited = {"X-API-Key": service_keys["limited"]}
@@ -263,7 +262,7 @@ def test_rate_limit_answers_429_with_retry_after_per_client(client, api_settings
 
 class _Lines(logging.Handler):
     def __init__(self):
-        from serving.observability import JsonFormatter
+        from base.logging import JsonFormatter
 
         super().__init__(logging.INFO)
         self.setFormatter(JsonFormatter())
@@ -335,126 +334,52 @@ def test_metrics_tell_routes_apart(client, api_settings):
     assert {"/health", f"{ML}/health", f"{ML}/metrics"} <= routes, sorted(routes)
 
 
-# -- 4. champion hot reload -------------------------------------------------------------------
+# -- 4. 503 with a reason -------------------------------------------------------------------------
 
 
-def test_champion_hot_reload_drops_no_request(client, reader, served_bookings, api_settings):
-    import mlflow
-
-    from ml import registry
-
-    champions = client.app.state.champions
-    old = champions.get("cancellation")
-    assert get_settings().home == api_settings.home  # the client fixture points INNSIGHT_HOME here
-    registry = registry.configure()
-    with mlflow.start_run(run_name="contract-hot-reload"):
-        info = mlflow.pyfunc.log_model(name="model", python_model=old.model, registered_model_name="cancellation",
-                                       pip_requirements=["mlflow"])
-    new = str(info.registered_model_version)
-    assert new != old.version
-    registry.set_registered_model_alias("cancellation", tracking.CHAMPION, new)
-
-    answers: list[tuple[float, int, str | None]] = []
-    stop = threading.Event()
-
-    def load():
-        i = 0
-        while not stop.is_set():
-            booking = served_bookings[i % len(served_bookings)]
-            r = client.post(f"{ML}/churn/predict", json={"booking_id": booking}, headers=reader)
-            answers.append((time.monotonic(), r.status_code,
-                            r.json().get("model_version") if r.status_code == 200 else r.text))
-            i += 1
-
-    thread = threading.Thread(target=load, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while len(answers) < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        started = time.monotonic()
-        changes = champions.refresh()
-        finished = time.monotonic()
-        seen = len(answers)
-        while len(answers) < seen + 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    assert not thread.is_alive()
-    assert changes == {"cancellation": new}
-    assert champions.get("cancellation").version == new
-    assert all(status == 200 for _, status, _ in answers), [a for a in answers if a[1] != 200][:3]
-    versions = [v for _, _, v in answers]
-    assert {v for t, _, v in answers if t < started} == {old.version}
-    after = [v for t, _, v in answers if t > finished]
-    assert len(after) >= 5 and set(after) == {new}
-    # One switch, never back: a request in flight kept the model it started with.
-    switch = versions.index(new)
-    assert set(versions[:switch]) == {old.version} and set(versions[switch:]) == {new}
-
-    text = client.get(f"{ML}/metrics", headers=bearer(api_settings, "monitoring")).text
-    assert metric_value(text, "innsight_ml_champion_version", model="cancellation") == float(new)
-    assert metric_value(text, "innsight_ml_champion_reloads_total", model="cancellation", outcome="reloaded") >= 1
-    assert metric_value(text, "innsight_ml_predictions_total", model="cancellation", version=new) >= 5
-    health = client.get(f"{ML}/health").json()
-    assert health["status"] == "ok" and health["models"]["cancellation"]["version"] == new
-
-
-# -- 5. 503 with a reason -------------------------------------------------------------------------
-
-
-def test_an_empty_home_answers_503_with_the_reason(tmp_path, monkeypatch, api_settings):
-    from ml import registry
+def test_an_empty_home_answers_503_with_the_reason(tmp_path):
+    """An app on a home with nothing built: every answer that needs a model, the feature
+    store, the price schedule or Dagster says which is missing and why."""
     from serving.app import create_app
 
-    empty = tmp_path / "empty"
-    settings = Settings(home=empty, dagster_port=free_port(), champion_poll_seconds=3600,
-                        predictions_flush_seconds=3600)
+    settings = Settings(home=tmp_path / "empty", dagster_port=free_port(),
+                        champion_poll_seconds=3600, predictions_flush_seconds=3600)
     admin = bearer(settings, "admin")
-    # The champion registry reads MLflow's settings from the environment: point it at the
-    # empty home while the app starts, then back at the served platform (session client).
-    monkeypatch.setenv("INNSIGHT_HOME", str(empty))
-    get_settings.cache_clear()
-    try:
-        with TestClient(create_app(settings), raise_server_exceptions=False) as c:
-            monkeypatch.setenv("INNSIGHT_HOME", str(api_settings.home))
-            get_settings.cache_clear()
-            registry.configure()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        r = c.post(f"{ML}/churn/predict", json={"booking_id": "CH-1"}, headers=admin)
+        body = assert_error(r, 503, "unavailable", contains="the cancellation model is unavailable")
+        assert "no champion registered" in body["message"], body
+        assert r.headers["retry-after"] == "30"
+        r = c.post(f"{ML}/clv/predict", json={"guest_id": "G1"}, headers=admin)
+        assert_error(r, 503, "unavailable", contains="the clv model is unavailable")
+        r = c.get(f"{ML}/pricing/current/A", headers=admin)
+        assert_error(r, 503, "unavailable", contains="no price schedule")
 
-            r = c.post(f"{ML}/churn/predict", json={"booking_id": "CH-1"}, headers=admin)
-            body = assert_error(r, 503, "unavailable", contains="the churn model is unavailable")
-            assert "no champion registered" in body["message"], body
-            assert r.headers["retry-after"] == "30"
-            r = c.post(f"{ML}/clv/predict", json={"guest_id": "G1"}, headers=admin)
-            assert_error(r, 503, "unavailable", contains="the clv model is unavailable")
-            r = c.get(f"{ML}/pricing/current/A", headers=admin)
-            assert_error(r, 503, "unavailable", contains="no price schedule")
+        r = c.get(f"{ML}/health")
+        assert r.status_code == 503, r.text
+        health = r.json()
+        assert health["status"] == "degraded"
+        assert health["models"]["cancellation"]["status"] == "unavailable"
+        assert "no champion registered" in health["models"]["cancellation"]["reason"]
+        assert health["feature_store"]["status"] == "unavailable" and health["feature_store"]["reason"]
 
-            r = c.get(f"{ML}/health")
-            assert r.status_code == 503, r.text
-            health = r.json()
-            assert health["status"] == "degraded"
-            assert health["models"]["cancellation"]["status"] == "unavailable"
-            assert "no champion registered" in health["models"]["cancellation"]["reason"]
-            assert health["feature_store"]["status"] == "unavailable" and health["feature_store"]["reason"]
+        r = c.get("/health/ready")
+        assert r.status_code == 503 and r.json()["status"] == "not ready", r.text
+        assert c.get("/health").json()["marts"]["available"] is False
+        assert c.get("/health/live").status_code == 200
 
-            # Readiness is this app's home, whatever INNSIGHT_HOME says.
-            r = c.get("/health/ready")
-            assert r.status_code == 503 and r.json()["status"] == "not ready", r.text
-            assert c.get("/health").json()["marts"]["available"] is False
-            assert c.get("/health/live").status_code == 200
-
-            r = c.post(f"{ML}/retrain/churn", headers=admin)
+        # Retraining names the Dagster job it asked for (from ml.catalog) and where Dagster
+        # was looked for; `all` is the nightly job.
+        for name, job in (("cancellation", MODELS["cancellation"].retrain_job), ("all", RETRAIN_ALL_JOB)):
+            r = c.post(f"{ML}/retrain/{name}", headers=admin)
             body = assert_error(r, 503, "unavailable", contains=settings.dagster_url)
-            assert "retrain_churn" in body["message"]
-    finally:
-        monkeypatch.setenv("INNSIGHT_HOME", str(api_settings.home))
-        get_settings.cache_clear()
-        registry.configure()
+            assert f"the {job} run" in body["message"], body
+        assert (MODELS["cancellation"].retrain_job, RETRAIN_ALL_JOB) == ("retrain_cancellation",
+                                                                         "nightly_retraining")
+        assert c.post(f"{ML}/retrain/churn", headers=admin).status_code == 422  # renamed
 
 
-# -- 6. Schemathesis over the OpenAPI schema ----------------------------------------------------
+# -- 5. Schemathesis over the OpenAPI schema ----------------------------------------------------
 
 
 def test_openapi_schema_fuzzing_finds_no_server_error(client, api_settings):

@@ -7,17 +7,20 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from base import files
 from base.settings import Settings
-from lake import delta_tables as dt
-from lake.ingest import QUARANTINE, ingest_file, landing_files, table_uri
+from lake.ingest import LandingZone
+from lake.properties import BUNDLED
 from lake.sources import SOURCES, source_for_file
-from serving import errors, events
-from serving.auth import issue_token
-from serving.observability import Metrics, RequestContext
-from serving.ratelimit import RateLimiter
+from lake.tables import QUARANTINE
+from serving import deps
+from serving.app import create_app
+from serving.core.auth import issue_token
+from serving.services.event_inbox import EventInbox
 
 ATTENDANCE = {"employee_id": "EMP001", "timestamp": "2025-01-17T08:30:00+07:00",
               "action": "check_in", "location": "cam_lobby_01", "confidence": 0.98}
@@ -33,20 +36,14 @@ BOOKING = {"booking_id": "BOOK001", "event_type": "new_booking", "hotel": "Resor
 
 
 @pytest.fixture
-def app(home: Path) -> FastAPI:
-    app = FastAPI()
-    app.state.settings = Settings(home=home)
-    app.state.metrics = Metrics()
-    app.state.limiter = RateLimiter("1000/minute", "memory://", app.state.metrics)
-    errors.install(app)
-    app.add_middleware(RequestContext, metrics=app.state.metrics)
-    app.include_router(events.router)
-    return app
+def app(settings: Settings) -> FastAPI:
+    """The API on a fresh home, not started: events need no model."""
+    return create_app(settings.model_copy(update={"rate_limit": "1000/minute"}))
 
 
 @pytest.fixture
-def client(app: FastAPI) -> TestClient:
-    token = issue_token("desk", ["front_desk"], settings=app.state.settings)
+def client(app: FastAPI, settings: Settings) -> TestClient:
+    token = issue_token("desk", ["front_desk"], settings=settings)
     return TestClient(app, headers={"Authorization": f"Bearer {token}"},
                       raise_server_exceptions=False)
 
@@ -60,14 +57,14 @@ def landed(home: Path) -> list[Path]:
     return sorted(p for p in (home / "landing").rglob("*") if p.is_file())
 
 
-def ingest(home: Path, answer: dict, source: str):
-    path = home / "landing" / answer["landing_file"]
+def ingest(zone: LandingZone, answer: dict, source: str):
+    path = zone.root / answer["landing_file"]
     assert source_for_file(path.parent.name, path.name) is SOURCES[source]
-    assert path in landing_files(SOURCES[source])  # what the sensor and the asset read
-    result = ingest_file(path)
+    assert path in zone.files(SOURCES[source])  # what the sensor and the asset read
+    result = zone.ingest(path)
     assert result.rows_quarantined == 0 and result.rows_read == 1, result.reasons
-    assert dt.read(table_uri(QUARANTINE)).is_empty()
-    return result, dt.read(table_uri(f"bronze/{source}"))
+    assert zone.lake.read(QUARANTINE.name).is_empty()
+    return result, zone.lake.read(SOURCES[source].table)
 
 
 def problems(response) -> dict[str, str]:
@@ -75,8 +72,8 @@ def problems(response) -> dict[str, str]:
     return {d["field"]: d["problem"] for d in response.json()["details"]}
 
 
-def test_attendance_lands_as_an_event_file_and_reaches_bronze(home, client, app):
-    counted = app.state.metrics.events.labels("attendance")._value.get
+def test_attendance_lands_as_an_event_file_and_reaches_bronze(home, zone, client, app):
+    counted = app.state.services.metrics.events.labels("attendance")._value.get
     before = counted()
     r = post(client, "attendance", ATTENDANCE)
     assert r.status_code == 202, r.text
@@ -88,7 +85,7 @@ def test_attendance_lands_as_an_event_file_and_reaches_bronze(home, client, app)
     assert name.name.endswith(f"-{a['event_id']}.jsonl")
     assert landed(home) == [home / "landing" / name]  # no temp file left
 
-    result, bronze = ingest(home, a, "attendance_events")
+    result, bronze = ingest(zone, a, "attendance_events")
     assert result.rows_inserted == 1
     row = bronze.row(0, named=True)
     assert row["event_id"] == a["event_id"] and row["employee_id"] == "EMP001"
@@ -100,12 +97,12 @@ def test_attendance_lands_as_an_event_file_and_reaches_bronze(home, client, app)
     assert counted() == before + 1
 
 
-def test_room_status_lands_as_an_inspection_of_the_hotel_named_by_code(home, client):
+def test_room_status_lands_as_an_inspection_of_the_hotel_named_by_code(zone, client):
     r = post(client, "room_status", ROOM)
     assert r.status_code == 202, r.text
     a = r.json()
     assert a["landing_file"].startswith("camera/inspections-api-")
-    _, bronze = ingest(home, a, "room_inspections")
+    _, bronze = ingest(zone, a, "room_inspections")
     row = bronze.row(0, named=True)
     assert row["inspection_id"] == a["event_id"] and row["hotel"] == "City Hotel"
     assert (row["room_number"], row["status"], row["tags"]) == ("201", "clean", [])
@@ -114,12 +111,12 @@ def test_room_status_lands_as_an_inspection_of_the_hotel_named_by_code(home, cli
     assert row["camera_id"] is None and "old_status" not in bronze.columns
 
 
-def test_a_booking_lands_in_the_extract_layout_and_a_cancellation_updates_it(home, client):
+def test_a_booking_lands_in_the_extract_layout_and_a_cancellation_updates_it(zone, client):
     r = post(client, "booking", BOOKING)
     assert r.status_code == 202, r.text
     a = r.json()
     assert a["landing_file"].startswith("pms/bookings-api-") and a["landing_file"].endswith(".csv")
-    result, bronze = ingest(home, a, "pms_bookings")
+    result, bronze = ingest(zone, a, "pms_bookings")
     assert result.layout == "reference" and result.rows_inserted == 1
     row = bronze.row(0, named=True)
     expected = {
@@ -137,14 +134,14 @@ def test_a_booking_lands_in_the_extract_layout_and_a_cancellation_updates_it(hom
     cancel = {**BOOKING, "event_type": "cancellation", "timestamp": "2025-02-01T09:00:00Z"}
     r = post(client, "booking", cancel)
     assert r.status_code == 202, r.text
-    result, bronze = ingest(home, r.json(), "pms_bookings")
+    result, bronze = ingest(zone, r.json(), "pms_bookings")
     assert result.rows_updated == 1 and bronze.height == 1
     row = bronze.row(0, named=True)
     assert row["is_canceled"] is True and row["reservation_status"] == "Canceled"
     assert row["reservation_status_date"] == date(2025, 2, 1)
 
 
-def test_reposting_an_event_id_lands_one_file_and_one_row(home, client):
+def test_reposting_an_event_id_lands_one_file_and_one_row(home, zone, client):
     # booking_date omitted: it defaults to the day of the first post, also for the repost
     arrival = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
     body = {**BOOKING, "event_id": "pms-42", "booking_date": None, "arrival_date": arrival}
@@ -154,21 +151,21 @@ def test_reposting_an_event_id_lands_one_file_and_one_row(home, client):
     for key in ("event_id", "landing_file", "received_at"):
         assert first.json()[key] == again.json()[key]
     assert len(landed(home)) == 1
-    ingest(home, first.json(), "pms_bookings")
+    ingest(zone, first.json(), "pms_bookings")
 
     att = {**ATTENDANCE, "event_id": "door-7"}
     a1, a2 = post(client, "attendance", att), post(client, "attendance", att)
     assert a1.json()["event_id"] == "door-7" and a2.json()["duplicate"]
-    ingest(home, a1.json(), "attendance_events")
-    assert all(ingest_file(p).skipped for p in landed(home))  # the ingest had them all
+    ingest(zone, a1.json(), "attendance_events")
+    assert all(zone.ingest(p).skipped for p in landed(home))  # the ingest had them all
 
     conflict = post(client, "attendance", {**att, "action": "check_out"})
     assert conflict.status_code == 409 and conflict.json()["error"] == "conflict"
     assert "door-7" in conflict.json()["message"] and len(landed(home)) == 2
 
 
-def test_credentials_are_required_and_need_events_write(home, app, client):
-    s = app.state.settings
+def test_credentials_are_required_and_need_events_write(home, app, client, settings):
+    s = settings
     anonymous = TestClient(app)
     assert post(anonymous, "attendance", ATTENDANCE).status_code == 401
     revenue = issue_token("rm", ["revenue_manager"], settings=s)
@@ -212,10 +209,19 @@ def test_invalid_events_are_refused_naming_the_field_and_land_nothing(home, clie
     assert landed(home) == []
 
 
-def test_an_event_the_contract_would_quarantine_is_never_written(home, client, monkeypatch):
-    # Past the request validation (patched), the source's own contract still refuses it.
-    monkeypatch.setattr(events, "resolve_hotel", lambda value: value)
-    r = post(client, "room_status", {**ROOM, "hotel": "Hotel California"})
+def test_an_event_the_contract_would_quarantine_is_never_written(home, settings, tmp_path):
+    """The API's property master knows a hotel the lake's reference data does not: the
+    request passes validation, and the landing zone's own check (the ingest's) refuses it."""
+    master = yaml.safe_load(BUNDLED.read_text())
+    master["properties"].append({**master["properties"][0], "name": "Hotel California",
+                                 "code": "HCA"})
+    wider = tmp_path / "properties.yaml"
+    wider.write_text(yaml.safe_dump(master))
+    app = create_app(settings.model_copy(update={"properties_file": wider}))
+    app.dependency_overrides[deps.events_dep] = lambda: EventInbox(LandingZone.from_settings(settings))
+    token = issue_token("desk", ["front_desk"], settings=settings)
+    r = post(TestClient(app, headers={"Authorization": f"Bearer {token}"}), "room_status",
+             {**ROOM, "hotel": "Hotel California"})
     assert problems(r)["hotel"].startswith("unknown hotel 'Hotel California'")
     assert "room_inspections contract" in r.json()["message"]
     assert landed(home) == []
@@ -225,7 +231,7 @@ def test_a_failed_write_leaves_no_partial_file(home, client, monkeypatch):
     def broken(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(events.os, "replace", broken)
+    monkeypatch.setattr(files.os, "replace", broken)
     assert post(client, "attendance", ATTENDANCE).status_code == 500
     assert landed(home) == []
 

@@ -9,6 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from serving.services import champions as served
+from tests.serving.conftest import services
+
 ML = "/api/v1/ml"
 
 
@@ -18,8 +21,8 @@ def marts(platform_home):
         yield con
 
 
-def champion(client, name):
-    return client.app.state.champions.get(name)
+def champion(client, model: served.ServedModel):
+    return services(client).champions.get(model)
 
 
 def test_churn_by_booking_id_is_the_champion_on_the_marts_row(client, reader, served_bookings, marts):
@@ -28,7 +31,7 @@ def test_churn_by_booking_id_is_the_champion_on_the_marts_row(client, reader, se
     ids = served_bookings[:5]
     rows = marts.execute(f"select * from fct_bookings where booking_id in ({','.join('?' * len(ids))}) "
                          "order by booking_id", ids).df()
-    expected = champion(client, "cancellation").model.predict(cancellation.booking_frame(rows))
+    expected = champion(client, served.CANCELLATION).model.predict(cancellation.booking_frame(rows))
     for booking_id, p, level in zip(rows["booking_id"], expected["probability"], expected["risk_level"]):
         r = client.post(f"{ML}/churn/predict", json={"booking_id": booking_id}, headers=reader)
         assert r.status_code == 200, r.text
@@ -38,7 +41,7 @@ def test_churn_by_booking_id_is_the_champion_on_the_marts_row(client, reader, se
         assert body["risk_level"] == level
         assert 1 <= len(body["risk_factors"]) <= 3
         assert {"factor", "value", "impact"} <= set(body["risk_factors"][0])
-        assert body["model_version"] == champion(client, "cancellation").version
+        assert body["model_version"] == champion(client, served.CANCELLATION).version
 
 
 def test_churn_scores_a_new_booking_from_its_fields(client, reader):
@@ -70,11 +73,11 @@ def test_churn_unknown_booking_is_404_and_bad_fields_422(client, reader):
 
 
 def test_clv_is_the_champion_on_guest_features(client, reader, marts):
-    from ml import clv
+    from features.inputs import data_range, guest_features
 
-    as_of = clv.data_range(marts)[1] + dt.timedelta(days=1)
-    features = clv.guest_features(marts, as_of).iloc[::500].head(4)
-    expected = champion(client, "clv").model.predict(features)
+    as_of = data_range(marts)[1] + dt.timedelta(days=1)
+    features = guest_features(marts, as_of).iloc[::500].head(4)
+    expected = champion(client, served.CLV).model.predict(features)
     for guest_id, value, p, segment in expected[["guest_id", "predicted_value_12m",
                                                  "retention_probability", "segment"]].itertuples(index=False):
         body = client.post(f"{ML}/clv/predict", json={"guest_id": guest_id}, headers=reader).json()
@@ -101,11 +104,11 @@ def test_pricing_optimize_gives_a_schedule_per_date_and_room_type(client, reader
         assert any(d["field"].startswith(field) for d in r.json()["details"])
 
 
-def test_pricing_current_reads_todays_row_of_the_lake_schedule(client, reader, platform_home):
-    from lake import delta_tables
-    from ml.dynamic_pricing import SCHEDULE_TABLE
+def test_pricing_current_reads_todays_row_of_the_lake_schedule(client, reader, api_settings):
+    from lake.delta_tables import Lake
+    from lake.tables import PRICE_SCHEDULE
 
-    table = delta_tables.read(str(platform_home / "lake" / SCHEDULE_TABLE)).to_pandas()
+    table = Lake.from_settings(api_settings).read(PRICE_SCHEDULE.name).to_pandas()
     today = table[pd.to_datetime(table["date"]).dt.date == dt.date.today()]
     row = today[today["room_type"] == "A"].sort_values("hotel").iloc[0]
     r = client.get(f"{ML}/pricing/current/A", headers=reader)
@@ -139,12 +142,21 @@ def test_forecasts_give_daily_values_with_intervals(client, reader, target, fiel
 
 
 def test_recommendations(client, reader, marts):
-    guest = champion(client, "recommend_services").model.profiles.index[0]
+    # the guest with the most extras on past stays: the answer uses their history
+    guest, = marts.execute(
+        "select guest_id from fct_booking_services where guest_id is not null "
+        "group by guest_id order by count(*) desc, guest_id limit 1").fetchone()
+    assert champion(client, served.SERVICES).model.knows(guest)
     r = client.post(f"{ML}/recommend/services", json={"guest_id": guest, "top_k": 3}, headers=reader)
     assert r.status_code == 200, r.text
     recs = r.json()["recommendations"]
     assert len(recs) == 3 and all(rec["estimated_revenue"] > 0 for rec in recs)
     assert len({rec["service_id"] for rec in recs}) == 3
+    assert any(rec["reason"].startswith("you had it on") for rec in recs), recs
+    # estimated_revenue: the service's average charge per stay that had it, from the mart
+    charges = dict(marts.execute("select service, round(avg(amount), 2) from fct_booking_services "
+                                 "group by service").fetchall())
+    assert all(rec["estimated_revenue"] == pytest.approx(charges[rec["service_name"]]) for rec in recs)
     assert client.post(f"{ML}/recommend/services", json={"guest_id": "NEW"}, headers=reader).status_code == 404
     new = client.post(f"{ML}/recommend/services", json={"guest_id": "NEW", "context": {
         "guest_segment": "business", "hotel": "HAN"}}, headers=reader)
@@ -161,20 +173,20 @@ def test_recommendations(client, reader, marts):
     assert r.status_code == 422 and "check_out" in r.json()["message"]
 
 
-def test_every_prediction_is_recorded_in_the_lake(client, reader, served_bookings, platform_home):
-    from lake import delta_tables
-    from serving.predictions import TABLE
+def test_every_prediction_is_recorded_in_the_lake(client, reader, served_bookings, api_settings):
+    from lake.delta_tables import Lake
+    from lake.tables import ML_PREDICTIONS
 
     r = client.post(f"{ML}/churn/predict", json={"booking_id": served_bookings[0]},
                     headers={**reader, "X-Correlation-ID": "trace-me-42"})
     assert r.headers["x-correlation-id"] == "trace-me-42"
     prediction_id = r.json()["prediction_id"]
-    client.app.state.predictions.flush()
-    log = delta_tables.read(str(platform_home / "lake" / TABLE)).to_pandas()
+    services(client).predictions.flush()
+    log = Lake.from_settings(api_settings).read(ML_PREDICTIONS.name).to_pandas()
     row = log[log["prediction_id"] == prediction_id].iloc[0]
     assert (row["model"], row["endpoint"], row["correlation_id"], row["client"]) == (
         "cancellation", "churn/predict", "trace-me-42", "tester")
-    assert row["model_version"] == champion(client, "cancellation").version and row["latency_ms"] > 0
+    assert row["model_version"] == champion(client, served.CANCELLATION).version and row["latency_ms"] > 0
     assert served_bookings[0] in row["inputs"] and str(r.json()["churn_probability"]) in row["outputs"]
 
 

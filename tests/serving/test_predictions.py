@@ -4,6 +4,7 @@ many threads, and through a spool file when the lake refuses them, without dupli
 from __future__ import annotations
 
 import gc
+import logging
 import shutil
 import threading
 import time
@@ -17,17 +18,21 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from base.settings import Settings
-from lake import delta_tables as dt
-from serving.predictions import SCHEMA, TABLE, PredictionLog
+from lake.delta_tables import Lake
+from lake.tables import ML_PREDICTIONS
+from serving.services.predictions import PredictionLog
+
+SCHEMA, TABLE = ML_PREDICTIONS.schema, ML_PREDICTIONS.name
 
 
-def settings(**overrides) -> Settings:
-    return Settings(**overrides)  # INNSIGHT_HOME from the home fixture
+def prediction_log(home, lake: Lake, flush_seconds: float = 10.0,
+                   batch_rows: int = 5_000) -> PredictionLog:
+    """A log writing to `lake`, spooling under `home` (as the app builds it)."""
+    return PredictionLog(lake, home / "serving" / "predictions_spool", flush_seconds, batch_rows)
 
 
-def rows(s: Settings) -> pl.DataFrame:
-    return dt.read(s.table_uri(TABLE))
+def rows(lake: Lake) -> pl.DataFrame:
+    return lake.read(TABLE)
 
 
 def record(log: PredictionLog, i: int = 0, **kw) -> str:
@@ -49,9 +54,8 @@ def spool_files(home) -> list:
     return sorted((home / "serving" / "predictions_spool").glob("*.jsonl"))
 
 
-def test_flush_writes_every_column_with_json_and_close_writes_the_rest(home):
-    s = settings()
-    log = PredictionLog(s)
+def test_flush_writes_every_column_with_json_and_close_writes_the_rest(home, lake):
+    log = prediction_log(home, lake)
     pid = log.record(model="price", version=None, endpoint="/predict/price",
                      inputs={"hotel": "City", "arrival": date(2024, 5, 1),
                              "nights": np.int64(3)},
@@ -60,7 +64,7 @@ def test_flush_writes_every_column_with_json_and_close_writes_the_rest(home):
     assert uuid.UUID(pid).version == 4 and uuid.UUID(pid).hex == pid and log.pending == 1
     assert log.flush() == 1 and log.pending == 0 and log.flush() == 0
 
-    df = rows(s)
+    df = rows(lake)
     assert df.schema == pl.Schema(SCHEMA)
     row = df.row(0, named=True)
     assert row["prediction_id"] == pid and row["model"] == "price"
@@ -71,21 +75,21 @@ def test_flush_writes_every_column_with_json_and_close_writes_the_rest(home):
     assert row["predicted_date"] == row["predicted_at"].date()
     assert orjson.loads(row["inputs"]) == {"hotel": "City", "arrival": "2024-05-01", "nights": 3}
     assert orjson.loads(row["outputs"]) == {"price": 120.5, "band": [1, 2]}
-    table = DeltaTable(s.table_uri(TABLE))
+    table = DeltaTable(lake.uri(TABLE))
     assert table.metadata().partition_columns == ["predicted_date"]
 
     ids = {record(log, i) for i in range(3)}
     log.close()
     log.close()  # idempotent
-    assert set(rows(s)["prediction_id"]) == ids | {pid}
+    assert set(rows(lake)["prediction_id"]) == ids | {pid}
     stats = log.stats()
     assert stats["written"] == 4 and stats["pending"] == 0 and stats["failed_batches"] == 0
     assert stats["last_flush_at"] and stats["last_error"] is None
 
 
-def test_record_only_buffers_encoded_rows(home):
+def test_record_only_buffers_encoded_rows(home, lake):
     """No I/O on the request path, and nothing the GC must scan: rows are JSON text."""
-    log = PredictionLog(settings())
+    log = prediction_log(home, lake)
     inputs, unencodable = {"a": 1}, object()
     for i in range(100):
         log.record(model="m", version="1", endpoint="/e", inputs=inputs,
@@ -96,29 +100,26 @@ def test_record_only_buffers_encoded_rows(home):
     assert not any(gc.is_tracked(row) for row in log._buffer)
     # an object the encoder cannot encode becomes its str()
     assert log.flush() == 100
-    out = orjson.loads(rows(settings())["outputs"][0])
+    out = orjson.loads(rows(lake)["outputs"][0])
     assert out["x"].startswith("<object object")
 
 
-def test_the_writer_flushes_on_age_and_on_size(home):
-    s = settings(predictions_flush_seconds=0.05, predictions_batch_rows=1_000_000)
-    log = PredictionLog(s).start()
+def test_the_writer_flushes_on_age_and_on_size(home, lake):
+    log = prediction_log(home, lake, flush_seconds=0.05, batch_rows=1_000_000).start()
     record(log)
     wait_until(lambda: log.stats()["written"] == 1)
     log.close()
 
-    s = settings(predictions_flush_seconds=3600, predictions_batch_rows=10)
-    log = PredictionLog(s).start()
+    log = prediction_log(home, lake, flush_seconds=3600, batch_rows=10).start()
     for i in range(10):
         record(log, i)
     wait_until(lambda: log.stats()["written"] == 10)
-    assert log.pending == 0 and rows(s).height == 11
+    assert log.pending == 0 and rows(lake).height == 11
     log.close()
 
 
-def test_concurrent_records_lose_nothing(home):
-    s = settings(predictions_flush_seconds=0.01, predictions_batch_rows=300)
-    log = PredictionLog(s).start()
+def test_concurrent_records_lose_nothing(home, lake):
+    log = prediction_log(home, lake, flush_seconds=0.01, batch_rows=300).start()
     threads, per_thread = 8, 1_000
     ids: list[list[str]] = [[] for _ in range(threads)]
 
@@ -131,7 +132,7 @@ def test_concurrent_records_lose_nothing(home):
     for w in workers:
         w.join()
     log.close()
-    df = rows(s)
+    df = rows(lake)
     assert df.height == threads * per_thread == df["prediction_id"].n_unique()
     assert set(df["prediction_id"]) == {i for batch in ids for i in batch}
     assert log.stats()["written"] == threads * per_thread
@@ -142,8 +143,8 @@ def test_a_refused_batch_is_spooled_and_appended_once_the_lake_is_back(home):
     blocker = home / "blocked"
     blocker.parent.mkdir(parents=True)
     blocker.write_text("not a directory")
-    s = settings(lake_uri=str(blocker / "lake"))
-    log = PredictionLog(s)
+    blocked = Lake(str(blocker / "lake"))
+    log = prediction_log(home, blocked)
     ids = {record(log, i) for i in range(5)}
     assert log.flush() == 0
     stats = log.stats()
@@ -158,9 +159,9 @@ def test_a_refused_batch_is_spooled_and_appended_once_the_lake_is_back(home):
     blocker.unlink()  # the lake is back: the next writer appends the spool at start
     keep = home / "spool_copy"
     shutil.copytree(home / "serving" / "predictions_spool", keep)
-    log = PredictionLog(s).start()
+    log = prediction_log(home, blocked).start()
     wait_until(lambda: log.stats()["spooled_files"] == 0 and log.stats()["written"] == 6)
-    assert set(rows(s)["prediction_id"]) == ids and rows(s).height == 6
+    assert set(rows(blocked)["prediction_id"]) == ids and rows(blocked).height == 6
 
     log.close()
 
@@ -168,19 +169,19 @@ def test_a_refused_batch_is_spooled_and_appended_once_the_lake_is_back(home):
     # appends none of their rows again.
     for f in keep.iterdir():
         shutil.copy(f, home / "serving" / "predictions_spool" / f.name)
-    log = PredictionLog(s)
+    log = prediction_log(home, blocked)
     record(log, 6)
     assert log.flush() == 1
-    assert spool_files(home) == [] and rows(s).height == 7
-    assert rows(s)["prediction_id"].n_unique() == 7
+    assert spool_files(home) == [] and rows(blocked).height == 7
+    assert rows(blocked)["prediction_id"].n_unique() == 7
 
 
 def test_the_running_writer_spools_then_catches_up_by_itself(home):
     blocker = home / "blocked"
     blocker.parent.mkdir(parents=True)
     blocker.write_text("")
-    s = settings(lake_uri=str(blocker / "lake"), predictions_flush_seconds=0.05)
-    log = PredictionLog(s).start()
+    blocked = Lake(str(blocker / "lake"))
+    log = prediction_log(home, blocked, flush_seconds=0.05).start()
     first = record(log, 0)
     wait_until(lambda: log.stats()["spooled_files"] == 1)
     assert log.stats()["failed_batches"] == 1 and log.stats()["running"]
@@ -189,16 +190,21 @@ def test_the_running_writer_spools_then_catches_up_by_itself(home):
     second = record(log, 1)
     wait_until(lambda: log.stats()["written"] == 2)
     log.close()
-    assert sorted(rows(s)["prediction_id"]) == sorted([first, second])
+    assert sorted(rows(blocked)["prediction_id"]) == sorted([first, second])
 
 
-def test_an_unreadable_spool_file_is_set_aside(home, caplog):
+def test_an_unreadable_spool_file_is_set_aside(home, lake, caplog):
     spool = home / "serving" / "predictions_spool"
     spool.mkdir(parents=True)
     (spool / "1-bad.jsonl").write_text("{not json\n")
-    log = PredictionLog(settings())
+    log = prediction_log(home, lake)
     record(log)
-    assert log.flush() == 1
+    serving_log = logging.getLogger("innsight.serving")  # the app's logging may not propagate
+    serving_log.addHandler(caplog.handler)
+    try:
+        assert log.flush() == 1
+    finally:
+        serving_log.removeHandler(caplog.handler)
     assert spool_files(home) == [] and (spool / "1-bad.bad").exists()
     assert "unreadable" in caplog.text
 
@@ -207,13 +213,13 @@ def test_rows_stay_in_memory_when_neither_lake_nor_disk_takes_them(home, monkeyp
     blocker = home / "blocked"
     blocker.parent.mkdir(parents=True)
     blocker.write_text("")
-    s = settings(lake_uri=str(blocker / "lake"), home=blocker / "home")  # spool refused too
-    log = PredictionLog(s)
+    blocked = Lake(str(blocker / "lake"))
+    log = prediction_log(blocker / "home", blocked)  # spool refused too
     record(log)
     assert log.flush() == 0 and log.pending == 1
     assert "kept in memory" in log.stats()["last_error"]
     blocker.unlink()
-    assert log.flush() == 1 and rows(s).height == 1
+    assert log.flush() == 1 and rows(blocked).height == 1
 
 
 @pytest.fixture(autouse=True)

@@ -17,12 +17,20 @@ from tests.conftest import free_port
 from tests.serving.conftest import bearer
 
 
-
 @pytest.fixture(scope="module")
-def dagster_port(platform_home: Path):
+def dagster_port(platform_home: Path, api_settings):
+    """`dagster dev` on the served platform: the code location builds its Settings from the
+    environment the server is started with (INNSIGHT_HOME), as `innsight serve` starts it."""
+    import yaml
+
+    from orchestration.instance import instance_config
+
+    dagster_home = api_settings.dagster_home
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(api_settings)))
     port = free_port()
     env = {**os.environ, "INNSIGHT_HOME": str(platform_home),
-           "DAGSTER_HOME": str(platform_home / "dagster"), "OMP_WAIT_POLICY": "passive"}
+           "DAGSTER_HOME": str(dagster_home), "OMP_WAIT_POLICY": "passive"}
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
          "-h", "127.0.0.1", "-p", str(port)],
@@ -47,23 +55,25 @@ def dagster_port(platform_home: Path):
             os.killpg(proc.pid, 9)
 
 
-def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_home, dagster_port, client):
+def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_home, api_settings,
+                                                                   dagster_port, client):
     from dagster_graphql import DagsterGraphQLClient
-    from mlflow import MlflowClient
 
-    from ml.registry import configure
+    from ml.registry import ModelRegistry
+    from serving import deps
+    from serving.services.dagster_runs import DagsterRuns
 
-    original = client.app.state.settings
-    settings = original.model_copy(update={"dagster_port": dagster_port})
-    client.app.state.settings = settings  # the session app, pointed at this Dagster
+    dagster_runs = DagsterRuns("127.0.0.1", dagster_port)
+    client.app.dependency_overrides[deps.dagster_dep] = lambda: dagster_runs  # this Dagster
+    admin = bearer(api_settings, "admin")
     try:
-        registry: MlflowClient = configure()
+        registry = ModelRegistry.from_settings(api_settings).client()
         versions_before = len(registry.search_model_versions("name = 'recommend_rooms'"))
-        r = client.post("/api/v1/ml/retrain/recommend_rooms", headers=bearer(settings, "admin"))
+        r = client.post("/api/v1/ml/retrain/recommend_rooms", headers=admin)
         assert r.status_code == 202, r.text
         body = r.json()
         assert body["job_name"] == "retrain_recommend_rooms"
-        assert body["run_url"].endswith(body["run_id"])
+        assert body["run_url"] == f"{dagster_runs.url}/runs/{body['run_id']}"
 
         dagster = DagsterGraphQLClient("127.0.0.1", port_number=dagster_port)
         deadline = time.monotonic() + 300
@@ -79,7 +89,7 @@ def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_hom
         newest = max(versions, key=lambda v: int(v.version))
         assert "promotion" in newest.tags  # trained, compared with the champion, decided
 
-        unknown = client.post("/api/v1/ml/retrain/not_a_model", headers=bearer(settings, "admin"))
+        unknown = client.post("/api/v1/ml/retrain/not_a_model", headers=admin)
         assert unknown.status_code == 422 and "cancellation" in unknown.json()["message"]
     finally:
-        client.app.state.settings = original
+        client.app.dependency_overrides.clear()
