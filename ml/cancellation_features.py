@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features.inputs import BOOKING_COLUMNS
+from ml.encoding import category_codes
 
 REAL_HOTELS = ("Resort Hotel", "City Hotel")
 
@@ -389,13 +390,9 @@ class CancellationFeatures:
         if row is None:
             return None
         f: dict[str, float] = {}
+        codes = category_codes(self, CATEGORICAL)
         for c in CATEGORICAL:
-            codes = self._codes.get(c) if hasattr(self, "_codes") else None
-            if codes is None:
-                if not hasattr(self, "_codes"):
-                    self._codes = {}
-                codes = self._codes[c] = {v: i for i, v in enumerate(self.categories.get(c, []))}
-            code = codes.get(row[c]) if row[c] is not None else None
+            code = codes[c].get(row[c]) if row[c] is not None else None
             f[c] = np.nan if code is None else float(code)
         lead = row["lead_time"]
         f["lead_time"] = lead
@@ -445,13 +442,6 @@ class CancellationFeatures:
             known = float(self.group_counts[name].get(key, 0.0)) if key is not None else 0.0
             f[name] = max(known, 1.0)
         return np.array([f[n] for n in self.feature_names], dtype=float), row
-
-    def _category_codes(self) -> dict[str, dict[str, int]]:
-        codes = self.__dict__.get("_codes")  # built on first use (older pickles lack it)
-        if codes is None:
-            codes = self._codes = {c: {v: i for i, v in enumerate(self.categories.get(c, []))}
-                                   for c in CATEGORICAL}
-        return codes
 
 
 def describe_value(row: pd.Series, source: str):

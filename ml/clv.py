@@ -52,6 +52,7 @@ import xgboost as xgb
 from xgboost import XGBClassifier, XGBRegressor
 
 from features.inputs import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, data_range, guest_features
+from ml.encoding import category_codes
 from ml.registry import Candidate
 
 HORIZON_MONTHS = 12
@@ -161,7 +162,7 @@ class ClvModel(mlflow.pyfunc.PythonModel):
     def predict_one(self, record: dict) -> dict:
         """One guest without pandas (the API's path): the values `predict` gives."""
         row = [np.nan if record.get(c) is None else float(record[c]) for c in NUMERIC_FEATURES]
-        codes = self._category_codes()
+        codes = category_codes(self, CATEGORICAL_FEATURES)
         row += [float(codes[c].get(str(record.get(c)), np.nan)) for c in CATEGORICAL_FEATURES]
         x = xgb.DMatrix(np.array([row]), feature_names=FEATURES, nthread=1, enable_categorical=True,
                         feature_types=["q"] * len(NUMERIC_FEATURES) + ["c"] * len(CATEGORICAL_FEATURES))
@@ -172,13 +173,6 @@ class ClvModel(mlflow.pyfunc.PythonModel):
         segment = segment_of([value], [retention], [spend], self.value_hi, self.spend_hi)[0]
         return {"guest_id": record.get("guest_id"), "predicted_value_12m": round(value, 2),
                 "retention_probability": round(retention, 4), "segment": str(segment)}
-
-    def _category_codes(self) -> dict[str, dict[str, int]]:
-        codes = self.__dict__.get("_codes")  # built on first use (older pickles lack it)
-        if codes is None:
-            codes = self._codes = {c: {v: i for i, v in enumerate(self.categories[c])}
-                                   for c in CATEGORICAL_FEATURES}
-        return codes
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         missing = [c for c in ["guest_id", *FEATURES] if c not in model_input.columns]
