@@ -22,9 +22,11 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 from fastapi import APIRouter
+
 from lake.properties import PropertyMaster
 from lake.sources.pms import MONTHS, OPTIONAL_COLUMNS, REFERENCE_LAYOUT
 from serving.core.errors import ErrorDetail, ErrorResponse, InvalidRequest, error_responses
+from serving.core.observability import Metrics
 from serving.deps import EventWriter, Events, MetricsDep, Properties
 from serving.schemas.event_schemas import (AttendanceEvent, BookingEvent, EventAccepted, Kind,
                                            RoomStatusEvent)
@@ -125,7 +127,7 @@ def _booking_csv(e: BookingEvent, received: datetime, properties: PropertyMaster
 # -- landing ------------------------------------------------------------------------------
 
 
-def land(inbox: EventInbox, metrics, kind: Kind, event_id: str | None,
+def land(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
          render: Callable[[str, datetime], str]) -> EventAccepted:
     landed = inbox.land(kind, event_id, render)
     if not landed.duplicate:
