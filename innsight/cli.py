@@ -1,4 +1,8 @@
-"""`innsight` command line: generate, seed, build, evaluate, serve."""
+"""`innsight` command line: generate, build, evaluate, serve, token, api-key.
+
+The settings are read once, here (``Settings()``: INNSIGHT_* variables and innsight.env),
+and handed to each command; below the command line only narrow objects are built from them.
+"""
 
 from __future__ import annotations
 
@@ -9,110 +13,280 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
-from base.settings import REPO_ROOT, get_settings
+from pydantic import ValidationError
+
+from base.settings import REPO_ROOT, Settings
+from innsight.progress import Console, Timer, count, duration, output_to_log
 
 
-def cmd_generate(args: argparse.Namespace) -> None:
+# -- generate / seed -------------------------------------------------------------------------
+
+LANDING_FOLDERS = ("pms", "attendance", "camera")
+
+
+def _chain_files(out: Path) -> dict[Path, int]:
+    """The published chain files under out (the generator renames them into place when a
+    kind is complete) and their sizes."""
+    files = {}
+    for folder in LANDING_FOLDERS:
+        for path in (out / folder).glob("*_chain*"):
+            try:
+                files[path] = path.stat().st_size
+            except FileNotFoundError:
+                pass
+    return files
+
+
+def _phase(out: Path) -> str:
+    published = {p.name.split("_chain")[0] for p in _chain_files(out)}
+    if "rooms" not in published:
+        return "calibrating on the real extract, rooms"
+    if "guests" not in published:
+        return "drawing bookings and guests"
+    if "bookings" not in published:
+        return "writing bookings and folio lines"
+    return "staff, shifts, attendance and camera events"
+
+
+def generate_with_progress(console: Console, out: Path, bookings: int, seed: int,
+                           settings: Settings) -> dict[str, int]:
+    """generate_chain with a line per landing file as it is published and a live line of
+    the phase and elapsed time; returns the rows written per file kind."""
     from lake.synthetic import generate_chain
 
-    started = time.perf_counter()
-    counts = generate_chain(Path(args.out), bookings=args.bookings, seed=args.seed)
+    out = Path(out)
+    timer = Timer()
+    before = {p: os.stat(p).st_mtime_ns for p in _chain_files(out)}
+    reported: set[Path] = set()
+    done = threading.Event()
+
+    def report_new() -> None:
+        for path, size in sorted(_chain_files(out).items()):
+            if path in reported or before.get(path) == _mtime(path):
+                continue
+            reported.add(path)
+            console.line(f"  {str(path.relative_to(out)):<34} {size / 1e6:>9.1f} MB {timer.seconds:>8.1f} s")
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            report_new()
+
+    console.status(lambda: f"  generating {count(bookings)} bookings (seed {seed}): "
+                           f"{_phase(out)} … {timer}")
+    watcher = threading.Thread(target=watch, daemon=True, name="innsight-generate-watch")
+    watcher.start()
+    try:
+        counts = generate_chain(out, bookings=bookings, seed=seed,
+                                properties_file=settings.properties_file,
+                                extract=settings.bundled_extract)
+    finally:
+        done.set()
+        watcher.join()
+        console.status(None)
+    report_new()
+    return counts
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
+    out = Path(args.out) if args.out else settings.landing_dir
+    console = Console()
+    console.line(f"generating a synthetic chain of {count(args.bookings)} bookings "
+                 f"(seed {args.seed}) into {out}")
+    timer = Timer()
+    counts = generate_with_progress(console, out, args.bookings, args.seed, settings)
+    seconds = timer.seconds
     for kind, n in counts.items():
-        print(f"{kind:>24}: {n:,}")
-    print(f"written to {args.out} in {time.perf_counter() - started:.1f} s")
+        console.line(f"{kind:>24}: {n:,}")
+    console.line(f"written to {out} in {duration(seconds)} "
+                 f"({count(args.bookings / max(seconds, 1e-9))} bookings/s)")
 
 
-def seed_landing() -> None:
+def seed_landing(settings: Settings, console: Console) -> None:
     """Put the bundled real extract and a synthetic chain in landing/ (once)."""
-    s = get_settings()
+    s = settings
     pms = s.landing_dir / "pms"
     pms.mkdir(parents=True, exist_ok=True)
     extract = pms / s.bundled_extract.name
-    if not extract.exists():
+    if extract.exists():
+        console.line(f"seed     real extract already in landing: {_show(extract)}")
+    else:
         shutil.copyfile(s.bundled_extract, extract)
-        print(f"landing: copied the real extract to {extract}")
-    if not any(pms.glob("bookings_chain*")):
-        from lake.synthetic import generate_chain
+        console.line(f"seed     real extract copied to {_show(extract)}")
+    if any(pms.glob("bookings_chain*")):
+        console.line("seed     synthetic chain already in landing (delete its files to regenerate)")
+        return
+    timer = Timer()
+    console.line(f"seed     synthetic chain: {count(s.synthetic_bookings)} bookings, seed {s.synthetic_seed}")
+    counts = generate_with_progress(console, s.landing_dir, s.synthetic_bookings,
+                                    s.synthetic_seed, s)
+    console.line(f"seed     {len(counts)} kinds of file, {count(sum(counts.values()))} rows "
+                 f"({count(counts.get('bookings', 0))} bookings) in {timer}")
 
-        counts = generate_chain(s.landing_dir, bookings=s.synthetic_bookings, seed=s.synthetic_seed)
-        print(f"landing: synthetic chain written ({counts.get('bookings', 0):,} bookings)")
+
+# -- build -----------------------------------------------------------------------------------
+
+def _show(path: Path | str) -> str:
+    """A path as short as it can be said from here."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
-def cmd_build(args: argparse.Namespace) -> None:
-    """Build the platform from landing/: every asset of the graph, recorded in the instance."""
+def _log_path(settings: Settings, name: str) -> Path:
+    return settings.home / "logs" / f"{name}-{datetime.now():%Y%m%d-%H%M%S}.log"
+
+
+def pointers(settings: Settings, run_id: str | None = None) -> list[str]:
+    """What to open once the platform is built and served."""
+    bin_dir = _show(Path(sys.executable).parent)
+    marts = _show(settings.marts_path)
+    dagster = settings.dagster_url + (f"/runs/{run_id}" if run_id else "")
+    return [
+        f"  Dagster UI   {dagster}",
+        f"  API docs     http://{settings.api_host}:{settings.api_port}/docs",
+        f"  marts file   {marts}   ({bin_dir}/duckdb -readonly {marts})",
+        f"  API token    {bin_dir}/innsight token --role revenue_manager",
+    ]
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
+    """Build the platform from landing/: every asset of the job, as a Dagster run recorded
+    in the instance (and the UI); a line per step here, the full log in a file."""
+    log_path = _log_path(settings, "build")
+    timer = Timer()
+    with output_to_log(log_path) as console:
+        console.line(f"innsight build: job {args.job}; full log: {_show(log_path)}")
+        try:
+            result, progress = _build(args, settings, console)
+        except Exception as e:  # the traceback goes to the log; the person gets one line
+            traceback.print_exc()
+            console.line(f"build FAILED after {timer}: {type(e).__name__}: "
+                         f"{(str(e).strip().splitlines() or [''])[0]}")
+            console.line(f"the traceback is in {_show(log_path)}")
+            raise SystemExit(1)
+        s = progress.summary
+        checks = f"{s.checks} checks" + (f", {len(s.checks_failed)} not passing: "
+                                         + ", ".join(s.checks_failed) if s.checks_failed else " passed")
+        not_run = f" ({progress.not_run} not run: upstream failed)" if progress.not_run else ""
+        console.line(f"build {'succeeded' if result.success else 'FAILED'} in {timer}: "
+                     f"{s.steps_done} steps{not_run}, {s.assets} assets materialised, {checks}")
+        for error in s.errors:
+            console.line(f"  {error}")
+        console.line(f"Dagster run {result.run_id} (in the instance at {_show(settings.dagster_home)}); "
+                     f"full log: {_show(log_path)}")
+        if result.success:
+            console.line("Open (`innsight serve` starts the UI and the API):")
+            for line in pointers(settings, result.run_id):
+                console.line(line)
+    if not result.success:
+        raise SystemExit(1)
+
+
+def _build(args: argparse.Namespace, settings: Settings, console: Console):
     from orchestration.instance import prepare_dagster_home
-
-    prepare_dagster_home()
-    if not args.no_seed:
-        seed_landing()
-    from dagster import DagsterInstance
-
-    from orchestration.definitions import defs
     from orchestration.warehouse.resources import prepare_manifest
 
-    prepare_manifest()
-    started = time.perf_counter()
+    prepare_dagster_home(settings)
+    if not args.no_seed:
+        seed_landing(settings, console)
+    timer = Timer()
+    console.status(lambda: f"dbt      parsing the project if it changed … {timer}")
+    prepare_manifest(settings)
+    console.status(lambda: f"dagster  loading the definitions … {timer}")
+    from dagster import DagsterInstance
+    from dagster._core.utils import make_new_run_id
+
+    from innsight.run_progress import RunProgress
+    from orchestration.definitions import build_definitions
+
+    job = build_definitions(settings).resolve_job_def(args.job)
+    steps = len(job.graph.nodes)
+    console.status(None)
+    console.line(f"dagster  definitions loaded in {timer}; job {args.job}: {steps} steps")
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(args.job).execute_in_process(instance=instance)
-    elapsed = time.perf_counter() - started
-    failed_checks = [
-        e.asset_check_evaluation_data.asset_check_key.to_user_string()
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.asset_check_evaluation_data.passed
-    ]
-    print(f"build {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s "
-          f"(run {result.run_id}); marts: {get_settings().marts_path}")
-    if failed_checks:
-        print("checks not passing: " + ", ".join(failed_checks))
-    if not result.success:
-        sys.exit(1)
+        run_id = make_new_run_id()
+        progress = RunProgress(console, steps)
+        instance.add_event_listener(run_id, progress)
+        result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+    return result, progress
 
 
-def cmd_evaluate(args: argparse.Namespace) -> None:
+# -- evaluate --------------------------------------------------------------------------------
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     """Train every model on the marts, log and promote in MLflow, print metrics vs baselines."""
-    import logging
-    import warnings
+    from ml.catalog import MODELS
 
-    import duckdb
-
-    # The table is the output: MLflow's per-run chatter goes to its UI, not this terminal.
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="mlflow")
-
-    from ml.catalog import MODELS, candidates
-    from ml.registry import log_and_promote
-
-    marts_path = get_settings().marts_path
+    marts_path = settings.marts_path
     if not marts_path.exists():
         raise SystemExit(f"no marts file at {marts_path}: run `make up` (or `innsight build`) first")
     selected = args.models or list(MODELS)
     unknown = sorted(set(selected) - set(MODELS))
     if unknown:
         raise SystemExit(f"unknown model(s) {unknown}; choose from {sorted(MODELS)}")
+    log_path = _log_path(settings, "evaluate")
     rows = []
-    with duckdb.connect(str(marts_path), read_only=True) as marts:
-        for name in selected:
-            started = time.perf_counter()
-            trained = candidates(MODELS[name].train(marts))
-            seconds = time.perf_counter() - started
-            for c in trained:
-                registration = log_and_promote(c)
-                for i, metric in enumerate(dict.fromkeys([c.primary, *c.metrics, *c.baseline])):
-                    rows.append((c.name if i == 0 else "", metric + (" *" if metric == c.primary else ""),
-                                 c.metrics.get(metric), c.baseline.get(metric),
-                                 (f"v{registration.version} " + ("champion" if registration.promoted
-                                                                else "not promoted")) if i == 0 else "",
-                                 f"{seconds:.1f}" if i == 0 else ""))
+    total = Timer()
+    with output_to_log(log_path) as console:
+        import duckdb
+
+        from ml.registry import ModelRegistry
+
+        registry = ModelRegistry.from_settings(settings)
+        console.line(f"training {len(selected)} model(s) on {_show(marts_path)}; "
+                     f"MLflow: {settings.mlflow_uri}; full log: {_show(log_path)}")
+        with duckdb.connect(str(marts_path), read_only=True) as marts:
+            for i, name in enumerate(selected, start=1):
+                timer = Timer()
+                console.status(lambda: f"[{i}/{len(selected)}] {name}: training … {timer}")
+                try:
+                    trained = registry.train_and_register(MODELS[name], marts)
+                except Exception as e:
+                    traceback.print_exc()
+                    console.line(f"[{i}/{len(selected)}] {name}: FAILED after {timer}: "
+                                 f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}")
+                    console.line(f"the traceback is in {_show(log_path)}")
+                    raise SystemExit(1)
+                seconds = timer.seconds
+                for c, registration in trained:
+                    console.line(f"[{i}/{len(selected)}] {c.name}: {c.primary} "
+                                 f"{_fmt(c.metrics.get(c.primary))} (baseline "
+                                 f"{_fmt(c.baseline.get(c.primary))}), v{registration.version} "
+                                 f"{'champion' if registration.promoted else 'not promoted'}, "
+                                 f"{duration(seconds)}")
+                    for j, metric in enumerate(dict.fromkeys([c.primary, *c.metrics, *c.baseline])):
+                        first = j == 0
+                        rows.append((c.name if first else "",
+                                     metric + (" *" if metric == c.primary else ""),
+                                     c.metrics.get(metric), c.baseline.get(metric),
+                                     (f"v{registration.version} " + ("champion" if registration.promoted
+                                                                    else "not promoted")) if first else "",
+                                     f"{seconds:.1f}" if first else ""))
+        console.status(None)
     header = ("model", "metric (* decides promotion)", "model", "baseline", "registry", "train s")
     widths = [max(len(_fmt(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print()
     for r in [header, *rows]:
-        print("  ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)))
+        print("  ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+    print(f"\n{len(selected)} model(s) in {total}; runs and plots: "
+          f"{Path(sys.executable).parent}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
 
 
 def _fmt(value) -> str:
@@ -121,12 +295,15 @@ def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
+# -- serve -----------------------------------------------------------------------------------
+
+def _wait_for(url: str, timeout: float, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{proc.args[0]} exited with {proc.returncode} before {url} answered")
+            raise SystemExit(f"{Path(proc.args[0]).name} exited with {proc.returncode} before "
+                             f"{url} answered; its log: {_show(log)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -136,7 +313,8 @@ def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
             time.sleep(1)
         except OSError:
             time.sleep(1)
-    raise SystemExit(f"{url} was not healthy within {timeout:.0f} s (last answer {last})")
+    raise SystemExit(f"{url} was not healthy within {timeout:.0f} s (last answer {last}); "
+                     f"its log: {_show(log)}")
 
 
 def _ensure_port_free(host: str, port: int, setting: str) -> None:
@@ -148,43 +326,61 @@ def _ensure_port_free(host: str, port: int, setting: str) -> None:
                              f"running?): stop it, or choose another port with {setting}=...")
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     """Start the Dagster UI and the API; --check starts them, checks both answer, stops them."""
     from orchestration.instance import prepare_dagster_home
+    from orchestration.warehouse.resources import prepare_manifest
 
-    s = get_settings()
+    s = settings
     _ensure_port_free(s.api_host, s.dagster_port, "INNSIGHT_DAGSTER_PORT")
     _ensure_port_free(s.api_host, s.api_port, "INNSIGHT_API_PORT")
-    prepare_dagster_home()
+    prepare_dagster_home(s)
+    prepare_manifest(s)  # the code location loads the dbt models from it
     # A process manager's SIGTERM stops the servers too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    servers = {
-        "Dagster UI": (subprocess.Popen(
-            [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-             "-h", s.api_host, "-p", str(s.dagster_port)],
-            cwd=REPO_ROOT, env=env, start_new_session=True),
-            f"http://{s.api_host}:{s.dagster_port}", "/server_info"),
-        "API": (subprocess.Popen(
-            [str(bin_dir / "uvicorn"), "serving.app:app", "--host", s.api_host,
-             "--port", str(s.api_port)], cwd=REPO_ROOT, env=env, start_new_session=True),
-            # 200 once every champion and the feature store are loaded (OpenAPI: /docs)
-            f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health"),
-    }
+    console = Console()
+    timer = Timer()
+    servers: dict[str, tuple[subprocess.Popen, str, str, Path]] = {}
+
+    def start(name: str, command: list[str], base: str, check: str, log_name: str) -> None:
+        log = _log_path(s, log_name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True,
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        servers[name] = (proc, base, check, log)
+
     try:
-        for name, (proc, base, check) in servers.items():
-            _wait_for(base + check, timeout=180, proc=proc)
-            print(f"{name} is up: {base}")
+        start("Dagster UI", [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                             "-h", s.api_host, "-p", str(s.dagster_port)],
+              s.dagster_url, "/server_info", "dagster")
+        # 200 once every champion and the feature store are loaded
+        start("API", [str(bin_dir / "uvicorn"), "--factory", "serving.app:create_app",
+                      "--host", s.api_host, "--port", str(s.api_port)],
+              f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health", "api")
+        for name, (proc, base, check, log) in servers.items():
+            console.status(lambda: f"starting the Dagster UI and the API … {timer}")
+            _wait_for(base + check, timeout=180, proc=proc, log=log)
+            console.line(f"{name} is up in {timer}: {base}  (log: {_show(log)})")
+        console.status(None)
         if args.check:
-            print("serve --check: both servers answered; stopping them")
+            console.line("serve --check: both servers answered; stopping them")
             return
-        print("Ctrl-C stops both.")
+        console.line("Open:")
+        for line in pointers(s):
+            console.line(line)
+        console.line("Ctrl-C stops both.")
         while all(proc.poll() is None for proc, *_ in servers.values()):
             time.sleep(1)
+        for name, (proc, _, _, log) in servers.items():
+            if proc.poll() is not None:
+                console.line(f"{name} exited with {proc.returncode}; its log: {_show(log)}")
     except KeyboardInterrupt:
         pass
     finally:
+        console.close()
         for proc, *_ in servers.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -195,24 +391,27 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def cmd_token(args: argparse.Namespace) -> None:
+# -- token / api-key -------------------------------------------------------------------------
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
     """Print a signed API token (for local use, scripts and tests)."""
     from datetime import timedelta
 
-    from serving.auth import issue_token
+    from serving.core.auth import issue_token
 
+    minutes = args.minutes if args.minutes is not None else settings.token_ttl_minutes
     try:
-        print(issue_token(args.subject, args.role, ttl=timedelta(minutes=args.minutes),
-                          rate_limit=args.rate_limit))
+        print(issue_token(args.subject, args.role, settings=settings,
+                          ttl=timedelta(minutes=minutes), rate_limit=args.rate_limit))
     except ValueError as e:
         raise SystemExit(str(e))
 
 
-def cmd_api_key(args: argparse.Namespace) -> None:
+def cmd_api_key(args: argparse.Namespace, settings: Settings) -> None:
     """Print a new service API key and the settings entry that enables it."""
     import json
 
-    from serving.auth import new_api_key
+    from serving.core.auth import new_api_key
 
     try:
         key, entry = new_api_key(args.name, args.role)
@@ -225,14 +424,30 @@ def cmd_api_key(args: argparse.Namespace) -> None:
     print(json.dumps(entry))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="innsight", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+# -- main ------------------------------------------------------------------------------------
+
+def settings_problem(error: ValidationError) -> str:
+    """One paragraph naming what to set, for a person (no traceback)."""
+    problems = []
+    for e in error.errors():
+        message = str(e.get("msg", "")).removeprefix("Value error, ")
+        field = ".".join(str(p) for p in e.get("loc", ()) if p != "__root__")
+        problems.append(f"INNSIGHT_{field.upper()}: {message}" if field else message)
+    return ("innsight: the settings are not valid: " + "; ".join(problems)
+            + ". Settings come from INNSIGHT_* environment variables or an innsight.env file "
+              "in the working directory; set the ones named and run the command again.")
+
+
+def parser() -> argparse.ArgumentParser:
+    from serving.core.auth import ROLES
+
+    p = argparse.ArgumentParser(prog="innsight", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write a synthetic hotel chain as landing files")
     gen.add_argument("--bookings", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--out", default=str(get_settings().landing_dir))
+    gen.add_argument("--out", help="folder (default: the landing folder, INNSIGHT_HOME/landing)")
     gen.set_defaults(func=cmd_generate)
 
     build = sub.add_parser("build", help="build the platform from landing/ (seeds it first)")
@@ -251,15 +466,12 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--check", action="store_true", help="start, check both answer, stop")
     serve.set_defaults(func=cmd_serve)
 
-    from serving.auth import ROLES
-
     token = sub.add_parser("token", help="issue an API token (JWT) for local use")
     token.add_argument("--subject", default=os.environ.get("USER", "local"),
                        help="who the token is for (default: $USER)")
     token.add_argument("--role", action="append", required=True, choices=sorted(ROLES),
                        help="repeatable; the token gets the permissions of its roles")
-    token.add_argument("--minutes", type=int, default=get_settings().token_ttl_minutes,
-                       help="lifetime (default: INNSIGHT_TOKEN_TTL_MINUTES)")
+    token.add_argument("--minutes", type=int, help="lifetime (default: INNSIGHT_TOKEN_TTL_MINUTES)")
     token.add_argument("--rate-limit", help='own rate limit, e.g. "100000/minute" (load tests)')
     token.set_defaults(func=cmd_token)
 
@@ -268,9 +480,16 @@ def main(argv: list[str] | None = None) -> None:
     key.add_argument("--role", action="append", required=True, choices=sorted(ROLES))
     key.add_argument("--rate-limit", help='own rate limit, e.g. "6000/minute"')
     key.set_defaults(func=cmd_api_key)
+    return p
 
-    args = parser.parse_args(argv)
-    args.func(args)
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        raise SystemExit(settings_problem(e)) from None
+    args.func(args, settings)
 
 
 if __name__ == "__main__":

@@ -79,27 +79,28 @@ def test_service_history_counts_in_the_reason_and_the_ranking(services):
     without = _without_history(model).predict(frame)["recommendations"].map(json.loads).tolist()
 
     items = model.items
-    cited = changed = 0
+    cited = changed = 0  # guests with a service from their history recommended; whose list moved
     for row, recs, blind in zip(rows, with_history, without):
         had = {items[j]: int(model.history[row, j]) for j in range(len(items)) if model.history[row, j] > 0}
         for r in recs:
             if r["service"] in had:
                 assert r["reason"] == f"you had it on {had[r['service']]} previous stay(s)", r
-                cited += 1
             else:
                 assert "previous stay" not in r["reason"], r
+        cited += any(r["service"] in had for r in recs)
         assert not any("previous stay" in r["reason"] for r in blind)
         changed += [r["service"] for r in recs] != [r["service"] for r in blind]
-    assert cited >= len(rows) // 2, f"only {cited} recommendations from the history of {len(rows)} guests"
-    assert changed >= len(rows) // 2, f"the history changed the list of only {changed} of {len(rows)} guests"
+    # (on the session's marts: 298 and 286 of 300)
+    assert cited >= 0.8 * len(rows), f"only {cited} of {len(rows)} guests got a service they had"
+    assert changed >= 0.7 * len(rows), f"the history changed the list of only {changed} of {len(rows)} guests"
 
     # Scores: every service a guest had, with and without that guest's history.
     _, hist, scores = model.rank(frame)
     _, blind_hist, blind_scores = _without_history(model).rank(frame)
     assert (hist > 0).any(axis=1).all() and not blind_hist.any()
     had = hist > 0
-    assert scores[had].mean() > blind_scores[had].mean() + 0.05
-    assert (scores[had] > blind_scores[had]).mean() > 0.8
+    assert scores[had].mean() > blind_scores[had].mean() + 0.1  # 0.45 vs 0.27
+    assert (scores[had] > blind_scores[had]).mean() > 0.8  # 0.90
 
 
 def test_rooms_beat_popularity(rooms):

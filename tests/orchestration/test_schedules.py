@@ -1,0 +1,111 @@
+"""The four schedules of the code location: each starts the right job at the right time,
+is running from the first start, and its tick asks for a run of that job."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from base.settings import Settings
+from lake.sources import SOURCES
+from ml.catalog import MODELS, RETRAIN_ALL_JOB
+from tests.conftest import drop, extract_lines
+
+UTC = dt.timezone.utc
+# name -> (job, cron, a tick time it fires at)
+SCHEDULES = {
+    "hourly_pms_sync": ("pms_sync", "0 * * * *", dt.datetime(2026, 3, 14, 13, 0, tzinfo=UTC)),
+    "monthly_lake_maintenance": ("lake_maintenance", "0 4 1 * *", dt.datetime(2026, 4, 1, 4, 0, tzinfo=UTC)),
+    "nightly_retraining": (RETRAIN_ALL_JOB, "0 2 * * *", dt.datetime(2026, 3, 15, 2, 0, tzinfo=UTC)),
+    "pricing_optimisation": ("pricing_optimisation", "0 3 * * *", dt.datetime(2026, 3, 15, 3, 0, tzinfo=UTC)),
+}
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory) -> tuple[Settings, dg.Definitions]:
+    from orchestration.definitions import build_definitions
+    from orchestration.warehouse.resources import prepare_manifest
+
+    settings = Settings(home=tmp_path_factory.mktemp("schedules") / "home")
+    prepare_manifest(settings)
+    return settings, build_definitions(settings)
+
+
+def selected(defs: dg.Definitions, job_name: str) -> set[str]:
+    job = defs.resolve_job_def(job_name)
+    return {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+
+
+def test_exactly_these_schedules(platform):
+    _, defs = platform
+    assert {s.name for s in defs.schedules} == set(SCHEDULES)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_each_schedule_targets_its_job_on_its_cron_running_by_default(platform, name):
+    _, defs = platform
+    job_name, cron, tick = SCHEDULES[name]
+    schedule = defs.get_schedule_def(name)
+    assert schedule.job_name == job_name
+    assert schedule.cron_schedule == cron
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.execution_timezone in (None, "UTC")
+    job = defs.resolve_job_def(job_name)  # the job is in the code location
+    assert job.name == job_name
+
+    result = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert result.skip_message is None
+    [request] = result.run_requests
+    assert request.job_name in (None, job_name)  # None: the schedule's own job
+    assert request.tags["dagster/schedule_name"] == name
+    assert request.asset_selection is None  # the whole job, as defined
+
+
+def test_what_each_scheduled_job_builds(platform):
+    _, defs = platform
+    pms = {f"bronze/{n}" for n, s in SOURCES.items() if s.folder == "pms"}
+    hourly = selected(defs, "pms_sync")
+    assert pms <= hourly and "warehouse/marts_file" in hourly
+    assert not {k for k in hourly if k.startswith(("bronze/", )) and k not in pms}  # PMS only
+    assert not {k for k in hourly if k.startswith(("models/", "features/", "pricing/"))}
+
+    nightly = selected(defs, RETRAIN_ALL_JOB)
+    assert {f"models/{name}" for name in MODELS} <= nightly
+    assert {k for k in nightly if k.startswith("features/")}
+    assert not {k for k in nightly if k.startswith(("bronze/", "warehouse/", "pricing/"))}
+
+    assert selected(defs, "pricing_optimisation") == {"pricing/price_schedule"}
+    assert selected(defs, "lake_maintenance") == set()  # an op job, not assets
+    assert [n.name for n in defs.resolve_job_def("lake_maintenance").nodes] == ["maintain_lake_tables"]
+
+
+def test_the_maintenance_tick_runs_and_compacts_the_settings_lake(platform):
+    """The monthly tick's run request, executed: every lake table of the settings' home is
+    compacted, and reads the same afterwards."""
+    from lake.ingest import LandingZone
+
+    settings, defs = platform
+    zone = LandingZone.from_settings(settings)
+    lines = extract_lines(60)
+    inserted = 0
+    for i in range(3):  # three commits, three small files
+        inserted += zone.ingest(drop(settings.home, "pms", f"day{i}.csv",
+                                     "\n".join([lines[0], *lines[1 + 20 * i: 21 + 20 * i]]) + "\n")).rows_inserted
+    before = zone.lake.read("bronze/pms_bookings").sort("booking_id")
+    assert before.height == inserted > 50
+
+    job_name, _, tick = SCHEDULES["monthly_lake_maintenance"]
+    [request] = defs.get_schedule_def("monthly_lake_maintenance").evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(request.job_name or job_name).execute_in_process(
+            run_config=request.run_config, tags=request.tags, instance=instance)
+    assert result.success
+    report = result.output_for_node("maintain_lake_tables")
+    assert {"bronze/pms_bookings", "quarantine", "ingest_log"} <= set(report)
+    assert report["bronze/pms_bookings"]["files_removed"] >= 3
+    assert report["bronze/pms_bookings"]["files_added"] == 1
+    after = zone.lake.read("bronze/pms_bookings").sort("booking_id")
+    assert after.equals(before)
