@@ -7,6 +7,8 @@ and handed to each command; below the command line only narrow objects are built
 from __future__ import annotations
 
 import argparse
+import atexit
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -483,13 +486,41 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def end_process(code: int | str | None) -> NoReturn:
+    """Exit after the exit handlers, without the interpreter's module teardown.
+
+    In a process that has built the Dagster definitions, Python's teardown leaves duckdb's
+    module-level objects (its 27 type constants, its connection type) unfreed, and duckdb's
+    bindings (nanobind) then print a screen of `nanobind: leaked ...` lines at every exit.
+    duckdb does not export nanobind's own switch (`set_leak_warnings`), so the command ends
+    the process itself: the atexit handlers run, logging and the streams are flushed,
+    every file was closed by its `with` block; only the teardown is skipped.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as e:
         raise SystemExit(settings_problem(e)) from None
-    args.func(args, settings)
+    try:
+        args.func(args, settings)
+        code: int | str | None = 0
+    except SystemExit as e:
+        code = e.code
+    if "_duckdb" in sys.modules and argv is None:  # the `innsight` process itself
+        end_process(code)
+    if code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,10 @@ def build_bronze_asset(source: Source, freshness_hours: int,
     def _bronze(context: dg.AssetExecutionContext,
                 landing: dg.ResourceParam[LandingZone]) -> dg.MaterializeResult:
         landing.ensure_tables(source)
-        rows_before = _row_count(landing, source)
+        # "Never shrinks" is judged against the count this asset last reported, so rows lost
+        # between runs (a bad manual delete, a vacuum gone wrong) fail the check too.
+        last = _last_row_count(context)
+        rows_before = _row_count(landing, source) if last is None else last
         results: list[IngestResult] = []
         unreadable: list[LandingFileError] = []
         for path in landing.files(source):
@@ -105,6 +108,14 @@ def build_bronze_asset(source: Source, freshness_hours: int,
         )
 
     return _bronze
+
+
+def _last_row_count(context: dg.AssetExecutionContext) -> int | None:
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    count = event.asset_materialization.metadata.get("dagster/row_count")
+    return None if count is None else int(count.value)
 
 
 def _row_count(landing: LandingZone, source: Source) -> int:
