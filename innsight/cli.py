@@ -289,7 +289,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     for r in [header, *rows]:
         print("  ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)).rstrip())
     print(f"\n{len(selected)} model(s) in {total}; runs and plots: "
-          f"{Path(sys.executable).parent}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
+          f"{_show(Path(sys.executable).parent)}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
 
 
 def _fmt(value) -> str:

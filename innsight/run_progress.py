@@ -55,8 +55,8 @@ class RunProgress:
             if not isinstance(took, float):
                 took = now - self._last_asset_at.get(step, now)
             self._last_asset_at[step] = now
-            text = (f"{materialization.asset_key.to_user_string():<38} "
-                    f"{describe(materialization.metadata):<46}")
+            text = (f"{materialization.asset_key.to_user_string():<42} "
+                    f"{describe(materialization.metadata):<42}")
             if self._assets_in_step[step] == 1:
                 self._held[step] = (text, took)
             else:
@@ -147,8 +147,9 @@ def describe(metadata: dict) -> str:
     parts = []
     if isinstance(values.get("dagster/row_count"), int):
         parts.append(f"{count(values['dagster/row_count'])} rows")
-    if isinstance(values.get("files_ingested"), int):
-        parts.append(f"{values['files_ingested']} file{'s' if values['files_ingested'] != 1 else ''}")
+    files = values.get("files_ingested")
+    if isinstance(files, int):
+        parts.append("no new file" if files == 0 else f"{files} file{'s' if files != 1 else ''}")
     if values.get("rows_quarantined"):
         parts.append(f"{count(values['rows_quarantined'])} quarantined")
     if isinstance(values.get("tables"), dict):

@@ -55,12 +55,15 @@ class Lake:
             write_deltalake(self.uri(name), empty, mode="append", partition_by=partition_by,
                             storage_options=self._options)
 
-    def read(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+    def read(self, name: str, columns: list[str] | None = None,
+             filters: list[tuple] | None = None) -> pl.DataFrame:
+        """The table (or some columns); ``filters`` in deltalake's DNF form, e.g.
+        ``[("predicted_date", "in", dates)]``, prune partitions before reading."""
         try:
             table = self._table(name)
         except TableNotFoundError:
             return pl.DataFrame()
-        return pl.from_arrow(table.to_pyarrow_table(columns=columns))
+        return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
 
     def append(self, name: str, df: pl.DataFrame) -> int:
         if df.height:

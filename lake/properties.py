@@ -4,6 +4,7 @@ hotel by code ("RH") or name ("Resort Hotel")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -29,7 +30,7 @@ class PropertyMaster:
     def load(cls, path: Path = BUNDLED) -> "PropertyMaster":
         return cls(tuple(yaml.safe_load(Path(path).read_text())["properties"]))
 
-    @property
+    @cached_property  # find() runs on every request that names a hotel
     def hotels(self) -> tuple[Hotel, ...]:
         return tuple(Hotel(p["code"], p["name"], p.get("currency"), tuple(p.get("room_types") or ()))
                      for p in self.records)

@@ -4,6 +4,7 @@ environment), and real rows of the bundled extract."""
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
 from pathlib import Path
 
@@ -48,6 +49,45 @@ def zone(settings: Settings) -> LandingZone:
 @pytest.fixture
 def lake(settings: Settings) -> Lake:
     return Lake.from_settings(settings)
+
+
+def build_marts(settings: Settings, extract_every: int, chain_bookings: int, seed: int) -> Path:
+    """Landing → marts of a home (the build_lakehouse job): every ``extract_every``-th
+    booking of the real extract and a synthetic chain. Returns the home."""
+    import dagster as dg
+
+    from lake.synthetic import generate_chain
+    from orchestration.definitions import build_definitions
+    from orchestration.warehouse.resources import prepare_manifest
+
+    home = settings.home
+    pms = home / "landing" / "pms"
+    pms.mkdir(parents=True)
+    if extract_every == 1:
+        shutil.copyfile(settings.bundled_extract, pms / settings.bundled_extract.name)
+    else:
+        lines = extract_lines()
+        (pms / "hotel_bookings_sample.csv").write_text(
+            "\n".join([lines[0], *lines[1::extract_every]]) + "\n")
+    generate_chain(home / "landing", bookings=chain_bookings, seed=seed)
+    prepare_manifest(settings)
+    defs = build_definitions(settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert defs.resolve_job_def("build_lakehouse").execute_in_process(instance=instance).success
+    return home
+
+
+def known_booking_day(home: Path) -> str:
+    """A booking date with bookings of both the real extract and the synthetic chain."""
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse" / "marts.duckdb"), read_only=True) as con:
+        return str(con.execute(
+            """select booking_date from fct_bookings group by booking_date
+               having count(guest_id) > 0 and count(*) > count(guest_id)
+                  and count(agent) > 0 and count(company) > 0
+               order by count(*) desc limit 1"""
+        ).fetchone()[0])
 
 
 def free_port() -> int:

@@ -176,7 +176,7 @@ def test_build_progress_reads_a_real_dagster_run(tmp_path):
         return None
 
     defs = dg.Definitions(assets=[rooms, dbt_like, broken, downstream],
-                          jobs=[dg.define_asset_job("all", selection="*")])
+                          jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())])
     job = defs.resolve_job_def("all")
     out = io.StringIO()
     progress = RunProgress(Console(out, live=False), total_steps=len(job.graph.nodes))

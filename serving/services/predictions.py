@@ -277,9 +277,9 @@ class PredictionLog:
     def _ids_in_table(self, df: pl.DataFrame) -> pl.DataFrame:
         """prediction_ids already committed on the batch's dates."""
         self._ensure_table()
-        dates = df["predicted_date"].unique().implode()
-        table = self.lake.read(TABLE, columns=["prediction_id", "predicted_date"])
-        return table.filter(pl.col("predicted_date").is_in(dates)).select("prediction_id")
+        dates = df["predicted_date"].unique().to_list()
+        return self.lake.read(TABLE, columns=["prediction_id"],
+                              filters=[("predicted_date", "in", dates)])
 
     # -- health ------------------------------------------------------------------------
 

@@ -32,20 +32,6 @@ def feature_store(feast_settings) -> FeatureStore:
     return FeatureStore.from_settings(feast_settings)
 
 
-def known_booking_day(marts_home: Path) -> str:
-    """A booking date with bookings of both the real extract and the synthetic chain."""
-    con = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
-    try:
-        return str(con.execute(
-            """select booking_date from fct_bookings group by booking_date
-               having count(guest_id) > 0 and count(*) > count(guest_id)
-                  and count(agent) > 0 and count(company) > 0
-               order by count(*) desc limit 1"""
-        ).fetchone()[0])
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def marts_db(marts_home):
     """A read-only connection to the session's marts."""

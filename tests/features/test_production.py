@@ -15,7 +15,7 @@ import pytest
 from base.settings import Settings
 from features import config
 from features.store import FeatureStore
-from tests.features.conftest import known_booking_day
+from tests.conftest import known_booking_day
 from tests.test_production_profile import SECRETS, require_listening
 
 pytestmark = pytest.mark.production

@@ -16,7 +16,7 @@ import pytest
 from features.repository import BOOKING_FIELDS
 from features.store import FeatureStore
 from base.settings import Settings
-from tests.features.conftest import known_booking_day
+from tests.conftest import known_booking_day
 
 BOOKING_COLUMNS = [f.name for f in BOOKING_FIELDS]
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 
 from base.settings import Settings
-from tests.features.conftest import known_booking_day
+from tests.conftest import known_booking_day
 
 
 def test_cancellation_champion_scores_online_features_like_the_marts_row(marts_home, tmp_path):

@@ -1,4 +1,4 @@
-"""A served platform once per session: the session's marts (tests/ml), every champion
+"""A served platform once per session: its own small lakehouse, every champion
 trained and registered, the feature store applied and materialised (bookings of one day,
 every guest), and a price schedule in the lake; then the API app on it. Everything is
 reached through settings passed explicitly (no environment)."""
@@ -6,38 +6,28 @@ reached through settings passed explicitly (no environment)."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from base.settings import Settings
-from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
-
-
-def known_booking_day(home: Path) -> str:
-    """A booking date with bookings of both the real extract and the synthetic chain."""
-    with duckdb.connect(str(home / "warehouse" / "marts.duckdb"), read_only=True) as con:
-        return str(con.execute(
-            """select booking_date from fct_bookings group by booking_date
-               having count(guest_id) > 0 and count(*) > count(guest_id)
-                  and count(agent) > 0 and count(company) > 0
-               order by count(*) desc limit 1"""
-        ).fetchone()[0])
+from tests.conftest import build_marts, known_booking_day
 
 
 @pytest.fixture(scope="session")
-def platform_home(marts_home, tmp_path_factory) -> Path:  # noqa: F811
+def platform_home(tmp_path_factory) -> Path:
     from features.store import FeatureStore
     from lake.delta_tables import Lake
     from ml.catalog import MODELS
     from ml.registry import ModelRegistry
     from orchestration.pricing.assets import publish_schedule
 
-    home = tmp_path_factory.mktemp("serving") / "home"
-    shutil.copytree(marts_home, home)
-    settings = Settings(home=home)
+    # Its own lakehouse, smaller than tests/ml's (every 4th booking of the real extract, a
+    # 2,000-booking chain): the API is tested on what the models answer, not on how well
+    # they learn, and training every model on it takes a fraction of the time.
+    settings = Settings(home=tmp_path_factory.mktemp("serving") / "home")
+    home = build_marts(settings, extract_every=4, chain_bookings=2_000, seed=5)
     registry = ModelRegistry.from_settings(settings)
     with duckdb.connect(str(settings.marts_path), read_only=True) as marts:
         for spec in MODELS.values():
