@@ -160,7 +160,3 @@ class Settings(BaseSettings):
     @property
     def mlflow_artifacts(self) -> str:
         return str(self.home / "mlflow" / "artifacts")
-
-    def table_uri(self, name: str) -> str:
-        return f"{self.lake_root.rstrip('/')}/{name}"
-

@@ -152,6 +152,15 @@ def _show(path: Path | str) -> str:
         return str(path)
 
 
+def _fail(console: Console, what: str, timer: Timer, error: Exception, log_path: Path) -> NoReturn:
+    """The traceback goes to the log; the person gets one line and where to read more."""
+    traceback.print_exc()
+    console.line(f"{what} FAILED after {timer}: {type(error).__name__}: "
+                 f"{(str(error).strip().splitlines() or [''])[0]}")
+    console.line(f"the traceback is in {_show(log_path)}")
+    raise SystemExit(1)
+
+
 def _log_path(settings: Settings, name: str) -> Path:
     return settings.home / "logs" / f"{name}-{datetime.now():%Y%m%d-%H%M%S}.log"
 
@@ -178,12 +187,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
         console.line(f"innsight build: job {args.job}; full log: {_show(log_path)}")
         try:
             result, progress = _build(args, settings, console)
-        except Exception as e:  # the traceback goes to the log; the person gets one line
-            traceback.print_exc()
-            console.line(f"build FAILED after {timer}: {type(e).__name__}: "
-                         f"{(str(e).strip().splitlines() or [''])[0]}")
-            console.line(f"the traceback is in {_show(log_path)}")
-            raise SystemExit(1)
+        except Exception as e:
+            _fail(console, "build", timer, e, log_path)
         s = progress.summary
         checks = f"{s.checks} checks" + (f", {len(s.checks_failed)} not passing: "
                                          + ", ".join(s.checks_failed) if s.checks_failed else " passed")
@@ -262,11 +267,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
                 try:
                     trained = registry.train_and_register(MODELS[name], marts)
                 except Exception as e:
-                    traceback.print_exc()
-                    console.line(f"[{i}/{len(selected)}] {name}: FAILED after {timer}: "
-                                 f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}")
-                    console.line(f"the traceback is in {_show(log_path)}")
-                    raise SystemExit(1)
+                    _fail(console, f"[{i}/{len(selected)}] {name}:", timer, e, log_path)
                 seconds = timer.seconds
                 for c, registration in trained:
                     console.line(f"[{i}/{len(selected)}] {c.name}: {c.primary} "
