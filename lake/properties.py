@@ -1,5 +1,5 @@
 """The group's property master (lake/reference/properties.yaml) and the one way to find a
-hotel by code ("RH") or name ("Resort Hotel")."""
+hotel by its code or its name."""
 
 from __future__ import annotations
 
@@ -48,5 +48,5 @@ class PropertyMaster:
         return next((h for h in self.hotels if wanted in (h.code.lower(), h.name.lower())), None)
 
     def known(self) -> str:
-        """The hotels, for an error message: "RH (Resort Hotel), CH (City Hotel), ..."."""
+        """The hotels, for an error message: "CODE (Name), CODE (Name), ..."."""
         return ", ".join(f"{h.code} ({h.name})" for h in self.hotels)

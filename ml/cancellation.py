@@ -21,6 +21,8 @@ Output per booking:
 
 from __future__ import annotations
 
+from datetime import date
+
 import json
 import os
 import time
@@ -174,7 +176,8 @@ class CancellationModel(mlflow.pyfunc.PythonModel):
     def for_serving(self) -> "CancellationModel":
         """The model ready for its first request: one throw-away prediction builds the booster
         and the look-up caches (seconds) before a caller waits for them. Returns itself."""
-        self.predict_one({"hotel": "City Hotel", "arrival_date": "2017-08-01",
+        hotel = next(iter(self.features.categories.get("hotel") or []), None)  # any hotel it knows
+        self.predict_one({"hotel": hotel, "arrival_date": date.today().isoformat(),
                           "lead_time": 30, "stays_in_week_nights": 2, "adults": 2})
         return self
 
