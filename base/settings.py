@@ -10,6 +10,7 @@ the Dagster code location); everything below them is handed what it needs.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -56,9 +57,18 @@ class Settings(BaseSettings):
     # Keyed pseudonymisation of guest contact details. Set a real secret in production.
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_SECRETS["pseudonym_key"])
 
-    # Synthetic chain written by `innsight up` next to the real extract.
+    # Synthetic chain written by `innsight up` next to the real extract: it ends on
+    # synthetic_end (default today), with bookings on the books for the months after it.
     synthetic_bookings: int = 20_000
     synthetic_seed: int = 7
+    synthetic_end: date | None = None
+
+    # Training timeline (ml.timeline): models read nothing dated after as_of (default
+    # yesterday); each property is evaluated on its last evaluation_months of known
+    # outcomes, and needs min_history_days of history before them to be evaluated alone.
+    as_of: date | None = None
+    evaluation_months: int = Field(3, ge=1)
+    min_history_days: int = Field(90, ge=1)
 
     # Error budget of the contract checks: the share of rows a file may send to quarantine
     # before the check fails (every quarantined row is reported either way).
