@@ -9,6 +9,7 @@ import duckdb
 
 from ml import cancellation, clv, dynamic_pricing, forecasting, recommenders
 from ml.registry import Candidate
+from ml.timeline import Timeline
 
 # The job that refreshes the features and retrains every model (02:00, and `retrain/all`).
 RETRAIN_ALL_JOB = "nightly_retraining"
@@ -17,7 +18,7 @@ RETRAIN_ALL_JOB = "nightly_retraining"
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    train: Callable[[duckdb.DuckDBPyConnection], Candidate | list[Candidate]]
+    train: Callable[[duckdb.DuckDBPyConnection, Timeline], Candidate | list[Candidate]]
     description: str
 
     @property
@@ -29,7 +30,7 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("cancellation", cancellation.train,
               "Cancellation risk of a booking (XGBoost, calibrated), from what is known at "
-              "booking time; validated on 2017 arrivals."),
+              "booking time; evaluated on each property's most recent months."),
     ModelSpec("clv", clv.train, "12-month guest value, retention probability and segment."),
     ModelSpec("pricing", dynamic_pricing.train,
               "Demand model and price optimiser under business rules."),

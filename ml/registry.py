@@ -17,9 +17,11 @@ from mlflow.models import infer_signature
 
 if TYPE_CHECKING:
     from ml.catalog import ModelSpec
+    from ml.timeline import Timeline
 
 
 CHAMPION = "champion"
+GROUP = "(group)"  # the by_property row of the whole group
 EXPERIMENT = "innsight"
 # What a logged model needs to be loaded elsewhere, pinned to this environment's versions.
 # Stating it spares MLflow inferring it in a subprocess (~25 s of each ~29 s log).
@@ -52,6 +54,9 @@ class Candidate:
     params: dict[str, Any] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)  # name -> matplotlib Figure
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # The evaluation per property and for the group: one row per hotel plus GROUP, columns
+    # hotel, evaluated, reason, rows, then the metrics and their baseline_ twins.
+    by_property: pd.DataFrame | None = None
 
 
 @dataclass
@@ -89,12 +94,12 @@ class ModelRegistry:
         mlflow.set_experiment(EXPERIMENT)
         return MlflowClient(uri, registry_uri=uri)
 
-    def train_and_register(self, spec: "ModelSpec",
-                           marts: duckdb.DuckDBPyConnection) -> list[tuple[Candidate, Registration]]:
-        """Train a catalogue model on the marts, log every candidate it yields, and promote
-        each one that beats its champion: what the Dagster assets and `innsight evaluate`
-        both run."""
-        trained = spec.train(marts)
+    def train_and_register(self, spec: "ModelSpec", marts: duckdb.DuckDBPyConnection,
+                           timeline: "Timeline") -> list[tuple[Candidate, Registration]]:
+        """Train a catalogue model on the marts as of the timeline's day, log every
+        candidate it yields, and promote each one that beats its champion: what the Dagster
+        assets and `innsight evaluate` both run."""
+        trained = spec.train(marts, timeline)
         return [(c, self.log_and_promote(c)) for c in (trained if isinstance(trained, list) else [trained])]
 
     def log_and_promote(self, candidate: Candidate) -> Registration:
