@@ -1,14 +1,16 @@
 """Cancellation risk of a booking, from what is known when it is made.
 
-Data: the two real hotels of fct_bookings. Time split: train on arrivals before 2017-01-01,
-test on 2017 arrivals. Hyper-parameters (number of trees) and the calibration are chosen on
-a validation slice, the last three months of 2016 arrivals, with a model fitted on the
-earlier arrivals; the final booster is then refitted on the whole training period.
+Data: every property's bookings as known on the as-of day (``ml.timeline``). Each property
+is held out on its last ``evaluation_months`` of arrivals whose outcome is known; training
+reads the labelled arrivals before that. The number of trees is chosen on the three months
+before each property's held-out period (with a model fitted on the arrivals before them);
+the final booster is then refitted on the whole training period. A property with too little
+history trains the model and is reported (and answered) as not evaluated, with the reason.
 
 Output per booking:
 - probability: calibrated cancellation probability (Platt scaling of the booster's margin,
-  fitted on out-of-time predictions of the four quarters of 2016, the validation slice
-  included: a full seasonal cycle);
+  fitted on out-of-time predictions of the four three-month slices before the held-out
+  period: a full seasonal cycle);
 - risk_level: low (< 0.30), medium (0.30 to < 0.60), high (>= 0.60) — RISK_THRESHOLDS;
 - top_factors: JSON list of the TOP_FACTORS booking fields that move the probability most,
   e.g. {"factor": "deposit_type", "value": "Non Refund", "impact": 0.31}; impact is the
@@ -41,16 +43,12 @@ from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, r
 
 from ml.cancellation_features import (BOOKING_COLUMNS, CATEGORICAL, FORBIDDEN, HIGH_CARDINALITY, SOURCE,
                                CancellationFeatures, describe_value, load_bookings, normalise)
-from ml.registry import Candidate
+from ml.registry import GROUP, Candidate
+from ml.timeline import Timeline
 from ml.tree_paths import TreePaths
 
 matplotlib.use("Agg")
 
-TEST_START = "2017-01-01"
-VALIDATION_START = "2016-10-01"
-# with the validation slice, out-of-time quarters for the calibration (a full year)
-CALIBRATION_QUARTERS = [("2016-01-01", "2016-04-01"), ("2016-04-01", "2016-07-01"),
-                        ("2016-07-01", VALIDATION_START)]
 RISK_THRESHOLDS = {"medium": 0.30, "high": 0.60}
 DECISION_THRESHOLD = 0.5  # for accuracy / precision / recall
 TOP_FACTORS = 3
@@ -123,6 +121,8 @@ class CancellationModel(mlflow.pyfunc.PythonModel):
         self.booster_raw = bytes(booster.save_raw("ubj"))
         self.platt = (float(platt[0]), float(platt[1]))
         self._booster = None
+        # per hotel: evaluated on its own held-out period or not (and why), its AUC, as-of day
+        self.evaluation: dict[str, dict[str, Any]] = {}
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -172,6 +172,15 @@ class CancellationModel(mlflow.pyfunc.PythonModel):
                     "top_factors": json.loads(row["top_factors"]), "actions": json.loads(row["actions"])}
         x, normalised = one
         return self.explain(x[None, :], [normalised])[0]
+
+    def evaluation_for(self, hotel: str | None) -> dict[str, Any]:
+        """How far this model's answers for a hotel were checked: evaluated on the hotel's
+        own held-out months (with its AUC), or not, with the reason."""
+        found = self.evaluation.get(hotel) if hotel is not None else None
+        if found is None:
+            return {"evaluated": False, "auc": None, "as_of": None,
+                    "reason": "the model was trained without any booking of this hotel"}
+        return dict(found)
 
     def for_serving(self) -> "CancellationModel":
         """The model ready for its first request: one throw-away prediction builds the booster
@@ -269,14 +278,6 @@ def train_baseline(train: pd.DataFrame) -> tuple[dict[str, list], xgb.Booster]:
 
 # ---------------------------------------------------------------- evaluation
 
-def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    hard = (p >= DECISION_THRESHOLD).astype(int)
-    return {"auc": float(roc_auc_score(y, p)), "accuracy": float(accuracy_score(y, hard)),
-            "precision": float(precision_score(y, hard, zero_division=0)),
-            "recall": float(recall_score(y, hard, zero_division=0)),
-            "brier": float(brier_score_loss(y, p))}
-
-
 def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
     import matplotlib.pyplot as plt
     from sklearn.calibration import calibration_curve
@@ -288,7 +289,7 @@ def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
         fpr, tpr, _ = roc_curve(y, q)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, q):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, 2017 arrivals")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, held-out arrivals")
     ax.legend(loc="lower right")
     figs["roc"] = fig
 
@@ -298,7 +299,7 @@ def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
         ax.plot(mean, frac, "o-", label=f"{name} (Brier {brier_score_loss(y, q):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.set(xlabel="predicted probability", ylabel="observed cancellation rate",
-           title="Calibration, 2017 arrivals")
+           title="Calibration, held-out arrivals")
     ax.legend(loc="upper left")
     figs["calibration"] = fig
 
@@ -312,60 +313,146 @@ def _figures(y, p, p_base, importance: pd.Series) -> dict[str, Any]:
     return figs
 
 
-def split(bookings: pd.DataFrame):
-    train = bookings[bookings["arrival_date"] < TEST_START]
-    test = bookings[bookings["arrival_date"] >= TEST_START]
-    return train, test
+VALIDATION_MONTHS = 3  # the slice before each property's held-out period that picks the trees
+CALIBRATION_SLICES = 3  # further slices of that length before it: with it, a year of out-of-time margins
+FALLBACK_ROUNDS = 300  # trees when there is no validation slice to stop on (very short histories)
 
 
-def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
+def split(bookings: pd.DataFrame, windows: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(train, test, cut): labelled bookings (arrival passed by the as-of day) before each
+    property's held-out period, and those in it; `cut` is each labelled row's test start."""
+    labelled = bookings[bookings["arrived"]]
+    starts = {h: pd.Timestamp(w.test_start) for h, w in windows.items()}
+    cut = labelled["hotel"].map(starts)
+    train_rows = labelled["arrival_date"] < cut
+    test_rows = labelled["arrival_date"] >= cut
+    return labelled[train_rows], labelled[test_rows], cut[train_rows]
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Mean |observed rate - mean probability| over equal-width probability bins, weighted by
+    the bookings in each: 0.03 means the probabilities are off by 3 points on average."""
+    which = np.minimum((np.asarray(p) * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        m = which == b
+        total += m.sum() * abs(float(np.mean(y[m])) - float(np.mean(p[m])))
+    return float(total / max(len(y), 1))
+
+
+def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    hard = (p >= DECISION_THRESHOLD).astype(int)
+    return {"auc": float(roc_auc_score(y, p)), "ece": expected_calibration_error(y, p),
+            "accuracy": float(accuracy_score(y, hard)),
+            "precision": float(precision_score(y, hard, zero_division=0)),
+            "recall": float(recall_score(y, hard, zero_division=0)),
+            "brier": float(brier_score_loss(y, p))}
+
+
+def _by_property(windows: dict, hotels: list[str], test: pd.DataFrame, p: np.ndarray,
+                 p_base: np.ndarray, metrics: dict, baseline: dict) -> pd.DataFrame:
+    """One row per property (evaluated on its own held-out period, or why not) and the group."""
+    rows = []
+    y = test["is_canceled"].astype(int).to_numpy()
+    for hotel in hotels:
+        w = windows.get(hotel)
+        row = {"hotel": hotel, "evaluated": False, "rows": 0,
+               "reason": "no arrival has passed by the as-of day: nothing to learn from yet"}
+        if w is not None:
+            row.update(w.as_dict())
+            m = (test["hotel"] == hotel).to_numpy()
+            row["rows"] = int(m.sum())
+            if w.evaluated and len(np.unique(y[m])) < 2:
+                row.update(evaluated=False, reason="its held-out period holds one outcome only "
+                                                   "(no cancellation, or only cancellations)")
+            elif w.evaluated:
+                row.update({**evaluate(y[m], p[m]),
+                            **{f"baseline_{k}": v for k, v in evaluate(y[m], p_base[m]).items()}})
+        rows.append(row)
+    rows.append({"hotel": GROUP, "evaluated": True, "reason": None, "rows": len(test), **metrics,
+                 **{f"baseline_{k}": v for k, v in baseline.items()}})
+    return pd.DataFrame(rows)
+
+
+def _platt(margins: list[np.ndarray], labels: list[np.ndarray]) -> tuple[float, float]:
+    m, y = np.concatenate(margins), np.concatenate(labels)
+    if len(np.unique(y)) < 2:  # nothing to fit on: the booster's own probabilities
+        return 1.0, 0.0
+    platt = LogisticRegression(C=1e6).fit(m[:, None], y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def train(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candidate:
     started = time.perf_counter()
-    bookings = load_bookings(marts)
-    train_df, test_df = split(bookings)
-    sub = train_df[train_df["arrival_date"] < VALIDATION_START]
-    val = train_df[train_df["arrival_date"] >= VALIDATION_START]
+    bookings = load_bookings(marts, timeline.as_of)
+    labelled = bookings[bookings["arrived"]]
+    windows = timeline.windows(labelled[["hotel", "arrival_date"]].rename(columns={"arrival_date": "day"}),
+                               unit="arrivals")
+    train_df, test_df, cut = split(bookings, windows)
+    if train_df.empty or test_df.empty or train_df["is_canceled"].nunique() < 2:
+        raise ValueError(
+            f"cannot train the cancellation model as of {timeline.as_of}: {len(train_df)} labelled "
+            f"booking(s) before the held-out periods and {len(test_df)} in them; it needs bookings "
+            f"of both outcomes and at least one property with {timeline.min_history_days} days of "
+            "arrivals before its last months (see the evaluation_months and min_history_days settings)")
     params = {**PARAMS, "nthread": NTHREAD}
 
-    # 1. model selection and calibration on the validation slice
+    # 1. model selection and calibration on the slice before each property's held-out period
+    def before(months: int) -> np.ndarray:
+        return (train_df["arrival_date"] < cut - pd.DateOffset(months=months)).to_numpy()
+
+    sub, val = train_df[before(VALIDATION_MONTHS)], train_df[~before(VALIDATION_MONTHS)]
     sub_features = CancellationFeatures.fit(sub, bookings)
-    x_val = xgb.DMatrix(sub_features.transform(val), val["is_canceled"].astype(int))
-    selector = xgb.train(params, xgb.DMatrix(sub_features.transform(sub), sub["is_canceled"].astype(int)),
-                         MAX_ROUNDS, evals=[(x_val, "validation")],
-                         early_stopping_rounds=EARLY_STOPPING, verbose_eval=False)
-    best_rounds = selector.best_iteration + 1
-    # Platt scaling on out-of-time margins covering a whole year (2016, quarter by quarter,
-    # each predicted by a model fitted on the arrivals before it): one quarter alone (the
-    # validation slice) carries its season's offset into every month of the next year.
-    margins = [selector.predict(x_val, iteration_range=(0, best_rounds), output_margin=True)]
-    labels = [val["is_canceled"].astype(int).to_numpy()]
-    for start, end in CALIBRATION_QUARTERS:
-        before = train_df[train_df["arrival_date"] < start]
-        quarter = train_df[(train_df["arrival_date"] >= start) & (train_df["arrival_date"] < end)]
-        f = CancellationFeatures.fit(before, bookings)
-        b = xgb.train(params, xgb.DMatrix(f.transform(before), before["is_canceled"].astype(int)),
-                      best_rounds)
-        margins.append(b.predict(xgb.DMatrix(f.transform(quarter)), output_margin=True))
-        labels.append(quarter["is_canceled"].astype(int).to_numpy())
-    platt = LogisticRegression(C=1e6).fit(np.concatenate(margins)[:, None], np.concatenate(labels))
-    calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    x_sub = xgb.DMatrix(sub_features.transform(sub), sub["is_canceled"].astype(int))
+    if val["is_canceled"].nunique() == 2 and len(sub):
+        x_val = xgb.DMatrix(sub_features.transform(val), val["is_canceled"].astype(int))
+        selector = xgb.train(params, x_sub, MAX_ROUNDS, evals=[(x_val, "validation")],
+                             early_stopping_rounds=EARLY_STOPPING, verbose_eval=False)
+        best_rounds, validation_auc = selector.best_iteration + 1, float(selector.best_score)
+        margins = [selector.predict(x_val, iteration_range=(0, best_rounds), output_margin=True)]
+        labels = [val["is_canceled"].astype(int).to_numpy()]
+    else:
+        best_rounds, validation_auc, margins, labels = FALLBACK_ROUNDS, float("nan"), [], []
+    # Platt scaling on out-of-time margins covering a year (slice by slice, each predicted by
+    # a model fitted on the arrivals before it): one slice alone carries its season's offset
+    # into every month of the next year.
+    for k in range(1, CALIBRATION_SLICES + 1):
+        fit_rows = before(VALIDATION_MONTHS * (k + 1))
+        slice_rows = before(VALIDATION_MONTHS * k) & ~fit_rows
+        earlier, window = train_df[fit_rows], train_df[slice_rows]
+        if earlier["is_canceled"].nunique() < 2 or window.empty:
+            break
+        f = CancellationFeatures.fit(earlier, bookings)
+        # trees in proportion to the rows, as the final model grows them (same margin scale)
+        b = xgb.train(params, xgb.DMatrix(f.transform(earlier), earlier["is_canceled"].astype(int)),
+                      max(1, int(round(best_rounds * len(earlier) / max(len(sub), 1)))))
+        margins.append(b.predict(xgb.DMatrix(f.transform(window)), output_margin=True))
+        labels.append(window["is_canceled"].astype(int).to_numpy())
+    calibration = _platt(margins, labels) if margins else (1.0, 0.0)
 
     # 2. final model on the whole training period (more data: proportionally more trees)
-    rounds = int(round(best_rounds * len(train_df) / len(sub)))
+    rounds = int(round(best_rounds * len(train_df) / max(len(sub), 1)))
     features = CancellationFeatures.fit(train_df, bookings)
     booster = xgb.train(params, xgb.DMatrix(features.transform(train_df), train_df["is_canceled"].astype(int)),
                         rounds)
     model = CancellationModel(features, booster, calibration)
     training_seconds = time.perf_counter() - started
 
-    # 3. held-out evaluation on 2017, and the raw-column baseline on the same split
+    # 3. held-out evaluation per property and for the group, and the raw-column baseline
     test_input = booking_frame(test_df)
     y_test = test_df["is_canceled"].astype(int).to_numpy()
     p_test = model.predict(test_input)["probability"].to_numpy()
     categories, base = train_baseline(train_df)
     p_base = base.predict(xgb.DMatrix(raw_matrix(test_df, categories)))
     metrics = evaluate(y_test, p_test)
-    metrics["validation_auc"] = float(selector.best_score)
+    metrics["validation_auc"] = validation_auc
     baseline = evaluate(y_test, p_base)
+    hotels = sorted(bookings["hotel"].dropna().unique())
+    by_property = _by_property(windows, hotels, test_df, p_test, p_base, metrics, baseline)
+    model.evaluation = {r["hotel"]: {"evaluated": bool(r["evaluated"]), "reason": r["reason"],
+                                     "auc": None if pd.isna(r.get("auc")) else round(float(r["auc"]), 4),
+                                     "as_of": timeline.as_of.isoformat()}
+                        for r in by_property.to_dict("records") if r["hotel"] != GROUP}
 
     gain = pd.Series(booster.get_score(importance_type="total_gain")).reindex(features.feature_names).fillna(0)
     importance = gain.sort_values(ascending=False)
@@ -376,10 +463,12 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
     return Candidate(
         name="cancellation", model=model, input_example=test_input.head(5), primary="auc",
         higher_is_better=True, metrics=metrics, baseline=baseline, score=score,
-        params={"training_seconds": round(training_seconds, 2), "train_rows": len(train_df),
-                "test_rows": len(test_df), "validation_rows": len(val), "test_start": TEST_START,
-                "validation_start": VALIDATION_START, "rounds": rounds,
-                "validation_best_rounds": best_rounds,
+        params={**timeline.params(), "training_seconds": round(training_seconds, 2),
+                "train_rows": len(train_df), "test_rows": len(test_df), "validation_rows": len(val),
+                "on_the_books": int((~bookings["arrived"]).sum()),
+                "held_out": "; ".join(f"{w.hotel} from {w.test_start}" for w in windows.values()
+                                      if w.evaluated)[:6000],
+                "rounds": rounds, "validation_best_rounds": best_rounds,
                 "platt_a": round(calibration[0], 4), "platt_b": round(calibration[1], 4),
                 "risk_medium": RISK_THRESHOLDS["medium"], "risk_high": RISK_THRESHOLDS["high"],
                 "features": len(features.feature_names),
@@ -387,6 +476,7 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
         figures=_figures(y_test, p_test, p_base, importance),
         tables={"feature_importance": importance.rename("total_gain").reset_index()
                 .rename(columns={"index": "feature"})},
+        by_property=by_property,
     )
 
 

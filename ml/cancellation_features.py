@@ -21,8 +21,7 @@ import pandas as pd
 
 from features.inputs import BOOKING_COLUMNS
 from ml.encoding import category_codes
-
-REAL_HOTELS = ("Resort Hotel", "City Hotel")
+from ml.timeline import bookings_as_of
 
 # Known only after the booking was made (or derived from the outcome): never features.
 FORBIDDEN = frozenset({
@@ -80,15 +79,15 @@ for _k, _cols in HISTORY_KEYS.items():
         SOURCE[f"{_k}_{_s}"] = _src
 
 
-def load_bookings(marts, hotels=REAL_HOTELS) -> pd.DataFrame:
-    """The real hotels' bookings: booking-time columns plus the label and its status date
-    (the outcome log), one row per booking."""
+def load_bookings(marts, as_of) -> pd.DataFrame:
+    """Every property's bookings as known at the end of the as-of day: booking-time columns
+    plus the label and its status date (the outcome log), one row per booking, with
+    ``arrived`` (the label is known) and ``outcome_known`` (see ``bookings_as_of``)."""
     cols = ", ".join(["booking_id", *BOOKING_COLUMNS, "is_canceled", "reservation_status_date"])
-    placeholders = ", ".join("?" for _ in hotels)
     df = marts.execute(
-        f"select {cols} from fct_bookings where hotel in ({placeholders}) "
-        "order by arrival_date, booking_id", list(hotels)).df()
-    return normalise(df)
+        f"select {cols} from fct_bookings where booking_date <= ? "
+        "order by arrival_date, booking_id", [as_of]).df()
+    return normalise(bookings_as_of(df, as_of))
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
@@ -306,10 +305,12 @@ class CancellationFeatures:
                            ("hm", ["hotel", "month"]), ("h", ["hotel"])):
             k = _key(adr, cols)
             self.adr_median[name] = adr.groupby(k)["adr"].median().to_dict()
-        status_days = _days(log["reservation_status_date"])
-        cancelled = log["is_canceled"].astype(float).to_numpy()
+        # outcomes are events on their status day; a booking still on the books has none yet
+        settled = log[log["reservation_status_date"].notna()]
+        status_days = _days(settled["reservation_status_date"])
+        cancelled = settled["is_canceled"].astype(float).to_numpy()
         for name, cols in HISTORY_KEYS.items():
-            self.outcomes[name] = AsOfHistory.fit(_key(log, cols), status_days, cancelled)
+            self.outcomes[name] = AsOfHistory.fit(_key(settled, cols), status_days, cancelled)
         self.agent_bookings = AsOfHistory.fit(_key(log, ["agent"]), _days(log["booking_date"]),
                                               np.zeros(len(log)))
         # the arrival day's book as the PMS saw it on the booking day: bookings already made
@@ -317,8 +318,8 @@ class CancellationFeatures:
         arrival = _key(log, ["hotel", "arrival_date"])
         self.on_the_books = AsOfHistory.fit(arrival, _days(log["booking_date"]), np.zeros(len(log)))
         self.arrival_cancellations = AsOfHistory.fit(
-            arrival.where(log["is_canceled"].astype(bool).to_numpy(), None), status_days,
-            np.zeros(len(log)))
+            _key(settled, ["hotel", "arrival_date"]).where(settled["is_canceled"].astype(bool).to_numpy(), None),
+            status_days, np.zeros(len(settled)))
         for name, cols in GROUP_KEYS.items():
             self.group_counts[name] = _key(log, cols).value_counts().to_dict()
         self.feature_names = list(self.transform(train.head(5)).columns)
