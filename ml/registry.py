@@ -59,6 +59,20 @@ class Candidate:
     by_property: pd.DataFrame | None = None
 
 
+def property_metrics(by_property: pd.DataFrame) -> dict[str, float]:
+    """The per-property figures as MLflow metrics, ``<hotel>/<metric>`` (the group's are the
+    run's own metrics)."""
+    skip = {"hotel", "evaluated", "reason", "rows", "first_day", "last_day", "test_start"}
+    out = {}
+    for row in by_property.to_dict("records"):
+        if row["hotel"] == GROUP or not row.get("evaluated"):
+            continue
+        for key, value in row.items():
+            if key not in skip and isinstance(value, (int, float)) and pd.notna(value):
+                out[f"{row['hotel']}/{key}"] = float(value)
+    return out
+
+
 @dataclass
 class Registration:
     name: str
@@ -116,6 +130,9 @@ class ModelRegistry:
                 mlflow.log_figure(figure, f"plots/{name}.png")
             for name, table in c.tables.items():
                 mlflow.log_table(table, f"tables/{name}.json")
+            if c.by_property is not None:
+                mlflow.log_table(c.by_property, "tables/evaluation_by_property.json")
+                mlflow.log_metrics(property_metrics(c.by_property))
             output = c.model.predict(c.input_example)
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=c.model, registered_model_name=c.name,
@@ -125,8 +142,13 @@ class ModelRegistry:
         challenger = float(c.metrics[c.primary])
         champion = self.champion_version(c.name)
         champion_score = None
+        champion_as_of = self._as_of(c.name, champion)
         if champion is None:
             promoted, reason = True, "no champion yet"
+        elif c.params.get("as_of") and champion_as_of and str(c.params["as_of"]) < champion_as_of:
+            # a backfill: what the platform would have trained then, never what it serves now
+            promoted, reason = False, (f"trained as of {c.params['as_of']}, before the champion "
+                                       f"v{champion}'s as-of day {champion_as_of}: kept for the record")
         else:
             champion_score = float(c.score(self.load_champion(c.name)))
             # A tie keeps the champion: a new version must be better, not as good.
@@ -139,6 +161,14 @@ class ModelRegistry:
         client.set_model_version_tag(c.name, version, "promotion", reason)
         return Registration(c.name, version, run.info.run_id, promoted, challenger,
                             champion_score, reason)
+
+    def _as_of(self, name: str, version: str | None) -> str | None:
+        """The as-of day a registered version was trained on (None for older runs)."""
+        if version is None:
+            return None
+        client = self.client()
+        run_id = client.get_model_version(name, version).run_id
+        return client.get_run(run_id).data.params.get("as_of")
 
     def champion_version(self, name: str) -> str | None:
         try:

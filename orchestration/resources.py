@@ -8,6 +8,7 @@ from features.store import FeatureStore
 from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 from ml.registry import ModelRegistry
+from orchestration.models.resources import TrainingTimeline
 from orchestration.warehouse.resources import Warehouse, dbt_resource
 
 
@@ -20,4 +21,5 @@ def platform_resources(settings: Settings) -> dict[str, object]:
         "dbt": dbt_resource(settings),
         "feature_store": FeatureStore.from_settings(settings),
         "registry": ModelRegistry.from_settings(settings),  # MLflow
+        "training": TrainingTimeline.from_settings(settings),  # the as-of day models train on
     }

@@ -6,6 +6,7 @@ import duckdb
 from ml.catalog import MODELS, ModelSpec
 from ml.registry import ModelRegistry
 from orchestration.models.metadata import model_metadata
+from orchestration.models.resources import TrainingTimeline
 from orchestration.warehouse import MARTS_FILE
 from orchestration.warehouse.resources import Warehouse
 
@@ -15,12 +16,17 @@ MODELS_GROUP = "models"
 def build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(key=[MODELS_GROUP, spec.name], group_name=MODELS_GROUP, deps=[MARTS_FILE],
               kinds={"mlflow"},
-              description=f"{spec.description}\n\nRegistered in MLflow; the `champion` alias moves "
-                          f"only when this run beats the champion on the same held-out data.")
+              description=f"{spec.description}\n\nTrained as of the `training` resource's day "
+                          f"(default yesterday; set `as_of` in the run config for a backfill) and "
+                          f"evaluated per property on its last months. Registered in MLflow; the "
+                          f"`champion` alias moves only when this run beats the champion on the "
+                          f"same held-out data.")
     def _model(context: dg.AssetExecutionContext, registry: dg.ResourceParam[ModelRegistry],
-               warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
+               warehouse: dg.ResourceParam[Warehouse], training: TrainingTimeline) -> dg.MaterializeResult:
+        timeline = training.timeline()
+        context.log.info(f"training {spec.name} as of {timeline.as_of}")
         with duckdb.connect(str(warehouse.marts_path), read_only=True) as marts:
-            trained = registry.train_and_register(spec, marts)
+            trained = registry.train_and_register(spec, marts, timeline)
         metadata: dict = {}
         for candidate, registration in trained:
             context.log.info(f"{candidate.name} v{registration.version}: {registration.reason}"

@@ -21,7 +21,8 @@ async def predict(body: ChurnRequest, _: MlReader, champions: Champions, feature
                   record_prediction: Record) -> ChurnResponse:
     """Scores a known booking from the online feature store by its id, or a new booking
     from its fields, with the champion cancellation model: probability, risk level, the
-    booking fields that move it most, and actions for the front desk."""
+    booking fields that move it most, and actions for the front desk. `evaluation` says
+    whether the model was checked on this hotel's own recent months (and why not)."""
     started = time.perf_counter()
     champion = champions.get(CANCELLATION)
     if body.features is not None:
@@ -39,4 +40,6 @@ async def predict(body: ChurnRequest, _: MlReader, champions: Champions, feature
         {"booking_id": body.booking_id, "guest_id": body.guest_id, "features_from": source,
          "features": record}, outputs, started)
     return ChurnResponse(booking_id=body.booking_id, **outputs, features_from=source,
-                         model_version=champion.version, prediction_id=prediction_id)
+                         model_version=champion.version,
+                         evaluation=champion.model.evaluation_for(record.get("hotel")),
+                         prediction_id=prediction_id)

@@ -39,6 +39,18 @@ class RiskFactor(BaseModel):
     impact: float = Field(description="Change of the probability it causes (+ raises the risk).")
 
 
+class ModelEvaluation(BaseModel):
+    """How far the answer for this booking's hotel was checked by the model's evaluation."""
+
+    evaluated: bool = Field(description="True when the model was evaluated on this hotel's own "
+                                        "most recent months of known outcomes.")
+    auc: float | None = Field(None, description="The model's AUC on those months.")
+    as_of: str | None = Field(None, description="The day the model was trained as of.")
+    reason: str | None = Field(None, description="Why the hotel was not evaluated on its own "
+                                                 "(e.g. too little history): its answers come "
+                                                 "from the group model, unchecked for it.")
+
+
 class ChurnResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "booking_id": "CH-2f0c1d9e7a51-1", "churn_probability": 0.35, "risk_level": "medium",
@@ -46,6 +58,7 @@ class ChurnResponse(BaseModel):
                          {"factor": "market_segment", "value": "Online TA", "impact": 0.08}],
         "recommended_actions": ["send_confirmation_email", "offer_flexible_dates"],
         "features_from": "online_store", "model_version": "3",
+        "evaluation": {"evaluated": True, "auc": 0.9, "as_of": "2026-11-30", "reason": None},
         "prediction_id": "9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"}]})
 
     booking_id: str | None
@@ -55,6 +68,7 @@ class ChurnResponse(BaseModel):
     recommended_actions: list[str]
     features_from: Literal["online_store", "request"]
     model_version: str
+    evaluation: ModelEvaluation
     prediction_id: str
 
 

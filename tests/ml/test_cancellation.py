@@ -1,5 +1,6 @@
-"""Cancellation risk: the 2017 AUC target, booking-time features only, calibration,
-explanations and actions, and the pyfunc round trip."""
+"""Cancellation risk: the published benchmark (the bundled hotels trained through 2016,
+held out on their 2017 arrivals), every property evaluated on its own months, as-of
+honesty, booking-time features only, calibration, explanations and the pyfunc round trip."""
 
 import json
 
@@ -10,9 +11,13 @@ import pytest
 import xgboost as xgb
 from mlflow.models import infer_signature
 
-from ml.cancellation import FORBIDDEN, RISK_THRESHOLDS, CancellationModel, booking_frame, split, train
+from ml.cancellation import FORBIDDEN, RISK_THRESHOLDS, CancellationModel, booking_frame, train
 from ml.cancellation_features import SOURCE, load_bookings
+from ml.registry import GROUP
+from ml.timeline import Timeline
 
+# The published benchmark: as of the extract's last day, 8 months held out = 2017 arrivals.
+BENCHMARK = Timeline.of("2017-08-31", evaluation_months=8)
 _trained = {}
 
 
@@ -20,20 +25,34 @@ _trained = {}
 def candidate(marts):
     """Trained once for the module (the `marts` fixture is per test)."""
     if "cancellation" not in _trained:
-        _trained["cancellation"] = train(marts)
+        _trained["cancellation"] = train(marts, BENCHMARK)
     return _trained["cancellation"]
 
 
 @pytest.fixture
+def live(marts):
+    """Trained as of yesterday: the bundled hotels and the synthetic chain that ends today."""
+    if "live" not in _trained:
+        _trained["live"] = train(marts, Timeline.of(None))
+    return _trained["live"]
+
+
+@pytest.fixture
 def test_bookings(marts) -> pd.DataFrame:
-    return split(load_bookings(marts))[1]
+    bookings = load_bookings(marts, BENCHMARK.as_of)
+    return bookings[bookings["arrived"] & (bookings["arrival_date"] >= "2017-01-01")]
 
 
 def test_meets_the_2017_auc_target_and_beats_the_raw_baseline(candidate):
     m, b = candidate.metrics, candidate.baseline
     assert candidate.name == "cancellation" and candidate.primary == "auc" and candidate.higher_is_better
-    assert set(b) == {"auc", "accuracy", "precision", "recall", "brier"} <= set(m)
+    assert set(b) == {"auc", "ece", "accuracy", "precision", "recall", "brier"} <= set(m)
     assert m["auc"] >= 0.90, m
+    assert candidate.params["as_of"] == "2017-08-31"
+    # the benchmark's held-out period is each bundled hotel's 2017 arrivals
+    table = candidate.by_property.set_index("hotel")
+    assert set(table.index) == {"City Hotel", "Resort Hotel", GROUP}, table  # nothing later read
+    assert (table.drop(GROUP)["test_start"] == "2017-01-01").all()
     assert m["auc"] > b["auc"] + 0.01, (m, b)
     assert m["accuracy"] > b["accuracy"]
     assert candidate.params["training_seconds"] > 0 and candidate.params["test_rows"] > 30_000
@@ -67,6 +86,31 @@ def test_probabilities_are_calibrated(candidate, test_bookings):
     assert frame["y"].is_monotonic_increasing, frame
     assert (frame["p"] - frame["y"]).abs().max() < 0.15, frame
     assert abs(p.mean() - y.mean()) < 0.05, (p.mean(), y.mean())
+    # calibration error on the held-out year: 0.040 measured (City Hotel's 2017 bookings
+    # cancel less than their 2016 look-alikes; see the closing note of issue 9)
+    assert candidate.metrics["ece"] < min(0.05, candidate.baseline["ece"]), candidate.metrics
+
+
+def test_every_property_is_evaluated_on_its_own_last_months(live, marts):
+    table = live.by_property.set_index("hotel")
+    hotels = {h for (h,) in marts.execute("select distinct hotel from fct_bookings").fetchall()}
+    assert set(table.index) == hotels | {GROUP}
+    yesterday = Timeline.of(None).as_of
+    for hotel, row in table.drop(GROUP).iterrows():
+        assert row["evaluated"], (hotel, row["reason"])
+        assert row["rows"] > 0 and 0.5 < row["auc"] <= 1, (hotel, row)
+        assert pd.Timestamp(row["last_day"]) <= pd.Timestamp(yesterday)
+        # the held-out period is the hotel's own last 3 months, wherever its calendar ends
+        months = (pd.Timestamp(row["last_day"]) - pd.Timestamp(row["test_start"])).days / 30.4
+        assert 2.8 < months < 3.1, (hotel, row)
+    synthetic = table.drop([GROUP, "City Hotel", "Resort Hotel"])
+    # the live chain ends today: its last known arrivals are within days of yesterday
+    assert (pd.Timestamp(yesterday) - pd.to_datetime(synthetic["last_day"])).dt.days.max() <= 7
+    assert live.params["on_the_books"] > 0  # future arrivals: scored, never labels
+    # the API tells which hotel's answers were checked
+    some = synthetic.index[0]
+    assert live.model.evaluation_for(some)["evaluated"] is True
+    assert live.model.evaluation_for("No Such Hotel")["evaluated"] is False
 
 
 def _booking(**overrides) -> pd.DataFrame:
@@ -120,6 +164,7 @@ def test_pyfunc_round_trip(candidate, test_bookings, tmp_path):
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "cancellation"))
     pd.testing.assert_frame_equal(loaded.predict(rows), expected)
     assert candidate.score(loaded) == pytest.approx(candidate.metrics["auc"], abs=1e-9)
+    assert loaded.unwrap_python_model().evaluation_for("City Hotel")["evaluated"] is True
     assert np.isfinite(expected["probability"]).all()
 
 

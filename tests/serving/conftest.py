@@ -21,6 +21,7 @@ def platform_home(tmp_path_factory) -> Path:
     from lake.delta_tables import Lake
     from ml.catalog import MODELS
     from ml.registry import ModelRegistry
+    from ml.timeline import Timeline
     from orchestration.pricing.assets import publish_schedule
 
     # Its own lakehouse, smaller than tests/ml's (every 4th booking of the real extract, a
@@ -31,7 +32,7 @@ def platform_home(tmp_path_factory) -> Path:
     registry = ModelRegistry.from_settings(settings)
     with duckdb.connect(str(settings.marts_path), read_only=True) as marts:
         for spec in MODELS.values():
-            registry.train_and_register(spec, marts)
+            registry.train_and_register(spec, marts, Timeline.of(None))
     store = FeatureStore.from_settings(settings)
     store.export_sources(settings.marts_path)
     store.apply()
