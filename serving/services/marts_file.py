@@ -19,6 +19,10 @@ class MartsFile:
         with duckdb.connect(str(path), read_only=True) as con:
             tables = [r[0] for r in con.execute(
                 "select table_name from duckdb_tables() where schema_name = 'main'").fetchall()]
+            # the day each hotel's data is current as of (dim_hotel_as_of): built is not fresh
+            as_of = ({hotel: str(day) for hotel, day in con.execute(
+                "select hotel, as_of_date from dim_hotel_as_of order by hotel").fetchall()}
+                if "dim_hotel_as_of" in tables else {})
         built = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
         return {"available": True, "path": str(path), "built_at": built.isoformat(),
-                "tables": sorted(tables)}
+                "data_as_of": as_of, "tables": sorted(tables)}

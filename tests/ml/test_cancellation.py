@@ -193,3 +193,34 @@ def test_one_booking_path_gives_the_frame_answer(candidate, test_bookings):
     x, _ = model.features.transform_one(payload)
     np.testing.assert_allclose(x, model.features.transform(pd.DataFrame([payload])).iloc[0],
                                rtol=1e-12, equal_nan=True)
+
+
+def test_nothing_after_the_as_of_day_reaches_training(marts_settings, candidate, tmp_path):
+    """Today's marts trained as of a past day give the very model that the marts of that
+    day give: every booking made later, and every status settled later, left unread. The
+    marts hold plenty that would change the model if read (eight months of later bookings,
+    and bookings cancelled after the day)."""
+    import shutil
+
+    import duckdb
+
+    as_of = Timeline.of("2016-12-31", evaluation_months=3)
+    then = tmp_path / "marts_then.duckdb"
+    shutil.copyfile(marts_settings.marts_path, then)
+    with duckdb.connect(str(then)) as con:
+        later = con.execute("select count(*) from fct_bookings where booking_date > ?", [as_of.as_of]).fetchone()[0]
+        settled_later = con.execute("select count(*) from fct_bookings where booking_date <= ? "
+                                    "and reservation_status_date > ? and is_canceled",
+                                    [as_of.as_of, as_of.as_of]).fetchone()[0]
+        assert later > 1_000 and settled_later > 1_000, (later, settled_later)
+        con.execute("delete from fct_bookings where booking_date > ?", [as_of.as_of])
+        con.execute("update fct_bookings set is_canceled = false, reservation_status = null, "
+                    "reservation_status_date = null where reservation_status_date > ?", [as_of.as_of])
+    with duckdb.connect(str(marts_settings.marts_path), read_only=True) as now, \
+            duckdb.connect(str(then), read_only=True) as past:
+        a, b = train(now, as_of), train(past, as_of)
+        probe = booking_frame(load_bookings(now, as_of.as_of).tail(2_000))
+    assert a.metrics == b.metrics and a.params["train_rows"] == b.params["train_rows"]
+    np.testing.assert_array_equal(a.model.predict(probe)["probability"], b.model.predict(probe)["probability"])
+    # and the as-of day matters: the benchmark's later day reads more
+    assert a.params["train_rows"] < candidate.params["train_rows"]

@@ -42,6 +42,10 @@ def test_churn_by_booking_id_is_the_champion_on_the_marts_row(client, reader, se
         assert 1 <= len(body["risk_factors"]) <= 3
         assert {"factor", "value", "impact"} <= set(body["risk_factors"][0])
         assert body["model_version"] == champion(client, served.CANCELLATION).version
+        # checked on the booking's own hotel's last months (the champion's own evaluation)
+        hotel = rows.loc[rows["booking_id"] == booking_id, "hotel"].iloc[0]
+        assert body["evaluation"] == champion(client, served.CANCELLATION).model.evaluation_for(hotel)
+        assert body["evaluation"]["evaluated"] is True and body["evaluation"]["auc"] > 0.5
 
 
 def test_churn_scores_a_new_booking_from_its_fields(client, reader):
@@ -54,6 +58,17 @@ def test_churn_scores_a_new_booking_from_its_fields(client, reader):
     assert risky["features_from"] == "request" and risky["booking_id"] is None
     assert risky["churn_probability"] > safe["churn_probability"]
     assert risky["risk_level"] == "high" and risky["recommended_actions"]
+    assert risky["evaluation"]["as_of"] and risky["evaluation"]["evaluated"] in (True, False)
+
+
+def test_health_says_as_of_which_day_each_hotel_is_current(client, marts):
+    as_of = client.get("/health").json()["marts"]["data_as_of"]
+    hotels = {h for (h,) in marts.execute("select distinct hotel from fct_bookings").fetchall()}
+    assert set(as_of) == hotels
+    # the bundled extract is history; the synthetic chain is live (it ends today)
+    assert as_of["City Hotel"] < "2018-01-01"
+    live = [day for hotel, day in as_of.items() if hotel not in ("City Hotel", "Resort Hotel")]
+    assert live and min(live) >= (dt.date.today() - dt.timedelta(days=2)).isoformat(), as_of
 
 
 def test_churn_unknown_booking_is_404_and_bad_fields_422(client, reader):
