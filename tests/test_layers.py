@@ -5,12 +5,16 @@
 3. only the entry points build a Settings (the command line, the API's create_app, the
    Dagster code location); everything below them is handed narrow objects;
 4. no two modules share a name, except Dagster's per-domain names and ``__init__``;
-5. no test points the process's environment at a home (tests pass a Settings).
+5. no test points the process's environment at a home (tests pass a Settings);
+6. no calendar date and no property name of the bundled data in the code that learns and
+   orchestrates (``lake``, ``features``, ``ml``, ``orchestration``): the data says which
+   properties there are and where their calendar runs.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -91,8 +95,50 @@ def test_no_test_points_the_environment_at_a_home():
     assert offending == []
 
 
+DATE = re.compile(r"\b(19|20)\d\d-[01]\d-[0-3]\d\b")
+EPOCH = 1970  # the Unix epoch is arithmetic, not a day of the data
+LEARNS = ("lake/", "features/", "ml/", "orchestration/")
+# the synthetic generator names its calibration templates by kind, never by property
+NOT_DATA_CODE = ("lake/synthetic/names.py",)
+
+
+def data_literals(tree: ast.Module, names: set[str]) -> list[str]:
+    """Calendar dates (text or a date(...) call with a literal year) and property names in a
+    module, docstrings and comments aside."""
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            if DATE.search(node.value.replace(f"{EPOCH}-01-01", "")) or node.value in names:
+                found.append(repr(node.value)[:60])
+        elif (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None))
+              in ("date", "datetime", "Timestamp") and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int)
+              and node.args[0].value > 1900 and node.args[0].value != EPOCH):
+            found.append(f"line {node.lineno}: {ast.unparse(node)[:60]}")
+    return found
+
+
+def test_no_calendar_date_or_property_name_in_the_code_that_learns():
+    import yaml
+
+    master = yaml.safe_load((REPO_ROOT / "lake" / "reference" / "properties.yaml").read_text())
+    names = {p["name"] for p in master["properties"]} | {p["code"] for p in master["properties"]}
+    found = {path: hits for path, tree in modules().items()
+             if path.startswith(LEARNS) and path not in NOT_DATA_CODE
+             and (hits := data_literals(tree, names))}
+    assert found == {}, f"dates or property names in code (they belong to the data): {found}"
+
+
 def test_the_rules_catch_a_violation(tmp_path):
     """The checks above can fail: a lake module importing ml and dagster is caught."""
     tree = ast.parse("import dagster\nfrom ml.catalog import MODELS\n")
     assert imported(tree) & set(MAY_IMPORT) - MAY_IMPORT["lake"] == {"ml"}
     assert imported(tree) & FRAMEWORKS == {"dagster"}
+    # and a split on a fixed day or a property named in code
+    code = ast.parse('"""Split on 2017-01-01 (a docstring may say so)."""\n'
+                     'TEST_START = "2017-01-01"\nstart = date(2016, 1, 1)\nHOTELS = ("City Hotel",)\n'
+                     'EPOCH = datetime(1970, 1, 1)\n')
+    assert len(data_literals(code, {"City Hotel"})) == 3
