@@ -62,7 +62,8 @@ def _phase(out: Path) -> str:
 def generate_with_progress(console: Console, out: Path, bookings: int, seed: int,
                            settings: Settings) -> dict[str, int]:
     """generate_chain with a line per landing file as it is published and a live line of
-    the phase and elapsed time; returns the rows written per file kind."""
+    the phase and elapsed time; returns the rows written per file kind. The chain ends on
+    settings.synthetic_end (None: today), with bookings on the books after it."""
     from lake.synthetic import generate_chain
 
     out = Path(out)
@@ -87,7 +88,7 @@ def generate_with_progress(console: Console, out: Path, bookings: int, seed: int
     watcher = threading.Thread(target=watch, daemon=True, name="innsight-generate-watch")
     watcher.start()
     try:
-        counts = generate_chain(out, bookings=bookings, seed=seed,
+        counts = generate_chain(out, bookings=bookings, seed=seed, end=settings.synthetic_end,
                                 properties_file=settings.properties_file,
                                 extract=settings.bundled_extract)
     finally:
@@ -96,6 +97,10 @@ def generate_with_progress(console: Console, out: Path, bookings: int, seed: int
         console.status(None)
     report_new()
     return counts
+
+
+def _end_day(settings: Settings) -> str:
+    return settings.synthetic_end.isoformat() if settings.synthetic_end else "today"
 
 
 def _mtime(path: Path) -> int | None:
@@ -109,7 +114,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
     out = Path(args.out) if args.out else settings.landing_dir
     console = Console()
     console.line(f"generating a synthetic chain of {count(args.bookings)} bookings "
-                 f"(seed {args.seed}) into {out}")
+                 f"(seed {args.seed}, ending {_end_day(settings)}) into {out}")
     timer = Timer()
     counts = generate_with_progress(console, out, args.bookings, args.seed, settings)
     seconds = timer.seconds
@@ -134,7 +139,8 @@ def seed_landing(settings: Settings, console: Console) -> None:
         console.line("seed     synthetic chain already in landing (delete its files to regenerate)")
         return
     timer = Timer()
-    console.line(f"seed     synthetic chain: {count(s.synthetic_bookings)} bookings, seed {s.synthetic_seed}")
+    console.line(f"seed     synthetic chain: {count(s.synthetic_bookings)} bookings, seed {s.synthetic_seed}, "
+                 f"ending {_end_day(s)}")
     counts = generate_with_progress(console, s.landing_dir, s.synthetic_bookings,
                                     s.synthetic_seed, s)
     console.line(f"seed     {len(counts)} kinds of file, {count(sum(counts.values()))} rows "
@@ -249,8 +255,16 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     unknown = sorted(set(selected) - set(MODELS))
     if unknown:
         raise SystemExit(f"unknown model(s) {unknown}; choose from {sorted(MODELS)}")
+    from ml.timeline import Timeline
+
+    try:
+        timeline = Timeline.of(args.as_of or settings.as_of,
+                               args.evaluation_months or settings.evaluation_months,
+                               settings.min_history_days)
+    except ValueError as e:
+        raise SystemExit(f"--as-of / --evaluation-months: {e}") from None
     log_path = _log_path(settings, "evaluate")
-    rows = []
+    rows, properties = [], []
     total = Timer()
     with output_to_log(log_path) as console:
         import duckdb
@@ -258,18 +272,20 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
         from ml.registry import ModelRegistry
 
         registry = ModelRegistry.from_settings(settings)
-        console.line(f"training {len(selected)} model(s) on {_show(marts_path)}; "
+        console.line(f"training {len(selected)} model(s) on {_show(marts_path)} as of {timeline.as_of} "
+                     f"(each property held out on its last {timeline.evaluation_months} month(s)); "
                      f"MLflow: {settings.mlflow_uri}; full log: {_show(log_path)}")
         with duckdb.connect(str(marts_path), read_only=True) as marts:
             for i, name in enumerate(selected, start=1):
                 timer = Timer()
                 console.status(lambda: f"[{i}/{len(selected)}] {name}: training … {timer}")
                 try:
-                    trained = registry.train_and_register(MODELS[name], marts)
+                    trained = registry.train_and_register(MODELS[name], marts, timeline)
                 except Exception as e:
                     _fail(console, f"[{i}/{len(selected)}] {name}:", timer, e, log_path)
                 seconds = timer.seconds
                 for c, registration in trained:
+                    properties += _property_rows(c)
                     console.line(f"[{i}/{len(selected)}] {c.name}: {c.primary} "
                                  f"{_fmt(c.metrics.get(c.primary))} (baseline "
                                  f"{_fmt(c.baseline.get(c.primary))}), v{registration.version} "
@@ -284,13 +300,34 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
                                                                     else "not promoted")) if first else "",
                                      f"{seconds:.1f}" if first else ""))
         console.status(None)
-    header = ("model", "metric (* decides promotion)", "model", "baseline", "registry", "train s")
-    widths = [max(len(_fmt(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print()
-    for r in [header, *rows]:
-        print("  ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+    _print_table(("model", "metric (* decides promotion)", "model", "baseline", "registry", "train s"), rows)
+    if properties:
+        print("\nper property (held out on its own last months; the group row pools them):")
+        _print_table(("model", "property", "rows", "metric", "model", "baseline", "note"), properties)
     print(f"\n{len(selected)} model(s) in {total}; runs and plots: "
           f"{_show(Path(sys.executable).parent)}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
+
+
+def _property_rows(c) -> list[tuple]:
+    """One line per property of a candidate's evaluation: its deciding metric vs baseline, or
+    why it was not evaluated on its own."""
+    if c.by_property is None:
+        return []
+    out = []
+    for r in c.by_property.to_dict("records"):
+        evaluated = bool(r.get("evaluated"))
+        out.append((c.name, r["hotel"], r.get("rows"), c.primary if evaluated else "",
+                    r.get(c.primary) if evaluated else None,
+                    r.get(f"baseline_{c.primary}") if evaluated else None,
+                    "" if evaluated else f"not evaluated: {r.get('reason')}"))
+    return out
+
+
+def _print_table(header: tuple, rows: list[tuple]) -> None:
+    widths = [max(len(_fmt(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
 def _fmt(value) -> str:
@@ -464,6 +501,12 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="train every model, print metrics vs baselines")
     evaluate.add_argument("models", nargs="*", help="model names (default: all)")
+    evaluate.add_argument("--as-of", metavar="YYYY-MM-DD",
+                          help="train as the platform would have on that day: nothing dated after "
+                               "it is read (default: INNSIGHT_AS_OF, else yesterday)")
+    evaluate.add_argument("--evaluation-months", type=int, metavar="N",
+                          help="months of each property's held-out period (default: "
+                               "INNSIGHT_EVALUATION_MONTHS)")
     evaluate.set_defaults(func=cmd_evaluate)
 
     serve = sub.add_parser("serve", help="start the Dagster UI and the API")

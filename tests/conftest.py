@@ -78,22 +78,17 @@ def build_marts(settings: Settings, extract_every: int, chain_bookings: int, see
 
 
 def known_booking_day(home: Path) -> str:
-    """A booking date with bookings of both the real extract and the synthetic chain."""
+    """A booking date of the live chain whose bookings have guests, and agents and companies
+    both given and missing (the online store's null handling is exercised)."""
     import duckdb
 
     with duckdb.connect(str(home / "warehouse" / "marts.duckdb"), read_only=True) as con:
         return str(con.execute(
-            """select booking_date from fct_bookings group by booking_date
-               having count(guest_id) > 0 and count(*) > count(guest_id)
-                  and count(agent) > 0 and count(company) > 0
-               order by count(*) desc limit 1"""
+            """select booking_date from fct_bookings where guest_id is not null
+               group by booking_date
+               having count(agent) > 0 and count(agent) < count(*) and count(company) > 0
+               order by count(*) desc, booking_date limit 1"""
         ).fetchone()[0])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def extract_lines(n: int | None = None) -> list[str]:

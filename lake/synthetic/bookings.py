@@ -6,6 +6,12 @@ and gets re-drawn around it: its property, guest, arrival day (same month and we
 the template), room type (mapped onto the property's own inventory), ADR (the property's
 base rate x season x segment x noise), cancellation (calibrated cell rate x guest
 propensity x repeat-guest effect), status and status date, assigned room and room number.
+
+The window ends on a day ``end``: arrivals run from ``days`` days before it to
+``ahead_days`` after it, and every booking was made on or before ``end`` (a draw booked
+later is drawn again, so the bookings on the books thin out with the arrival's distance).
+An outcome dated after ``end`` is not known yet: such a booking is written with no status,
+no status date and ``is_canceled`` 0.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import polars as pl
 from lake.sources.pms import REFERENCE_LAYOUT
 from lake.synthetic.calibration import LEAD_EDGES, MONTHS, Calibration, day_group
 from lake.synthetic.guests import GuestProfiles, booking_counts, guest_id_expr
+from lake.synthetic.property_master import Property, template_for
 from lake.synthetic.randomness import pick, uniform_int
 from lake.synthetic.rooms import Inventory
 
@@ -30,6 +37,7 @@ STATUSES = ("Check-Out", "Canceled", "No-Show")
 HOME_PROPERTY_SHARE = 0.85  # a repeat guest's bookings at their usual property
 GUEST_PROPENSITY_SIGMA = 0.8  # spread of a guest's own cancellation log-odds
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Mon = 0)
+MAX_REDRAWS = 64  # of a booking drawn as made after the end day (each keeps most draws)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,19 +119,28 @@ class _TemplateSampler:
         return day
 
 
+def day_number(day: date) -> int:
+    """Days since 1970-01-01."""
+    return int(np.datetime64(day, "D").astype(np.int64))
+
+
 def generate_bookings(
     inv: Inventory, n_props: int, calib: Calibration, n: int, rng: np.random.Generator,
-    start: date, days: int,
+    end: date, days: int, ahead_days: int, templates: list[Property],
 ) -> tuple[Bookings, GuestProfiles]:
-    """``n`` bookings at the first ``n_props`` properties of ``inv``, arrivals in the window."""
+    """``n`` bookings at the first ``n_props`` properties of ``inv``, made on or before
+    ``end``, arriving in the ``days`` days up to ``end`` or the ``ahead_days`` after it.
+    ``templates`` are the real properties of the calibration."""
     props = inv.properties[:n_props]
     pool = calib.pool
-    window = np.datetime64(start, "D") + np.arange(days)
+    end_day = day_number(end)
+    window = np.datetime64(end, "D") + np.arange(1 - days, ahead_days + 1)
     sampler = _TemplateSampler(calib, window)
     countries = calib.countries + tuple(sorted({p.country for p in props} - set(calib.countries)))
     prt = countries.index("PRT") if "PRT" in countries else -2
     prop_country = np.array([countries.index(p.country) if p.country in countries else -1 for p in props])
-    prop_template = np.array([calib.templates.index(p.template) for p in props], dtype=np.int32)
+    usable = [t for t in templates if t.name in calib.templates]
+    prop_template = np.array([calib.templates.index(template_for(p, usable).name) for p in props], dtype=np.int32)
 
     # --- guests and where they book
     counts = booking_counts(rng, n)
@@ -143,10 +160,6 @@ def generate_bookings(
     primary = sampler.rows(rng, g_tpl, None)
     g_seg = pool["segment"][primary]
     one = ~repeat_guest
-    g_country = pool["country"][primary].astype(np.int32)
-    domestic = (g_country == prt) | (g_country < 0)
-    g_country = np.where(domestic, prop_country[home], g_country)
-    g_solo = (pool["adults"][primary] == 1) & (pool["children"][primary] <= 0)
 
     # --- template row of each booking
     row = sampler.rows(rng, tpl, g_seg[guest])
@@ -154,6 +167,21 @@ def generate_bookings(
     single = first_of_guest[one]
     row[single] = primary[one]
     arrival = sampler.arrival_days(rng, row)
+    # Nothing is booked after the end day: such draws are drawn again (same guest segment),
+    # i.e. the bookings follow the real ones given that they were made by then.
+    for _ in range(MAX_REDRAWS):
+        late = np.flatnonzero(arrival - pool["lead"][row] > end_day)
+        if len(late) == 0:
+            break
+        row[late] = sampler.rows(rng, tpl[late], g_seg[guest[late]])
+        arrival[late] = sampler.arrival_days(rng, row[late])
+    late = arrival - pool["lead"][row] - end_day
+    arrival = np.where(late > 0, arrival - 7 * -(-late // 7), arrival)  # whole weeks earlier
+    primary[one] = row[single]  # a one-booking guest's profile is that booking
+    g_country = pool["country"][primary].astype(np.int32)
+    domestic = (g_country == prt) | (g_country < 0)
+    g_country = np.where(domestic, prop_country[home], g_country)
+    g_solo = (pool["adults"][primary] == 1) & (pool["children"][primary] <= 0)
     lead = pool["lead"][row].astype(np.int64)
     booked = arrival - lead
     nights = pool["nights"][row].astype(np.int64)
@@ -206,6 +234,7 @@ def generate_bookings(
     frac = np.interp(rng.random(n), np.linspace(0.0, 1.0, len(calib.cancel_timing)), calib.cancel_timing)
     before = np.clip(np.round(frac * lead), np.minimum(lead, 1), lead).astype(np.int64)
     status_day = np.where(status == 0, arrival + nights, np.where(status == 2, arrival, arrival - before))
+    known = status_day <= end_day  # an outcome dated later is not known on the end day
 
     # --- assigned room type, room
     change = rng.random(n) < calib.room_change[canceled.astype(np.int64)]
@@ -231,12 +260,12 @@ def generate_bookings(
     g_rank = np.lexsort((np.arange(G), g_first_day))
     g_number = np.empty(G, dtype=np.int64)
     g_number[g_rank] = np.arange(1, G + 1)
-    stays = np.bincount(guest, weights=~canceled, minlength=G).astype(np.int64)
+    stays = np.bincount(guest, weights=~canceled & known, minlength=G).astype(np.int64)  # completed
 
     # --- output order: property, arrival, booking date
     out = np.lexsort((np.arange(n), booked, arrival, prop))
     cols = {
-        "prop": prop, "template": tpl, "canceled": canceled, "lead": lead, "arrival": arrival,
+        "prop": prop, "canceled": canceled, "lead": lead, "arrival": arrival,
         "weekend": _weekend_nights(arrival, nights), "nights": nights,
         "adults": pool["adults"][row], "children": pool["children"][row], "babies": pool["babies"][row],
         "meal": pool["meal"][row], "country": country, "segment": seg,
@@ -246,7 +275,7 @@ def generate_bookings(
         "agent": pool["agent"][row], "company": pool["company"][row],
         "waiting": pool["waiting"][row], "customer": pool["customer"][row], "adr": adr,
         "parking": pool["parking"][row], "requests": pool["requests"][row],
-        "status": status, "status_day": status_day, "guest": g_number[guest], "room": room,
+        "status": status, "status_day": status_day, "known": known, "guest": g_number[guest], "room": room,
     }
     cols = {k: v[out] for k, v in cols.items()}
     profiles = GuestProfiles(
@@ -281,7 +310,7 @@ def bookings_frame(b: Bookings, inv: Inventory, calib: Calibration, lo: int, hi:
     frame = pl.DataFrame(
         {
             "hotel": vocab([p.name for p in inv.properties], c["prop"]),
-            "is_canceled": c["canceled"].astype(np.int8),
+            "is_canceled": (c["canceled"] & c["known"]).astype(np.int8),
             "lead_time": c["lead"],
             "arrival": arrival,
             "stays_in_weekend_nights": c["weekend"],
@@ -311,6 +340,7 @@ def bookings_frame(b: Bookings, inv: Inventory, calib: Calibration, lo: int, hi:
             "total_of_special_requests": c["requests"],
             "reservation_status": vocab(STATUSES, c["status"]),
             "status_date": pl.Series(c["status_day"].astype(np.int32)).cast(pl.Date),
+            "known": c["known"],
             "booking_number": np.arange(lo + 1, hi + 1, dtype=np.int64),
             "guest_number": c["guest"],
             "room_number": c["room"],
@@ -330,8 +360,8 @@ def bookings_frame(b: Bookings, inv: Inventory, calib: Calibration, lo: int, hi:
         "previous_bookings_not_canceled", "reserved_room_type", "assigned_room_type",
         "booking_changes", "deposit_type", "agent", "company", "days_in_waiting_list",
         "customer_type", "adr", "required_car_parking_spaces", "total_of_special_requests",
-        "reservation_status",
-        pl.col("status_date").dt.strftime("%Y-%m-%d").alias("reservation_status_date"),
+        pl.when("known").then(pl.col("reservation_status")).alias("reservation_status"),
+        pl.when("known").then(pl.col("status_date").dt.strftime("%Y-%m-%d")).alias("reservation_status_date"),
         booking_id_expr("booking_number", len(b)).alias("booking_id"),
         guest_id_expr("guest_number", b.n_guests).alias("guest_id"),
         pl.col("room_number").cast(pl.String),

@@ -5,7 +5,9 @@ lends its booking-time attributes jointly (lead time, stay length, party, meal, 
 segment, channel, deposit, customer type, agent, company, requests, parking), so the
 correlations between them survive. What is re-drawn around the template is measured here:
 arrival day weights (month x weekday), cancellation rates by cell, ADR season and segment
-factors, cancellation timing, room changes, no-shows. Computed once per file (cached).
+factors, cancellation timing, room changes, no-shows. The templates are the extract's rows
+of the given real properties (those marked ``real: true`` in the property master), one
+template hotel each. Computed once per (file, template hotels) (cached).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
-from lake.synthetic.property_master import REAL_HOTELS
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -72,8 +72,10 @@ class Calibration:
 BUNDLED_EXTRACT = Path(__file__).resolve().parents[2] / "data" / "hotel_bookings.csv.gz"
 
 
-def load_calibration(path: Path = BUNDLED_EXTRACT) -> Calibration:
-    return _calibrate(str(Path(path).resolve()))
+def load_calibration(path: Path, templates: tuple[str, ...]) -> Calibration:
+    """The calibration on the extract at ``path``, templates drawn from the rows of the
+    hotels ``templates`` (those absent from the extract are left out)."""
+    return _calibrate(str(Path(path).resolve()), tuple(templates))
 
 
 def _codes(col: pl.Series, vocab: tuple[str, ...]) -> np.ndarray:
@@ -81,7 +83,7 @@ def _codes(col: pl.Series, vocab: tuple[str, ...]) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _calibrate(path: str) -> Calibration:
+def _calibrate(path: str, wanted: tuple[str, ...]) -> Calibration:
     raw = pl.read_csv(path, infer_schema_length=0)  # all strings: keep NULL / NA verbatim
     num = [
         "is_canceled", "lead_time", "arrival_date_year", "arrival_date_day_of_month",
@@ -105,7 +107,10 @@ def _calibrate(path: str) -> Calibration:
     real_cancel_rate = float(df["is_canceled"].to_numpy().mean())
     real_mean_lead = float(df["lead_time"].to_numpy().mean())
 
-    templates = REAL_HOTELS
+    present = set(df["hotel"].unique())
+    templates = tuple(t for t in wanted if t in present)
+    if not templates:
+        raise ValueError(f"none of the real properties {list(wanted)} has bookings in {path}")
     # Clean template rows: a real party, a real stay, defined segment and channel.
     pool_df = df.filter(
         pl.col("hotel").is_in(list(templates))
@@ -269,7 +274,7 @@ def _calibrate(path: str) -> Calibration:
         channels=channels, deposits=deposits, customer_types=customer_types,
         agents=agents, companies=companies, pool=pool, group_start=group_start,
         real_days=real_days, cancel_rate=rate, repeat_log_odds=repeat_log_odds,
-no_show_share=no_show_share,
+        no_show_share=no_show_share,
         cancel_timing=cancel_timing, season=season, segment_adr=segment_adr,
         adr_sigma=adr_sigma, room_change=room_change,
         country_null_rate=float((pool["country"] < 0).mean()), max_occupancy=max_occupancy,

@@ -1,4 +1,5 @@
-"""Room inspections and anomaly alerts of the hotel cameras (last ``ACTIVITY_DAYS`` days).
+"""Room inspections and anomaly alerts of the hotel cameras (the ``ACTIVITY_DAYS`` days
+before the chain's end day, so none is later than its 00:00 UTC).
 
 Inspections: about half the rooms a day, by a housekeeping employee of the hotel; tags are
 consistent with the status (dirty rooms carry dirt tags, clean and inspected rooms carry

@@ -11,6 +11,9 @@ once per guest from the seed (a concentrated, Dirichlet-like vector over the ite
 mean is the segment's mix), so a guest's favourites repeat across stays. Each guest also
 has their own propensity for the spa and the minibar (mean 1). Segment mixes are the global
 weights tilted by segment, so category counts are unchanged and the item mix stays close.
+
+Only lines posted before a cut-off instant are written (the chain's end day, 00:00 UTC): a
+stay in progress has the nights and extras posted so far, a future stay none.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ _FNB_PER_NIGHT = {"SC": 0.9, "BB": 0.7, "HB": 0.35, "FB": 0.15}
 # Multipliers by market segment (business travellers use the bar, groups eat in packages).
 _FNB_SEGMENT = {"Corporate": 1.3, "Aviation": 1.2, "Groups": 0.6, "Complementary": 1.0}
 _SPA_SEGMENT = {"Corporate": 0.5, "Aviation": 0.4, "Groups": 0.7, "Direct": 1.3, "Online TA": 1.1}
-SPA_PER_NIGHT = {"Resort Hotel": 0.07, "City Hotel": 0.035}
+SPA_PER_NIGHT = {"resort": 0.07, "city": 0.035}  # by property kind
 MINIBAR_PER_NIGHT = 0.16
 # Item mix by guest segment (GUEST_SEGMENTS order: business, leisure, corporate, group) as
 # multipliers of the global weights, then for a party with children.
@@ -146,22 +149,22 @@ def _choose(
 
 def folio_frame(
     b: Bookings, inv: Inventory, calib: Calibration, lo: int, hi: int,
-    rng: np.random.Generator, first_line: int,
+    rng: np.random.Generator, first_line: int, cut: int,
 ) -> pl.DataFrame:
-    """Folio lines of bookings [lo, hi); line numbers continue from ``first_line``."""
+    """Folio lines of bookings [lo, hi) posted before ``cut`` (seconds since the epoch);
+    line numbers continue from ``first_line``."""
     c = b.cols
     stay = np.flatnonzero(~c["canceled"][lo:hi]) + lo
     m = len(stay)
     nights = c["nights"][stay]
     party = c["adults"][stay] + np.maximum(c["children"][stay], 0)
     prop = c["prop"][stay]
-    tpl = c["template"][stay]
     meal, segment = c["meal"][stay], c["segment"][stay]
 
     fnb_meal = np.array([_FNB_PER_NIGHT.get(x, 0.7) for x in calib.meals])
     fnb_segment = np.array([_FNB_SEGMENT.get(x, 1.0) for x in calib.segments])
     spa_segment = np.array([_SPA_SEGMENT.get(x, 1.0) for x in calib.segments])
-    spa_template = np.array([SPA_PER_NIGHT[t] for t in calib.templates])
+    spa_kind = np.array([SPA_PER_NIGHT[p.kind] for p in inv.properties])
     fnb_rate = fnb_meal[meal] * fnb_segment[segment] * np.sqrt(np.maximum(party, 1) / 2.0)
 
     # The guest: segment (as in the guests file), family party, own propensities and taste.
@@ -179,7 +182,7 @@ def folio_frame(
     mb_family = mb_family / max(float(np.average(mb_family, weights=nights)), 1e-9) if m else mb_family
 
     n_fnb = rng.poisson(fnb_rate * nights)
-    n_spa = rng.poisson(spa_template[tpl] * spa_segment[segment] * spa_own * nights)
+    n_spa = rng.poisson(spa_kind[prop] * spa_segment[segment] * spa_own * nights)
     n_minibar = rng.binomial(nights, np.minimum(MINIBAR_PER_NIGHT * mb_own * mb_family, 0.95))
     counts = np.stack([nights, n_fnb, n_spa, n_minibar], axis=1)  # (m, 4)
     per_stay = counts.sum(axis=1)
@@ -219,6 +222,11 @@ def folio_frame(
         arrival + night * DAY + 22 * 3600 + (rng.random(total) * 7200).astype(np.int64),  # night audit
         arrival + 14 * 3600 + (rng.random(total) * (stay_len - 3 * 3600)).astype(np.int64),  # 14:00 - 11:00
     )
+    # Nothing posted at or after the cut-off (drawn all the same: the draws stay aligned).
+    posted_by = np.flatnonzero(posted < cut)
+    owner, category, item = owner[posted_by], category[posted_by], item[posted_by]
+    qty, unit, amount, posted = qty[posted_by], unit[posted_by], amount[posted_by], posted[posted_by]
+    total = len(posted_by)
     order = np.lexsort((np.arange(total), posted, owner))
 
     names = [p.name for p in inv.properties]

@@ -1,4 +1,10 @@
-"""The group's property master (``lake/reference/properties.yaml``) as typed records."""
+"""The group's property master (``lake/reference/properties.yaml``) as typed records.
+
+The properties marked ``real: true`` are those of the bundled extract: their bookings are
+the templates the synthetic properties are calibrated on. Each property has a kind,
+``resort`` or ``city`` (the optional ``kind`` field of the master, else read from its name);
+a synthetic property follows the real property of its kind.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-REAL_HOTELS = ("Resort Hotel", "City Hotel")
-# A synthetic property borrows the booking behaviour of the real hotel it resembles most:
-# leisure destinations behave like the resort, the others like the city hotel.
+KINDS = ("resort", "city")
+# Without a ``kind`` in the master: leisure destinations behave like a resort, the others
+# like a city hotel.
 _RESORT_WORDS = {"beach", "resort", "garden", "bay", "island", "spa"}
 
 
@@ -29,18 +35,26 @@ class Property:
     currency: str
     real: bool
     room_types: tuple[RoomType, ...]  # ordered by base rate, cheapest first
+    kind: str = "city"  # "resort" or "city"
 
     @property
     def total_rooms(self) -> int:
         return sum(rt.rooms for rt in self.room_types)
 
-    @property
-    def template(self) -> str:
-        """The real hotel whose booking behaviour this property follows."""
-        if self.name in REAL_HOTELS:
-            return self.name
-        words = {w.lower() for w in self.name.replace("-", " ").split()}
-        return "Resort Hotel" if words & _RESORT_WORDS else "City Hotel"
+
+def kind_of_name(name: str) -> str:
+    words = {w.lower() for w in name.replace("-", " ").split()}
+    return "resort" if words & _RESORT_WORDS else "city"
+
+
+def template_for(prop: Property, templates: list[Property]) -> Property:
+    """The real property whose booking behaviour ``prop`` follows: itself when it is one,
+    else the first of its kind, else the first one."""
+    if not templates:
+        raise ValueError("no real property to calibrate on (none has real: true)")
+    if any(t.name == prop.name for t in templates):
+        return prop
+    return next((t for t in templates if t.kind == prop.kind), templates[0])
 
 
 BUNDLED_PROPERTIES = Path(__file__).resolve().parent.parent / "reference" / "properties.yaml"
@@ -56,11 +70,14 @@ def load_properties(path: Path = BUNDLED_PROPERTIES) -> list[Property]:
             if int(v["rooms"]) > 0
         ]
         types.sort(key=lambda rt: (rt.base_rate, rt.code))
+        kind = str(p.get("kind") or kind_of_name(str(p["name"]))).lower()
+        if kind not in KINDS:
+            raise ValueError(f"property {p['name']!r}: kind {kind!r} is not one of {KINDS}")
         out.append(
             Property(
                 name=str(p["name"]), code=str(p["code"]), city=str(p.get("city", "")),
                 country=str(p.get("country", "")), currency=str(p.get("currency", "EUR")),
-                real=bool(p.get("real", False)), room_types=tuple(types),
+                real=bool(p.get("real", False)), room_types=tuple(types), kind=kind,
             )
         )
     return out

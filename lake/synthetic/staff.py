@@ -1,8 +1,10 @@
 """Employees, their shifts and the check-in / check-out events of the staff entrance camera.
 
-Shifts cover the last ``ACTIVITY_DAYS`` days of the period: morning 07-15, evening 15-23,
-night 23-07 (UTC). Each employee works one shift type, five days a week. Most arrive a few
-minutes early; some are late by 5-60 minutes; a few are absent (no events).
+Shifts cover the ``ACTIVITY_DAYS`` days before the chain's end day: morning 07-15, evening
+15-23, night 23-07 (UTC). Each employee works one shift type, five days a week. Most arrive
+a few minutes early; some are late by 5-60 minutes; a few are absent (no events). Only
+shifts over by the end day's 00:00 UTC are written (the last night shift, still running
+then, is not), so no event is later than that instant.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ DEPARTMENTS = {
 ABSENT_RATE = 0.03
 LATE_RATE = 0.09
 DOOR_RATE = 0.12  # events read by the badge door instead of the face camera
+MAX_OVERTIME = 45 * 60  # latest check-out after a shift's end (seconds)
 EMPLOYEE_ID_WIDTH = 4
 HOUR, DAY = 3600, 86_400
 
@@ -46,11 +49,12 @@ class Staff:
     ids: list[str]
 
 
-def activity_window(start: date, days: int) -> tuple[int, int]:
-    """(first day, number of days) of the staff and camera activity, days since epoch."""
-    end = int(np.datetime64(start, "D").astype(np.int64)) + days
+def activity_window(end: date, days: int) -> tuple[int, int]:
+    """(first day, number of days) of the staff and camera activity, days since epoch: the
+    days before ``end`` (at most ``days``)."""
+    last = int(np.datetime64(end, "D").astype(np.int64))
     n = min(ACTIVITY_DAYS, days)
-    return end - n, n
+    return last - n, n
 
 
 def employee_ids(n: int) -> list[str]:
@@ -99,8 +103,10 @@ def generate_staff(props: list[Property], rng: np.random.Generator, first_day: i
     return Staff(employees=employees, hotel=hotel_a, department=np.array(depts)[dept_a], ids=ids)
 
 
-def generate_shifts(staff: Staff, props: list[Property], rng: np.random.Generator, first_day: int, n_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(shifts, attendance events)."""
+def generate_shifts(
+    staff: Staff, props: list[Property], rng: np.random.Generator, first_day: int, n_days: int, cut: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(shifts, attendance events) of the shifts over by ``cut`` (seconds since the epoch)."""
     E = len(staff.ids)
     shift_type = np.zeros(E, dtype=np.int64)
     for dname, (_, _, weights) in DEPARTMENTS.items():
@@ -112,8 +118,10 @@ def generate_shifts(staff: Staff, props: list[Property], rng: np.random.Generato
     d = np.tile(day, E)
     weekday = (d + 3) % 7
     works = (weekday != off1[emp]) & (weekday != (off1[emp] + 1) % 7)
-    emp, d = emp[works], d[works]
     start_at = d * DAY + np.array([h for _, h in SHIFTS])[shift_type[emp]] * HOUR
+    # a shift whose check-out may fall after the cut-off is left out
+    works &= start_at + SHIFT_HOURS * HOUR + MAX_OVERTIME <= cut
+    emp, d, start_at = emp[works], d[works], start_at[works]
     end_at = start_at + SHIFT_HOURS * HOUR
     order = np.lexsort((emp, start_at))
     emp, d, start_at, end_at = emp[order], d[order], start_at[order], end_at[order]
@@ -144,7 +152,7 @@ def generate_shifts(staff: Staff, props: list[Property], rng: np.random.Generato
     late = rng.random(S) < LATE_RATE
     early = np.clip(rng.normal(6 * 60, 4 * 60, S), 0, 20 * 60)  # seconds before the start
     check_in = np.where(late, start_at + rng.integers(5 * 60, 60 * 60 + 1, S), start_at - early.astype(np.int64))
-    check_out = end_at + np.clip(rng.normal(8 * 60, 8 * 60, S), -5 * 60, 45 * 60).astype(np.int64)
+    check_out = end_at + np.clip(rng.normal(8 * 60, 8 * 60, S), -5 * 60, MAX_OVERTIME).astype(np.int64)
     e_emp = np.concatenate([emp[present], emp[present]])
     e_at = np.concatenate([check_in[present], check_out[present]])
     e_action = np.concatenate([np.zeros(present.sum(), np.int64), np.ones(present.sum(), np.int64)])

@@ -1,10 +1,11 @@
-"""The synthetic chain generator: determinism, layout, calibration, integrity, scale."""
+"""The synthetic chain generator: determinism, layout, calibration, integrity, scale, and
+the chain as it stands on its end day (nothing booked, settled, posted or stamped later)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
@@ -13,11 +14,13 @@ import yaml
 
 from lake.synthetic import generate_chain, writer
 from lake.synthetic.calibration import BUNDLED_EXTRACT
-from lake.synthetic.property_master import BUNDLED_PROPERTIES
+from lake.synthetic.property_master import BUNDLED_PROPERTIES, load_properties, template_for
 
 REAL_EXTRACT = BUNDLED_EXTRACT
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 N_BOOKINGS = 20_000
+END = date(2024, 9, 30)  # the test chain's end day (any day would do)
+HISTORY_DAYS, AHEAD_DAYS = 730, 120  # generate_chain's defaults
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
 
@@ -48,6 +51,21 @@ def parse_ts(value: str) -> datetime:
     return datetime.strptime(value, STAMP)
 
 
+def midnight(day: date) -> datetime:
+    """The day's 00:00 UTC (naive, as parse_ts gives)."""
+    return datetime(day.year, day.month, day.day)
+
+
+def with_dates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Bookings with their arrival, booking, departure and status dates."""
+    return frame.with_columns(arrival=arrival_date()).with_columns(
+        booked=pl.col("arrival") - pl.duration(days=pl.col("lead_time").cast(pl.Int64)),
+        departure=pl.col("arrival") + pl.duration(
+            days=pl.col("stays_in_weekend_nights").cast(pl.Int64) + pl.col("stays_in_week_nights").cast(pl.Int64)),
+        status_date=pl.col("reservation_status_date").str.to_date("%Y-%m-%d"),
+    )
+
+
 @pytest.fixture(scope="module")
 def master() -> dict[str, dict]:
     raw = yaml.safe_load(BUNDLED_PROPERTIES.read_text())
@@ -62,7 +80,7 @@ def real() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory) -> tuple[Path, dict[str, int]]:
     out = tmp_path_factory.mktemp("chain")
-    return out, generate_chain(out, bookings=N_BOOKINGS, seed=11)
+    return out, generate_chain(out, bookings=N_BOOKINGS, seed=11, end=END)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +96,12 @@ def bookings(chain) -> pl.DataFrame:
     )
 
 
+@pytest.fixture(scope="module")
+def settled(bookings) -> pl.DataFrame:
+    """The bookings whose outcome is known on the end day."""
+    return bookings.filter(pl.col("reservation_status").is_not_null())
+
+
 def all_bytes(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -85,19 +109,29 @@ def all_bytes(folder: Path) -> dict[str, bytes]:
 # --- determinism -------------------------------------------------------------------------
 
 
-def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path):
-    a = generate_chain(tmp_path / "a", bookings=3_000, seed=5)
-    b = generate_chain(tmp_path / "b", bookings=3_000, seed=5)
-    generate_chain(tmp_path / "c", bookings=3_000, seed=6)
+def test_same_seed_and_end_give_identical_bytes_other_seed_or_end_differ(tmp_path):
+    a = generate_chain(tmp_path / "a", bookings=3_000, seed=5, end=END)
+    b = generate_chain(tmp_path / "b", bookings=3_000, seed=5, end=END)
+    generate_chain(tmp_path / "c", bookings=3_000, seed=6, end=END)
+    later = END + timedelta(days=45)
+    generate_chain(tmp_path / "d", bookings=3_000, seed=5, end=later)
     assert a == b
-    files_a, files_b, files_c = (all_bytes(tmp_path / x) for x in "abc")
+    files_a, files_b, files_c, files_d = (all_bytes(tmp_path / x) for x in "abcd")
     assert files_a == files_b
-    assert set(files_a) == set(files_c)
+    assert set(files_a) == set(files_c) == set(files_d)
     for name in ("pms/bookings_chain.csv", "pms/guests_chain.csv", "pms/folio_chain.csv",
                  "attendance/events_chain.jsonl", "camera/inspections_chain.jsonl"):
         assert files_a[name] != files_c[name], name
+        assert files_a[name] != files_d[name], name
     # the inventory is reference data, not random
-    assert files_a["pms/rooms_chain.csv"] == files_c["pms/rooms_chain.csv"]
+    assert files_a["pms/rooms_chain.csv"] == files_c["pms/rooms_chain.csv"] == files_d["pms/rooms_chain.csv"]
+    # another end day moves the whole calendar with it
+    for x, end in (("a", END), ("d", later)):
+        d = with_dates(read_csv(tmp_path / x / "pms" / "bookings_chain.csv"))
+        assert d["booked"].max() <= end < d["arrival"].max() <= end + timedelta(days=AHEAD_DAYS)
+        assert d["arrival"].min() >= end - timedelta(days=HISTORY_DAYS - 1)
+        shifts = read_csv(tmp_path / x / "attendance" / "shifts_chain.csv")
+        assert shifts["shift_date"].max() == (end - timedelta(days=1)).isoformat()
 
 
 def test_returns_rows_written_per_kind(chain):
@@ -134,7 +168,7 @@ def test_booking_values_follow_the_extract_conventions(bookings, real, master):
     assert set(bookings["arrival_date_month"].unique()) <= set(MONTHS)
     for col in ("meal", "market_segment", "distribution_channel", "deposit_type", "customer_type"):
         assert set(bookings[col].unique()) <= set(real[col].unique()), col
-    assert set(bookings["reservation_status"].unique()) == {"Check-Out", "Canceled", "No-Show"}
+    assert set(bookings["reservation_status"].drop_nulls().unique()) == {"Check-Out", "Canceled", "No-Show"}
     assert set(bookings["hotel"].unique()) == {n for n, p in master.items() if not p["real"]}
     # blanks: NULL for agent/company/country, NA for children; never empty
     for col in ("agent", "company", "country", "children"):
@@ -148,12 +182,11 @@ def test_booking_values_follow_the_extract_conventions(bookings, real, master):
     nights = bookings["stays_in_weekend_nights"] + bookings["stays_in_week_nights"]
     assert (nights >= 1).all()
 
-    d = bookings.with_columns(
-        arrival=arrival_date(),
-        status_date=pl.col("reservation_status_date").str.to_date("%Y-%m-%d"),
+    d = with_dates(bookings).with_columns(
         nights=pl.col("stays_in_weekend_nights") + pl.col("stays_in_week_nights"),
     )
-    assert d["arrival"].min() >= date(2016, 1, 1) and d["arrival"].max() < date(2016, 1, 1) + timedelta(days=730)
+    assert d["arrival"].min() >= END - timedelta(days=HISTORY_DAYS - 1)
+    assert d["arrival"].max() <= END + timedelta(days=AHEAD_DAYS)
     out = d.filter(pl.col("reservation_status") == "Check-Out")
     assert holds(out, pl.col("status_date") == pl.col("arrival") + pl.duration(days=pl.col("nights")))
     assert (out["is_canceled"] == 0).all()
@@ -172,6 +205,62 @@ def test_booking_values_follow_the_extract_conventions(bookings, real, master):
     assert 0.7 < same < 1.0
 
 
+# --- the chain as it stands on its end day -------------------------------------------------
+
+
+def test_nothing_is_booked_or_settled_after_the_end_day(bookings):
+    d = with_dates(bookings)
+    assert d["booked"].max() <= END
+    known = d.filter(pl.col("reservation_status").is_not_null())
+    assert known["status_date"].null_count() == 0 and known["status_date"].max() <= END
+    # an outcome not known yet: no status, no date, not cancelled, and still to come
+    unsettled = d.filter(pl.col("reservation_status").is_null())
+    assert unsettled.height > 0
+    assert unsettled["reservation_status_date"].null_count() == unsettled.height
+    assert (unsettled["is_canceled"] == 0).all()
+    assert (unsettled["departure"] > END).all()
+    assert (d.filter(pl.col("reservation_status") == "Check-Out")["departure"] <= END).all()
+    # a stay in progress on the end day has no outcome yet
+    in_house = d.filter((pl.col("arrival") < END) & (pl.col("departure") > END) & (pl.col("is_canceled") == 0))
+    assert in_house.height > 0 and in_house["reservation_status"].null_count() == in_house.height
+
+
+def test_bookings_on_the_books_for_the_months_ahead(bookings):
+    d = with_dates(bookings)
+    ahead = d.filter(pl.col("arrival") > END)
+    assert ahead.height > 0.03 * d.height
+    assert set(ahead["hotel"]) == set(d["hotel"])
+    # cancelled already (dated by the end day), else not settled: never a check-out or no-show
+    assert set(ahead["reservation_status"].drop_nulls()) == {"Canceled"}
+    cancelled = ahead.filter(pl.col("is_canceled") == 1)
+    assert cancelled.height > 0 and (cancelled["status_date"] <= END).all()
+    assert (cancelled["reservation_status"] == "Canceled").all()
+    # the further the arrival, the fewer bookings made by the end day
+    near = ahead.filter(pl.col("arrival") <= END + timedelta(days=30)).height
+    far = ahead.filter(pl.col("arrival") > END + timedelta(days=AHEAD_DAYS - 30)).height
+    assert near > 1.5 * far > 0
+
+
+def test_the_default_end_day_is_today(tmp_path):
+    """Without an end day the chain is live: nothing booked or settled after today, nothing
+    stamped after now, bookings on the books for the days ahead."""
+    generate_chain(tmp_path, bookings=2_000, seed=2, properties=["Innsight Saigon Riverside"])
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    today = date.today()
+    d = with_dates(read_csv(tmp_path / "pms" / "bookings_chain.csv"))
+    assert d["booked"].max() <= today and d["status_date"].max() <= today
+    assert d["arrival"].max() > today
+    stamps = (
+        read_csv(tmp_path / "pms" / "folio_chain.csv")["posted_at"].to_list()
+        + read_csv(tmp_path / "attendance" / "shifts_chain.csv")["end_at"].to_list()
+        + [e["timestamp"] for e in read_jsonl(tmp_path / "attendance" / "events_chain.jsonl")]
+        + [i["inspected_at"] for i in read_jsonl(tmp_path / "camera" / "inspections_chain.jsonl")]
+    )
+    assert max(parse_ts(x) for x in stamps) <= now
+    last_shift = date.fromisoformat(read_csv(tmp_path / "attendance" / "shifts_chain.csv")["shift_date"].max())
+    assert last_shift >= today - timedelta(days=2)  # yesterday, in UTC or local time
+
+
 def test_week_number_follows_the_extract(real):
     """The extract numbers weeks from Sunday, week 1 holding January 1st: check our rule on it."""
     from lake.synthetic.bookings import _week_number
@@ -186,20 +275,20 @@ def test_week_number_follows_the_extract(real):
 # --- calibration ---------------------------------------------------------------------------
 
 
-def test_cancellation_and_lead_time_match_the_real_extract(bookings, real):
+def test_cancellation_and_lead_time_match_the_real_extract(bookings, settled, real):
     real_rate = real["is_canceled"].cast(pl.Int64).mean()
     real_lead = real["lead_time"].cast(pl.Int64).mean()
-    assert abs(bookings["is_canceled"].mean() - real_rate) < 0.04
+    assert abs(settled["is_canceled"].mean() - real_rate) < 0.04
     assert abs(bookings["lead_time"].mean() - real_lead) / real_lead < 0.12
     # no-shows are a small share of the cancellations
-    cancelled = bookings.filter(pl.col("is_canceled") == 1)
+    cancelled = settled.filter(pl.col("is_canceled") == 1)
     no_show = (cancelled["reservation_status"] == "No-Show").mean()
     assert 0.0 < no_show < 0.1
 
 
-def test_cancellation_is_learnable_from_lead_deposit_and_segment(bookings):
+def test_cancellation_is_learnable_from_lead_deposit_and_segment(settled):
     def rate(expr: pl.Expr) -> float:
-        return bookings.filter(expr)["is_canceled"].mean()
+        return settled.filter(expr)["is_canceled"].mean()
 
     assert rate(pl.col("deposit_type") == "Non Refund") > rate(pl.col("deposit_type") == "No Deposit") + 0.3
     assert rate(pl.col("lead_time") > 180) > rate(pl.col("lead_time") < 7) + 0.2
@@ -290,13 +379,18 @@ def test_folio_lines_belong_to_stays(chain, bookings):
     # one room line per night, at the booking's ADR
     rooms = joined.filter(pl.col("category") == "room")
     assert (rooms["amount"] == rooms["adr"]).all()
-    nights = rooms.group_by("booking_id").agg(
-        pl.len().alias("lines"),
-        (pl.col("stays_in_weekend_nights") + pl.col("stays_in_week_nights")).first().alias("nights"),
+    # every night of a settled stay, the nights before the end day of a stay in progress
+    lines = rooms.group_by("booking_id").len()
+    expected = (
+        with_dates(bookings)
+        .filter((pl.col("reservation_status") == "Check-Out") | pl.col("reservation_status").is_null())
+        .select("booking_id", (pl.min_horizontal("departure", pl.lit(END)) - pl.col("arrival")).dt.total_days().alias("n"))
+        .filter(pl.col("n") > 0)
     )
-    assert (nights["lines"] == nights["nights"]).all()
-    stays = bookings.filter(pl.col("is_canceled") == 0)
-    assert nights.height == stays.height
+    assert dict(zip(lines["booking_id"], lines["len"])) == dict(zip(expected["booking_id"], expected["n"]))
+    assert expected.height > bookings.filter(pl.col("reservation_status") == "Check-Out").height  # in house too
+    # nothing posted on or after the end day
+    assert max(parse_ts(x) for x in folio["posted_at"]) < midnight(END)
     # posted during the stay
     posted = joined.select(
         pl.col("posted_at").str.to_datetime(STAMP).alias("at"),
@@ -365,9 +459,11 @@ def test_attendance_references_employees_and_shifts(chain, master):
     ends = [parse_ts(s) for s in shifts["end_at"]]
     assert all(e > s for s, e in zip(starts, ends))
     assert {s.hour for s in starts} == {7, 15, 23}
-    last = date(2016, 1, 1) + timedelta(days=729)
+    # the 60 days before the end day, every shift over (and checked out of) by its 00:00 UTC
     shift_days = {date.fromisoformat(d) for d in shifts["shift_date"]}
-    assert max(shift_days) == last and min(shift_days) >= last - timedelta(days=60)
+    assert max(shift_days) == END - timedelta(days=1) and min(shift_days) == END - timedelta(days=60)
+    assert max(ends) < midnight(END)
+    assert max(parse_ts(e["timestamp"]) for e in events) < midnight(END)
     hired = {e: date.fromisoformat(h) for e, h in zip(employees["employee_id"], employees["hired_on"])}
     assert all(hired[e] <= date.fromisoformat(d) for e, d in zip(shifts["employee_id"], shifts["shift_date"]))
 
@@ -407,7 +503,7 @@ def test_camera_files_are_valid_and_consistent(chain):
         assert (i["hotel"], i["room_number"]) in room_keys
         assert staff[i["inspector_id"]] == (i["hotel"], "housekeeping")
         assert i["status"] in {"clean", "dirty", "maintenance", "inspected"}
-        parse_ts(i["inspected_at"])
+        assert parse_ts(i["inspected_at"]) < midnight(END)
         labels = {t["label"] for t in i["tags"]}
         assert all(0.0 <= t["confidence"] <= 1.0 for t in i["tags"])
         if i["status"] == "dirty":
@@ -425,7 +521,7 @@ def test_camera_files_are_valid_and_consistent(chain):
         box = a["box"]
         assert box["x"] >= 0 and box["y"] >= 0 and box["w"] > 0 and box["h"] > 0
         assert box["x"] + box["w"] <= 1920 and box["y"] + box["h"] <= 1080
-        parse_ts(a["detected_at"])
+        assert parse_ts(a["detected_at"]) < midnight(END)
     assert len(anomalies) < len(inspections) / 100  # rare
 
 
@@ -434,7 +530,7 @@ def test_camera_files_are_valid_and_consistent(chain):
 
 def test_property_selection_and_inventory_option(tmp_path, master):
     written = generate_chain(tmp_path, bookings=1_000, properties=["Innsight Hoi An Garden"],
-                             include_real_inventory=False, days=90, start=date(2017, 3, 1))
+                             include_real_inventory=False, end=date(2017, 5, 31), days=92, ahead_days=0)
     rooms = read_csv(tmp_path / "pms" / "rooms_chain.csv")
     assert set(rooms["hotel"]) == {"Innsight Hoi An Garden"}
     assert written["rooms"] == sum(v["rooms"] for v in master["Innsight Hoi An Garden"]["room_types"].values())
@@ -473,9 +569,41 @@ def test_large_outputs_are_split_into_parts(tmp_path, monkeypatch):
 
 
 def test_tiny_chain(tmp_path):
-    written = generate_chain(tmp_path, bookings=1, days=1, properties=["Innsight Hanoi Old Quarter"])
+    written = generate_chain(tmp_path, bookings=1, days=1, end=END, properties=["Innsight Hanoi Old Quarter"])
     assert written["bookings"] == written["guests"] == 1
     assert read_csv(tmp_path / "pms" / "bookings_chain.csv").height == 1
     assert (tmp_path / "pms" / "folio_chain.csv").read_text().startswith("folio_line_id,")
     shifts = read_csv(tmp_path / "attendance" / "shifts_chain.csv")
-    assert set(shifts["shift_date"]) == {"2016-01-01"}
+    assert set(shifts["shift_date"]) == {(END - timedelta(days=1)).isoformat()}
+
+
+# --- calibration templates -------------------------------------------------------------------
+
+
+def test_templates_are_the_real_properties_of_the_master_and_kind_picks_one(tmp_path):
+    master = load_properties(BUNDLED_PROPERTIES)
+    real = [p for p in master if p.real]
+    assert real and {p.kind for p in real} == {"resort", "city"}
+    for p in master:
+        t = template_for(p, real)
+        assert t.real and t.kind == p.kind
+    # a kind given in the master wins over the name: a beach property booked like a city hotel
+    raw = yaml.safe_load(BUNDLED_PROPERTIES.read_text())
+    beach = next(p for p in raw["properties"] if not p.get("real") and template_for(
+        next(q for q in master if q.name == p["name"]), real).kind == "resort")
+    beach["kind"] = "city"
+    path = tmp_path / "properties.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    generate_chain(tmp_path / "out", bookings=6_000, seed=4, end=END, properties=[beach["name"]],
+                   properties_file=path)
+    paid = read_csv(tmp_path / "out" / "pms" / "bookings_chain.csv").filter(
+        pl.col("market_segment") != "Complementary").with_columns(pl.col("adr").cast(pl.Float64))
+    summer = paid.filter(pl.col("arrival_date_month").is_in(["July", "August"]))["adr"].mean()
+    winter = paid.filter(pl.col("arrival_date_month").is_in(["January", "November"]))["adr"].mean()
+    assert summer < 1.5 * winter  # the resort's seasons are far wider (see the ADR test)
+    # no real property to calibrate on: said plainly
+    for p in raw["properties"]:
+        p["real"] = False
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match="real"):
+        generate_chain(tmp_path / "none", bookings=10, end=END, properties_file=path)
