@@ -1,12 +1,13 @@
 """Model inputs defined once, for training and for serving: the booking-time fields the
-cancellation model reads, and a guest's history as of a date (the CLV model's input).
+cancellation model reads, and a guest's history as of a date (the CLV model's input), read
+from nothing dated on or after that date (bookings made, statuses settled, extras served).
 
 The feature store exports and serves exactly these; the models in ``ml`` train on them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import numpy as np
@@ -36,27 +37,34 @@ CATEGORICAL_FEATURES = ["segment", "home_hotel"]
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
-def data_range(marts: duckdb.DuckDBPyConnection) -> tuple[date, date]:
-    """First and last arrival of the bookings that carry a guest id (the synthetic chain)."""
+def data_range(marts: duckdb.DuckDBPyConnection, as_of: date | None = None) -> tuple[date, date]:
+    """First and last arrival, on or before ``as_of`` (default: yesterday), of the bookings
+    made by then that carry a guest id: bookings still on the books for later arrivals are
+    not data yet."""
+    as_of = as_of or date.today() - timedelta(days=1)
     lo, hi = marts.execute(
-        "select min(arrival_date), max(arrival_date) from fct_bookings where guest_id is not null"
+        """select min(arrival_date), max(arrival_date) from fct_bookings
+           where guest_id is not null and arrival_date <= $as_of
+             and coalesce(booking_date, arrival_date) <= $as_of""", {"as_of": as_of}
     ).fetchone()
     if lo is None:
-        raise ValueError("no booking carries a guest_id: CLV needs the synthetic chain (or a PMS with guest ids)")
+        raise ValueError(f"no booking with a guest_id arrived by {as_of}: guest value needs guest ids "
+                         "(the synthetic chain, or a PMS that exports them)")
     return lo, hi
 
 
 def guest_features(marts: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """One row per guest with a booking made before ``as_of``: features from what the PMS
     knew then (stays arrived before, cancellations dated before, bookings on the books for
-    later arrivals, folio extras served before), keyed by guest_id."""
-    start, _ = data_range(marts)
+    later arrivals, folio extras served before), keyed by guest_id. A cancellation settled
+    later is not known: such a booking counts as booked."""
+    start, _ = data_range(marts, as_of - timedelta(days=1))
     history_years = max((as_of - start).days / 365.25, 1 / 12)
     frame = marts.execute(
         """
         with b as (
             select guest_id, hotel, booking_date, arrival_date, nights, lead_time, party_size, adr,
-                   booked_revenue, revenue_realised,
+                   booked_revenue,
                    arrival_date < $as_of as arrived,
                    is_canceled and reservation_status_date < $as_of as cancelled_known
             from fct_bookings
@@ -72,16 +80,25 @@ def guest_features(marts: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
                    avg(lead_time) as avg_lead_time,
                    avg(party_size) as avg_party_size,
                    avg(adr) filter (where arrived and not cancelled_known) as avg_adr,
-                   coalesce(sum(revenue_realised) filter (where arrived), 0) as room_revenue,
+                   coalesce(sum(booked_revenue) filter (where arrived and not cancelled_known), 0)
+                       as room_revenue,
                    min(booking_date) as first_booking,
                    max(arrival_date) filter (where arrived and not cancelled_known) as last_stay,
                    count(distinct hotel) as hotels_visited,
-                   mode(hotel) as home_hotel,
                    count(*) filter (where not arrived and not cancelled_known) as upcoming_bookings,
                    coalesce(sum(nights) filter (where not arrived and not cancelled_known), 0) as upcoming_nights,
                    coalesce(sum(booked_revenue) filter (where not arrived and not cancelled_known), 0)
                        as upcoming_revenue
             from b group by guest_id
+        ),
+        home as (
+            -- The hotel booked most; a tie goes to the latest booked, then by name: the same
+            -- answer whatever order the rows come in.
+            select guest_id, hotel as home_hotel from (
+                select guest_id, hotel, row_number() over (
+                    partition by guest_id order by count(*) desc, max(booking_date) desc, hotel) as r
+                from b group by guest_id, hotel)
+            where r = 1
         ),
         folio as (
             select guest_id,
@@ -92,9 +109,10 @@ def guest_features(marts: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
             where guest_id is not null and category <> 'room' and service_date < $as_of
             group by guest_id
         )
-        select p.*, coalesce(f.fnb, 0) as fnb, coalesce(f.spa, 0) as spa,
+        select p.*, h.home_hotel, coalesce(f.fnb, 0) as fnb, coalesce(f.spa, 0) as spa,
                coalesce(f.minibar, 0) as minibar, g.segment
         from past p
+        join home h using (guest_id)
         left join folio f using (guest_id)
         left join dim_guests g using (guest_id)
         order by guest_id

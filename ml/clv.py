@@ -1,12 +1,15 @@
 """Guest value (CLV) over 12 months: predicted value, retention probability and segment.
 
-Trained and validated on the synthetic chain (its guests have ids; the real extract has
-none), out of time:
+Trained and validated on the guests with an id (the synthetic chain's; the bundled extract
+has none, its hotels are reported as not evaluated), out of time and as of the timeline's
+day: nothing dated after it is read.
 
-- validation cutoff ``T`` = end of data - 365 days. Features use only what the PMS knew
-  before ``T``; the targets are the guest's value (room revenue of stays arriving in
-  [T, T+12m) + folio extras - F&B, spa, minibar - served in that window) and retention
-  (any stay arriving in that window).
+- end of data ``E`` = the last arrival of a guest with an id on or before the as-of day;
+  validation cutoff ``T`` = E + 1 - 365 days. Features use only what the PMS knew before
+  ``T``; the targets are the guest's value (room revenue of stays arriving in [T, E] + folio
+  extras - F&B, spa, minibar - served in that window) and retention (any stay arriving in
+  that window). A target window reads nothing dated after its last day: bookings made, and
+  cancellations settled, later are not known (the booking counts at its booked revenue).
 - training cutoff ``T_train = T - h``: features before ``T_train``, target in
   [T_train, T). ``h`` is 365 days when the data has at least two years before ``T``;
   otherwise half of the history before ``T`` (the bundled chain spans 24 months, so
@@ -34,6 +37,11 @@ Segment rule (``segment_of``), with ``p`` = retention probability and ``v`` = pr
 
 Baseline (same validation guests): a recency-frequency-monetary heuristic, annual
 historical spend x exp(-recency / 365 days), used both as value and as retention score.
+
+``by_property``: the validation guests grouped by their home hotel (the hotel they booked
+most before ``T``, a tie to the latest booked), each hotel's figures next to the baseline's; a hotel without guest ids,
+with too few validation guests or with too little guest history before ``T`` is listed with
+the reason, its guests still in the group model. The group row is every validation guest.
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ from xgboost import XGBClassifier, XGBRegressor
 
 from features.inputs import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, data_range, guest_features
 from ml.encoding import category_codes
-from ml.registry import Candidate
+from ml.registry import GROUP, Candidate
+from ml.timeline import Timeline
 
 HORIZON_MONTHS = 12
 HORIZON_DAYS = 365
@@ -62,19 +71,26 @@ GUEST_SEGMENTS = ("business", "leisure", "corporate", "group")
 RECENCY_DECAY_DAYS = 365.0
 NTHREAD = 2
 SEED = 42
-
+MIN_PROPERTY_GUESTS = 50  # fewer validation guests: no figures of a hotel's own
 
 
 def guest_targets(marts: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
     """Per guest: value (room revenue of stays arriving in [start, end) + folio extras served
-    in it) and retained (any stay arriving in it)."""
+    in it) and retained (any stay arriving in it), as known at the end of the window: a
+    booking made, or a cancellation settled, on or after ``end`` is not read."""
     return marts.execute(
         """
-        with rooms as (
-            select guest_id, sum(revenue_realised) as room_value, count(*) filter (where not is_canceled) as stays
+        with b as (
+            select guest_id, booked_revenue,
+                   is_canceled and reservation_status_date < $end as cancelled_known
             from fct_bookings
             where guest_id is not null and arrival_date >= $start and arrival_date < $end
-            group by guest_id
+              and coalesce(booking_date, arrival_date) < $end
+        ),
+        rooms as (
+            select guest_id, sum(booked_revenue) filter (where not cancelled_known) as room_value,
+                   count(*) filter (where not cancelled_known) as stays
+            from b group by guest_id
         ),
         extras as (
             select guest_id, sum(amount) as extras_value
@@ -216,19 +232,22 @@ def evaluate(actual_value: np.ndarray, retained: np.ndarray, predicted_value: np
 @dataclass
 class Split:
     cutoff: date  # validation cutoff T
-    end: date  # T + 12 months (365 days)
+    end: date  # T + 12 months (365 days), exclusive: at most the day after the as-of day
     train_cutoff: date  # T - h
     horizon_days: int  # h, the training target window
+    start: date  # first arrival of a guest with an id
 
 
-def split_dates(marts: duckdb.DuckDBPyConnection) -> Split:
-    start, last = data_range(marts)
+def split_dates(marts: duckdb.DuckDBPyConnection, as_of: date) -> Split:
+    """The split of the data known on ``as_of``: it ends on the last guest arrival by then."""
+    start, last = data_range(marts, as_of)
     end = last + timedelta(days=1)
     cutoff = end - timedelta(days=HORIZON_DAYS)
     horizon = min(HORIZON_DAYS, (cutoff - start).days // 2)
     if horizon < 60:
-        raise ValueError(f"CLV needs at least 16 months of guest history, the data spans {start}..{last}")
-    return Split(cutoff, end, cutoff - timedelta(days=horizon), horizon)
+        raise ValueError(f"CLV needs at least 16 months of guest history; as of {as_of} the data "
+                         f"spans {start}..{last}")
+    return Split(cutoff, end, cutoff - timedelta(days=horizon), horizon, start)
 
 
 def _figures(actual: np.ndarray, predicted: np.ndarray, baseline: np.ndarray) -> dict:
@@ -263,10 +282,52 @@ def _figures(actual: np.ndarray, predicted: np.ndarray, baseline: np.ndarray) ->
     return {"clv_predicted_vs_actual": fig1, "clv_lift": fig2}
 
 
-def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
-    """Train on cutoff T - h (target in [T - h, T)), validate on cutoff T (target in [T, T+12m))."""
+def _by_property(marts: duckdb.DuckDBPyConnection, s: Split, timeline: Timeline,
+                 valid: pd.DataFrame, predicted: pd.DataFrame, base: np.ndarray, metrics: dict,
+                 baseline: dict) -> pd.DataFrame:
+    """One row per hotel of the marts (its home guests' figures, or why none) and the group."""
+    hotels = marts.execute(
+        """select hotel, min(arrival_date) filter (where guest_id is not null) as first_guest
+           from fct_bookings where arrival_date <= $as_of and hotel is not null
+           group by hotel order by hotel""", {"as_of": timeline.as_of}).fetchall()
+    actual, retained = valid["value"].to_numpy(), valid["retained"].to_numpy()
+    value = predicted["predicted_value_12m"].to_numpy(dtype=float)
+    retention = predicted["retention_probability"].to_numpy(dtype=float)
+    rows = []
+    for hotel, first_guest in hotels:
+        m = (valid["home_hotel"] == hotel).to_numpy()
+        row = {"hotel": hotel, "evaluated": False, "reason": None, "rows": int(m.sum())}
+        history = None if first_guest is None else (s.cutoff - first_guest).days
+        if first_guest is None:
+            row["reason"] = "no booking of it carries a guest_id: guest value needs guest ids"
+        elif history < timeline.min_history_days:
+            row["reason"] = (f"{max(history, 0)} day(s) of guest history before the validation cutoff "
+                             f"{s.cutoff} (needs {timeline.min_history_days}): its guests train the "
+                             "group model, not evaluated on their own")
+        elif m.sum() < MIN_PROPERTY_GUESTS:
+            row["reason"] = (f"{int(m.sum())} validation guest(s) at home there (needs "
+                             f"{MIN_PROPERTY_GUESTS}): in the group figures only")
+        elif len(np.unique(retained[m])) < 2:
+            row["reason"] = "its validation guests all came back, or none did: no retention AUC"
+        else:
+            row.update(evaluated=True, **evaluate(actual[m], retained[m], value[m], retention[m]),
+                       validation_guests=float(m.sum()), validation_retention_rate=float(retained[m].mean()),
+                       **{f"baseline_{k}": v for k, v in evaluate(actual[m], retained[m], base[m], base[m]).items()})
+        rows.append(row)
+    rows.append({"hotel": GROUP, "evaluated": True, "reason": None, "rows": len(valid), **metrics,
+                 **{f"baseline_{k}": v for k, v in baseline.items()}})
+    out = pd.DataFrame(rows)
+    for col in [*metrics, *(f"baseline_{k}" for k in baseline)]:
+        if col not in out:
+            out[col] = np.nan
+    return out
+
+
+def train(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candidate:
+    """As of the timeline's day: train on cutoff T - h (target in [T - h, T)), validate on
+    cutoff T (target in [T, T+12m), ending on the last day known)."""
     started = time.perf_counter()
-    s = split_dates(marts)
+    s = split_dates(marts, timeline.as_of)
     train_df = labelled(marts, s.train_cutoff, s.cutoff)
     valid_df = labelled(marts, s.cutoff, s.end)
 
@@ -303,6 +364,7 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
     baseline = evaluate(actual, retained, base, base)
     metrics["validation_guests"] = float(len(valid_df))
     metrics["validation_retention_rate"] = float(retained.mean())
+    by_property = _by_property(marts, s, timeline, valid_df, pred, base, metrics, baseline)
 
     feature_frame = valid_df[["guest_id", *FEATURES]].reset_index(drop=True)
 
@@ -325,6 +387,8 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
         baseline=baseline,
         score=score,
         params={
+            **timeline.params(),
+            "data_start": s.start.isoformat(), "data_end": (s.end - timedelta(days=1)).isoformat(),
             "validation_cutoff": s.cutoff.isoformat(), "validation_end": s.end.isoformat(),
             "train_cutoff": s.train_cutoff.isoformat(), "train_horizon_days": s.horizon_days,
             "horizon_months": HORIZON_MONTHS, "value_scale": round(value_scale, 4),
@@ -338,4 +402,5 @@ def train(marts: duckdb.DuckDBPyConnection) -> Candidate:
         },
         figures=_figures(actual, pred["predicted_value_12m"].to_numpy(dtype=float), base),
         tables={"clv_segments": seg_table, "clv_feature_importance": importance},
+        by_property=by_property,
     )

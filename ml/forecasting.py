@@ -1,6 +1,6 @@
 """Daily forecasts per hotel with Prophet: occupancy, room revenue and housekeeping demand.
 
-Targets (one row per hotel and calendar day, read from the marts):
+Targets (one row per hotel and calendar day, read from the marts as of the timeline's day):
 
 - ``occupancy``: sum(rooms_sold) / sum(rooms_available) over the hotel's room types
   (fct_daily_occupancy; the ratio is of the sums, never an average of ratios).
@@ -10,29 +10,39 @@ Targets (one row per hotel and calendar day, read from the marts):
   + stay-overs on D (service clean: arrival_date < D < departure_date). For bookings of at
   least one night this is the rooms occupied on the night before D.
 
-History of a hotel runs from its first arrival + ``WARMUP_DAYS`` (stays that began before the
-extract are missing from the first days) to its last arrival date (after it the extract takes
-no more arrivals, so later nights are only the tail of earlier stays, not demand).
+A hotel's history runs from its first arrival + ``WARMUP_DAYS`` (stays that began before the
+data are missing from the first days) to its last known day: the as-of day when the bookings
+made by then reach it, else its last arrival (after the end of an extract the nights are only
+the tail of earlier stays, not demand). Nothing dated after the as-of day is read.
 
-Evaluation (real hotels only, the synthetic chain is fitted for serving but not scored):
+Evaluation, per hotel and relative to its own last known day ``T``:
 
-- Rolling-origin backtest: origins at T-30, T-60 and T-90 days (T = last day of history);
-  at each origin a Prophet model is fitted on the history up to the origin and forecasts the
-  next 30 days; ``mape_7d``, ``mape_14d`` and ``mape_30d`` are the MAPEs over days 1..h,
-  averaged over hotels and origins. The baseline is seasonal-naive on the same origins: the
-  last observed week repeated (same weekday).
-- Hold-out week for the registry gate: the model that is served is fitted on the history up
-  to T-7 and ``holdout_mape_7d`` (the primary) is its MAPE on the last 7 days. ``score``
-  computes the same number for any loaded model, so a champion and a challenger are compared
-  on the same held-out days (a model fitted on all the history would be scored in-sample).
+- Rolling-origin backtest: origins at T-90, T-60 and T-30 days; at each origin a Prophet
+  model is fitted on the history up to the origin and forecasts the next 30 days;
+  ``mape_7d``, ``mape_14d`` and ``mape_30d`` are the MAPEs over days 1..h averaged over the
+  origins. The baseline is seasonal-naive on the same origins: the last observed week
+  repeated (same weekday).
+- Hold-out week for the registry gate: the served model is fitted on the history up to T-7
+  and ``holdout_mape_7d`` (the primary) is its MAPE on the last 7 days. ``score`` computes
+  the same number for any loaded model, so a champion and a challenger are compared on the
+  same held-out days (a model fitted on all the history would be scored in-sample).
+- A hotel with less than the timeline's ``min_history_days`` of history before its first
+  backtest origin is fitted on all its history and served, but not evaluated
+  (``evaluated: false`` and the reason in ``by_property``).
+- ``by_property``: each hotel's figures next to seasonal-naive's; the group row (and the
+  candidate's metrics) is the mean over the evaluated hotels.
 - MAPE ignores days whose actual is below the target's floor (``MAPE_FLOOR``: 1 % occupancy,
   1 currency unit of revenue, 1 room to clean), where a percentage error is meaningless.
+
+The served model forecasts, by default, from the day after each hotel's last known day
+(tomorrow when the data reaches an as-of day of yesterday), although it was fitted up to T-7.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -44,17 +54,18 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from ml.registry import Candidate
+from ml.registry import GROUP, Candidate
+from ml.timeline import Timeline
 
 TARGETS = ("occupancy", "revenue", "housekeeping_demand")
-REAL_HOTELS = ("Resort Hotel", "City Hotel")
 WARMUP_DAYS = 30
 HORIZONS = (7, 14, 30)
 ORIGIN_OFFSETS = (90, 60, 30)  # backtest origins: days before the end of history
 HOLDOUT_DAYS = 7
+MIN_FIT_DAYS = 2  # Prophet's own minimum: fewer days and a hotel gets no model
 INTERVAL_WIDTH = 0.80
 UNCERTAINTY_SAMPLES = 300
-INTERVAL_SEED = 20170831
+INTERVAL_SEED = 7919  # any fixed seed: the same request, the same interval
 MAPE_FLOOR = {"occupancy": 0.01, "revenue": 1.0, "housekeeping_demand": 1.0}
 UPPER_BOUND = {"occupancy": 1.0}
 # Targets bounded by the rooms a hotel can sell: modelled as logit(y / capacity), so that the
@@ -65,15 +76,16 @@ CAPACITY_MARGIN = 1.05
 _SERIES_SQL = {
     "occupancy": """
         select hotel, date, sum(rooms_sold)::double / nullif(sum(rooms_available), 0) as y
-        from fct_daily_occupancy group by hotel, date""",
+        from fct_daily_occupancy where date <= $as_of group by hotel, date""",
     "revenue": """
         select hotel, date, sum(room_revenue)::double as y
-        from fct_daily_occupancy group by hotel, date""",
+        from fct_daily_occupancy where date <= $as_of group by hotel, date""",
     "housekeeping_demand": """
         with stays as (
             select hotel, arrival_date, departure_date,
                    (departure_date - arrival_date)::int as nights
-            from fct_bookings where not is_canceled and departure_date is not null
+            from fct_bookings
+            where not is_canceled and departure_date is not null and arrival_date <= $as_of
         ),
         departures as (
             select hotel, departure_date as date, count(*) as n from stays group by all
@@ -84,7 +96,7 @@ _SERIES_SQL = {
                   from stays where nights > 1)
             group by all
         ),
-        calendar as (select distinct hotel, date from fct_daily_occupancy)
+        calendar as (select distinct hotel, date from fct_daily_occupancy where date <= $as_of)
         select c.hotel, c.date, (coalesce(d.n, 0) + coalesce(s.n, 0))::double as y
         from calendar c
         left join departures d using (hotel, date)
@@ -102,15 +114,22 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def load_series(marts, target: str) -> pd.DataFrame:
-    """Daily series of the target per hotel within each hotel's usable history:
-    columns hotel, ds (datetime64), y."""
+def load_series(marts, target: str, as_of: date | None = None) -> pd.DataFrame:
+    """Daily series of the target per hotel within each hotel's usable history up to the
+    as-of day (default: yesterday): columns hotel, ds (datetime64), y. The nights of a day up
+    to the as-of day come from stays that arrived by then; a cancellation is settled before
+    the arrival, so no later status is read."""
     if target not in TARGETS:
         raise ValueError(f"unknown forecast target {target!r}; expected one of {TARGETS}")
-    bounds = marts.sql("""
-        select hotel, min(arrival_date) as first_arrival, max(arrival_date) as last_arrival
-        from fct_bookings group by hotel""").df()
-    df = marts.sql(_SERIES_SQL[target]).df()
+    as_of = as_of or Timeline.of(None).as_of
+    # The last known day: the as-of day when bookings made by then arrive on or after it
+    # (the hotel's data reaches it), else the last arrival (an extract that ended earlier).
+    bounds = marts.execute("""
+        select hotel, min(arrival_date) as first_arrival,
+               least(max(arrival_date), $as_of::date) as last_arrival
+        from fct_bookings where coalesce(booking_date, arrival_date) <= $as_of
+        group by hotel having min(arrival_date) <= $as_of""", {"as_of": as_of}).df()
+    df = marts.execute(_SERIES_SQL[target], {"as_of": as_of}).df()
     df = df.merge(bounds, on="hotel")
     df["date"] = pd.to_datetime(df["date"])
     start = pd.to_datetime(df["first_arrival"]) + pd.Timedelta(days=WARMUP_DAYS)
@@ -136,7 +155,7 @@ def _new_prophet(target: str):
 
 def _capacity(history: pd.DataFrame, target: str) -> float | None:
     """Effective capacity of a saturating target: the largest value seen, plus a margin."""
-    if target not in SATURATING:
+    if target not in SATURATING or not history["y"].max() > 0:  # an empty hotel: no logit
         return None
     return float(history["y"].max() * CAPACITY_MARGIN)
 
@@ -197,11 +216,13 @@ class ForecastModel(mlflow.pyfunc.PythonModel):
 
     def __init__(self, target: str, models_json: dict[str, str], trained_until: dict[str, str],
                  capacity: dict[str, float | None] | None = None,
-                 interval_width: float = INTERVAL_WIDTH):
+                 interval_width: float = INTERVAL_WIDTH,
+                 history_end: dict[str, str] | None = None):
         self.target = target
         self.models_json = dict(models_json)
         self.capacity = dict(capacity or {})
-        self.trained_until = dict(trained_until)
+        self.trained_until = dict(trained_until)  # last day each hotel's model was fitted on
+        self.history_end = dict(history_end or trained_until)  # last known day of each hotel
         self.interval_width = interval_width
         self._models: dict[str, Any] = {}
 
@@ -212,6 +233,7 @@ class ForecastModel(mlflow.pyfunc.PythonModel):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("history_end", dict(self.trained_until))  # older pickles
         self._models = {}
 
     @property
@@ -231,9 +253,9 @@ class ForecastModel(mlflow.pyfunc.PythonModel):
 
     def forecast(self, hotel: str, start: date | None, days: int) -> pd.DataFrame:
         """Daily forecasts of one hotel for `days` days from `start` (default: the day after
-        the hotel's training data ends): date, value, lower, upper (an `interval_width`
-        interval), as `predict` gives them."""
-        start = start or date.fromisoformat(self.trained_until[hotel]) + timedelta(days=1)
+        the hotel's data ends, beyond the hold-out week the model was not fitted on): date,
+        value, lower, upper (an `interval_width` interval), as `predict` gives them."""
+        start = start or date.fromisoformat(self.history_end[hotel]) + timedelta(days=1)
         return self.predict(pd.DataFrame({"hotel": [hotel], "start_date": [str(start)],
                                           "horizon_days": [days]}))
 
@@ -310,32 +332,52 @@ class _Window:
     naive: np.ndarray
 
 
-def _backtest(series: pd.DataFrame, target: str, hotels) -> list[_Window]:
+def _assess(s: pd.DataFrame, timeline: Timeline) -> tuple[bool, str | None]:
+    """Whether a hotel's history allows the backtest (``min_history_days`` before its first
+    origin), with the reason when not."""
+    if len(s) < MIN_FIT_DAYS:
+        return False, (f"{len(s)} day(s) of history after the {WARMUP_DAYS}-day warm-up: too few "
+                       "to fit a model, none served yet")
+    before = (s["ds"].max() - pd.Timedelta(days=max(ORIGIN_OFFSETS)) - s["ds"].min()).days
+    if before < timeline.min_history_days:
+        return False, (f"{max(before, 0)} day(s) of history before its first backtest origin "
+                       f"({max(ORIGIN_OFFSETS)} days before its last day; needs "
+                       f"{timeline.min_history_days}): fitted on all its history and served, "
+                       "not evaluated")
+    return True, None
+
+
+def _backtest(s: pd.DataFrame, target: str, hotel: str) -> list[_Window]:
+    """One hotel's rolling-origin backtest, origins relative to its last known day."""
     windows = []
     horizon = max(HORIZONS)
-    for hotel in hotels:
-        s = series[series["hotel"] == hotel].reset_index(drop=True)
-        end = s["ds"].max()
-        for offset in ORIGIN_OFFSETS:
-            origin = end - pd.Timedelta(days=offset)
-            history = s[s["ds"] <= origin]
-            future = s[(s["ds"] > origin) & (s["ds"] <= origin + pd.Timedelta(days=horizon))]
-            model = _fit(history, target)
-            fc = _predict_prophet(model, future["ds"], target)
-            windows.append(_Window(hotel, origin, future.reset_index(drop=True), fc,
-                                   seasonal_naive(history, len(future))))
+    end = s["ds"].max()
+    for offset in ORIGIN_OFFSETS:
+        origin = end - pd.Timedelta(days=offset)
+        history = s[s["ds"] <= origin]
+        future = s[(s["ds"] > origin) & (s["ds"] <= origin + pd.Timedelta(days=horizon))]
+        model = _fit(history, target)
+        fc = _predict_prophet(model, future["ds"], target)
+        windows.append(_Window(hotel, origin, future.reset_index(drop=True), fc,
+                               seasonal_naive(history, len(future))))
     return windows
 
 
 def _window_mapes(windows: list[_Window], target: str) -> tuple[dict, dict]:
+    """MAPE at each horizon, averaged over the windows, of the model and of seasonal-naive."""
     floor = MAPE_FLOOR[target]
     metrics, baseline = {}, {}
     for h in HORIZONS:
         m = [mape(w.actual["y"][:h], w.model["value"][:h], floor) for w in windows]
         b = [mape(w.actual["y"][:h], w.naive[:h], floor) for w in windows]
-        metrics[f"mape_{h}d"] = float(np.nanmean(m))
-        baseline[f"mape_{h}d"] = float(np.nanmean(b))
+        metrics[f"mape_{h}d"] = _mean(m)
+        baseline[f"mape_{h}d"] = _mean(b)
     return metrics, baseline
+
+
+def _mean(values) -> float:
+    values = [v for v in values if not pd.isna(v)]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def _coverage(windows: list[_Window]) -> float:
@@ -344,19 +386,22 @@ def _coverage(windows: list[_Window]) -> float:
     return float(np.concatenate(hits).mean())
 
 
-def _figure(hotel: str, target: str, series: pd.DataFrame, holdout_fc: pd.DataFrame,
+def _slug(hotel: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", hotel.lower()).strip("_")
+
+
+def _figure(hotel: str, target: str, s: pd.DataFrame, holdout_fc: pd.DataFrame,
             windows: list[_Window]):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = series[series["hotel"] == hotel]
     start = s["ds"].max() - pd.Timedelta(days=max(ORIGIN_OFFSETS) + 60)
     s = s[s["ds"] >= start]
     fig, ax = plt.subplots(figsize=(11, 4))
     ax.plot(s["ds"], s["y"], color="black", lw=1, label="actual")
-    for i, w in enumerate(x for x in windows if x.hotel == hotel):
+    for i, w in enumerate(windows):
         ds = pd.to_datetime(w.actual["ds"])
         ax.plot(ds, w.model["value"], color="tab:blue", lw=1.2,
                 label="backtest forecast" if i == 0 else None)
@@ -373,75 +418,107 @@ def _figure(hotel: str, target: str, series: pd.DataFrame, holdout_fc: pd.DataFr
     return fig
 
 
-def train(marts, target: str) -> Candidate:
-    """Backtest Prophet against seasonal-naive on the real hotels, fit the served model on every
-    hotel (history up to T-7), and return the candidate for the registry."""
+def train(marts, timeline: Timeline, target: str) -> Candidate:
+    """Backtest Prophet against seasonal-naive on every hotel with enough history, fit the
+    served model of every hotel (history up to T-7 when evaluated, all of it otherwise), and
+    return the candidate for the registry with the figures per hotel and for the group."""
     started = time.perf_counter()
-    series = load_series(marts, target)
-    hotels = sorted(series["hotel"].unique())
-    real = [h for h in REAL_HOTELS if h in hotels]
-    if not real:
-        raise ValueError("the marts hold neither of the real hotels; nothing to evaluate on")
-
-    windows = _backtest(series, target, real)
-    metrics, baseline = _window_mapes(windows, target)
-    metrics["interval_coverage_30d"] = _coverage(windows)
-
-    models_json, trained_until, capacity = {}, {}, {}
-    holdout = {}
     from prophet.serialize import model_to_json
 
-    for hotel in hotels:
-        s = series[series["hotel"] == hotel]
-        cutoff = s["ds"].max() - pd.Timedelta(days=HOLDOUT_DAYS)
-        history = s[s["ds"] <= cutoff]
-        fitted, capacity[hotel] = _fit(history, target)
-        models_json[hotel] = model_to_json(fitted)
-        trained_until[hotel] = cutoff.date().isoformat()
-        if hotel in real:
-            holdout[hotel] = (s[s["ds"] > cutoff], seasonal_naive(history, HOLDOUT_DAYS))
-    model = ForecastModel(target, models_json, trained_until, capacity)
-
-    actual = pd.concat([h[0] for h in holdout.values()], ignore_index=True)
-    actual = actual.rename(columns={"ds": "date"})
+    series = load_series(marts, target, timeline.as_of)
+    known = [h for (h,) in marts.execute(
+        "select distinct hotel from fct_bookings where arrival_date <= $as_of and hotel is not null",
+        {"as_of": timeline.as_of}).fetchall()]
+    hotels = sorted(set(known) | set(series["hotel"]))
     floor = MAPE_FLOOR[target]
+
+    rows, windows, holdout = [], {}, {}
+    models_json, trained_until, history_end, capacity = {}, {}, {}, {}
+    for hotel in hotels:
+        s = series[series["hotel"] == hotel].reset_index(drop=True)
+        evaluated, reason = _assess(s, timeline)
+        row = {"hotel": hotel, "evaluated": evaluated, "reason": reason, "rows": len(s),
+               "first_day": s["ds"].min().date().isoformat() if len(s) else None,
+               "last_day": s["ds"].max().date().isoformat() if len(s) else None}
+        rows.append(row)
+        if len(s) < MIN_FIT_DAYS:
+            continue
+        end = s["ds"].max()
+        cutoff = end - pd.Timedelta(days=HOLDOUT_DAYS) if evaluated else end
+        history = s[s["ds"] <= cutoff]
+        fitted = _fit(history, target)
+        models_json[hotel], capacity[hotel] = model_to_json(fitted[0]), fitted[1]
+        trained_until[hotel] = cutoff.date().isoformat()
+        history_end[hotel] = end.date().isoformat()
+        if not evaluated:
+            continue
+        windows[hotel] = _backtest(s, target, hotel)
+        metrics, baseline = _window_mapes(windows[hotel], target)
+        week = s[s["ds"] > cutoff]
+        fc = _predict_prophet(fitted, week["ds"], target)
+        holdout[hotel] = (week, seasonal_naive(history, len(week)), fc)
+        row.update(metrics, interval_coverage_30d=_coverage(windows[hotel]),
+                   holdout_mape_7d=mape(week["y"], fc["value"], floor),
+                   **{f"baseline_{k}": v for k, v in baseline.items()},
+                   baseline_holdout_mape_7d=mape(week["y"], holdout[hotel][1], floor))
+    if not models_json:
+        raise ValueError(f"no hotel has {WARMUP_DAYS + MIN_FIT_DAYS} days of {target} history "
+                         f"up to {timeline.as_of}: nothing to forecast from")
+    model = ForecastModel(target, models_json, trained_until, capacity, history_end=history_end)
+
+    evaluated = list(holdout)
+    actual = (pd.concat([holdout[h][0].assign(hotel=h) for h in evaluated], ignore_index=True)
+              .rename(columns={"ds": "date"}) if evaluated
+              else pd.DataFrame({"hotel": [], "date": pd.Series(dtype="datetime64[ns]"), "y": []}))
     holdout_request = pd.DataFrame({
-        "hotel": list(holdout),
-        "start_date": [(pd.Timestamp(trained_until[h]) + pd.Timedelta(days=1)).date() for h in holdout],
-        "horizon_days": [HOLDOUT_DAYS] * len(holdout),
+        "hotel": evaluated,
+        "start_date": [(pd.Timestamp(trained_until[h]) + pd.Timedelta(days=1)).date() for h in evaluated],
+        "horizon_days": [HOLDOUT_DAYS] * len(evaluated),
     })
 
     def score(loaded) -> float:
-        """`holdout_mape_7d` of any loaded model: its MAPE on the last 7 days of history of the
-        real hotels, averaged over the hotels."""
+        """`holdout_mape_7d` of any loaded model: its MAPE on the last 7 days of history of
+        each evaluated hotel, averaged over the hotels."""
+        if not evaluated:
+            return float("nan")
         fc = loaded.predict(holdout_request)
         fc = fc.assign(date=pd.to_datetime(fc["date"]))
         both = actual.merge(fc, on=["hotel", "date"], how="left")
         if both["value"].isna().any():
-            raise ValueError("the model did not forecast every day of the hold-out week")
-        return float(np.nanmean([mape(g["y"], g["value"], floor) for _, g in both.groupby("hotel")]))
+            missing = sorted(both.loc[both["value"].isna(), "hotel"].unique())
+            raise ValueError(f"the model did not forecast every day of the hold-out week of {missing}")
+        return _mean([mape(g["y"], g["value"], floor) for _, g in both.groupby("hotel")])
 
-    holdout_fc = model.predict(holdout_request)
-    metrics["holdout_mape_7d"] = score(model)
-    baseline["holdout_mape_7d"] = float(np.nanmean([
-        mape(actual.loc[actual["hotel"] == h, "y"], holdout[h][1], floor) for h in holdout]))
+    by_property = pd.DataFrame(rows)
+    names = ["mape_7d", "mape_14d", "mape_30d", "interval_coverage_30d", "holdout_mape_7d"]
+    for col in [*names, *(f"baseline_{k}" for k in names if k != "interval_coverage_30d")]:
+        if col not in by_property:
+            by_property[col] = np.nan
+    judged = by_property[by_property["evaluated"]]
+    # The group: every evaluated hotel counts once, whatever its size.
+    metrics = {k: _mean(judged[k]) for k in names}
+    baseline = {k: _mean(judged[f"baseline_{k}"]) for k in names if k != "interval_coverage_30d"}
+    group = {"hotel": GROUP, "evaluated": bool(evaluated),
+             "reason": None if evaluated else "no hotel has enough history to be evaluated",
+             "rows": int(by_property["rows"].sum()), **metrics,
+             **{f"baseline_{k}": v for k, v in baseline.items()}}
+    by_property = pd.concat([by_property, pd.DataFrame([group])], ignore_index=True)
 
     per_window = pd.DataFrame([{
         "hotel": w.hotel, "origin": w.origin.date().isoformat(),
         **{f"model_mape_{h}d": mape(w.actual["y"][:h], w.model["value"][:h], floor) for h in HORIZONS},
         **{f"naive_mape_{h}d": mape(w.actual["y"][:h], w.naive[:h], floor) for h in HORIZONS},
-    } for w in windows])
-    figures = {
-        f"forecast_{target}_{hotel.lower().replace(' ', '_')}": _figure(
-            hotel, target, series,
-            holdout_fc[(holdout_fc["hotel"] == hotel).to_numpy()], windows)
-        for hotel in real
-    }
+    } for ws in windows.values() for w in ws])
+    figures = {f"forecast_{target}_{_slug(h)}": _figure(h, target, series[series["hotel"] == h],
+                                                        holdout[h][2], windows[h])
+               for h in evaluated}
     params = {
+        **timeline.params(),
         "target": target,
         "algorithm": "prophet",
-        "hotels": len(hotels),
-        "backtest_hotels": ",".join(real),
+        "hotels": len(models_json),
+        "evaluated_hotels": len(evaluated),
+        "backtest_hotels": ",".join(evaluated)[:6000],
         "origins_days_before_end": ",".join(map(str, ORIGIN_OFFSETS)),
         "holdout_days": HOLDOUT_DAYS,
         "interval_width": INTERVAL_WIDTH,
@@ -452,13 +529,16 @@ def train(marts, target: str) -> Candidate:
     # The logged signature is inferred from this example: the horizon form, which the API uses
     # (MLflow cannot enforce an optional integer column, so the two forms cannot share one
     # signature; the (hotel, date) form works on the Python object and on unwrap_python_model()).
-    example = holdout_request.copy()
+    example = holdout_request.copy() if evaluated else pd.DataFrame({
+        "hotel": model.hotels,
+        "start_date": [(pd.Timestamp(history_end[h]) + pd.Timedelta(days=1)).date() for h in model.hotels],
+        "horizon_days": [HOLDOUT_DAYS] * len(model.hotels)})
     return Candidate(
         name=f"forecast_{target}", model=model, input_example=example,
         primary="holdout_mape_7d", higher_is_better=False, metrics=metrics,
         baseline=baseline, score=score, params=params, figures=figures,
-        tables={"backtest": per_window})
+        tables={"backtest": per_window}, by_property=by_property)
 
 
-def train_all(marts) -> list[Candidate]:
-    return [train(marts, target) for target in TARGETS]
+def train_all(marts, timeline: Timeline) -> list[Candidate]:
+    return [train(marts, timeline, target) for target in TARGETS]

@@ -1,8 +1,14 @@
 """Recommendations: services for a guest, room types for a stay request.
 
-Both are evaluated on a time split, cutoff ``T`` = last arrival - 365 days: the models learn
-from what happened before ``T`` and are scored on what guests consumed / booked from ``T``
-on, against a popularity baseline computed on the same history.
+Both read the marts as of the timeline's day (stays arriving by then, folio lines served by
+then, cancellations settled by then) and are evaluated out of time per property: each
+hotel's held-out period is its last ``evaluation_months`` of arrivals up to the as-of day
+(``Timeline.windows``); the models learn from the arrivals before it and are scored on what
+guests consumed / booked in it, against a popularity baseline computed on the same history.
+A hotel with too little history before its held-out period trains the model with all its
+rows and is reported ``evaluated: false`` with the reason (as is a hotel without guest ids,
+for services). ``by_property`` gives each hotel's figures next to the baseline's; the group
+row pools every held-out stay / booking.
 
 Services (folio extras: the descriptions of the non-room folio lines, e.g. "Bar",
 "Massage 60 min"). One XGBoost classifier scores P(item consumed during a stay | stay
@@ -10,17 +16,17 @@ context, guest's own history, guest segment, item): context is what is known at 
 (hotel, nights, adults, children, meal plan, market segment) and the history is the
 guest's item counts and rates over earlier stays, so it blends the guest's own history
 with segment- and context-conditional popularity. A stay whose guest has no history gets
-the conditional popularity alone. Evaluation unit: a stay arriving from ``T`` on with at
-least one extra; a hit when one of the 5 recommended services was consumed during it.
-The recommender keeps each guest's profile (history counts, segment, usual context) as of
-its cutoff; ``ServiceRecommender.with_profiles(marts)`` rebuilds them up to today for
-serving without retraining.
+the conditional popularity alone. Evaluation unit: a stay of a held-out period with at
+least one extra; a hit when one of the 5 recommended services was consumed during it. The
+recommender keeps each guest's profile (history counts, segment, usual context) as of the
+first day of the earliest held-out period; ``ServiceRecommender.for_serving(marts)``
+rebuilds them from the stays arrived by today for serving without retraining.
 
 Rooms: one multi-class XGBoost over the room type codes (reserved room type), features
 hotel, adults, children, nights, budget per night (optional), guest segment, arrival
 month (optional); predictions are restricted to the room types of the requested hotel.
-Trained on all bookings (the real extract and the chain; the real extract's guest segment
-is derived from its market segment as the generator does), budget hidden on half the
+Trained on the bookings of every hotel (a layout without guest segments has it derived
+from the market segment as the generator does), budget hidden on half the
 training rows so a request without budget is scored as such. The primary metric hides the
 budget (a request rarely states the exact rate); ``hit_rate_at_k_with_budget`` gives the
 budget as the rate the booking paid (optimistic). Most hotels have 3 to 10 room types, so
@@ -40,7 +46,8 @@ import numpy as np
 import pandas as pd
 from xgboost import XGBClassifier
 
-from ml.registry import Candidate
+from ml.registry import GROUP, Candidate
+from ml.timeline import PropertyWindow, Timeline
 
 NTHREAD = 2
 SEED = 42
@@ -52,14 +59,51 @@ SEGMENT_OF_MARKET = {
 }
 MEALS = ("BB", "HB", "FB", "SC", "Undefined")
 MAX_ROOM_TRAIN_ROWS = 40_000
-MAX_ROOM_TEST_ROWS = 10_000
+MAX_ROOM_TEST_ROWS_PER_HOTEL = 4_000
 MAX_BASKETS = 50_000
 
 
-def split_date(marts: duckdb.DuckDBPyConnection) -> date:
-    """The evaluation cutoff T: last arrival - 365 days."""
-    (last,) = marts.execute("select max(arrival_date) from fct_bookings").fetchone()
-    return last - timedelta(days=364)
+def held_out(timeline: Timeline, frame: pd.DataFrame) -> tuple[dict[str, PropertyWindow], np.ndarray, np.ndarray]:
+    """Each hotel's window from the arrivals of ``frame`` (hotel, arrival_date), and per row
+    whether it trains (arrived before its hotel's held-out period) or is held out (in the
+    held-out period of a hotel evaluated on its own)."""
+    windows = timeline.windows(frame[["hotel", "arrival_date"]].rename(columns={"arrival_date": "day"}),
+                               unit="arrivals")
+    start = frame["hotel"].map({h: pd.Timestamp(w.test_start) for h, w in windows.items()})
+    judged = frame["hotel"].map({h: w.evaluated for h, w in windows.items()}).fillna(False).astype(bool)
+    arrival = pd.to_datetime(frame["arrival_date"])
+    before = (arrival < start).to_numpy()
+    return windows, before, (~before & judged.to_numpy())
+
+
+def _by_property(hotels: list[str], windows: dict[str, PropertyWindow], hotel_of_row,
+                 ranked: list[list[str]], truth: list[set[str]], base: list[list[str]],
+                 metrics: dict, baseline: dict, missing: str) -> pd.DataFrame:
+    """One row per hotel (its held-out figures next to popularity's, or why none) and the
+    group (every held-out row)."""
+    rows = []
+    hotel_of_row = np.asarray(hotel_of_row, dtype=object)
+    for hotel in hotels:
+        w = windows.get(hotel)
+        idx = np.flatnonzero(hotel_of_row == hotel)
+        row = {"hotel": hotel, "evaluated": False, "reason": missing, "rows": len(idx)}
+        if w is not None:
+            row.update(w.as_dict(), rows=len(idx))
+            if w.evaluated and not len(idx):
+                row.update(evaluated=False, reason="nothing to score in its held-out period")
+            elif w.evaluated:
+                pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+                row.update(ranking_metrics(pick(ranked), pick(truth)),
+                           **{f"baseline_{k}": v for k, v in ranking_metrics(pick(base), pick(truth)).items()})
+        rows.append(row)
+    rows.append({"hotel": GROUP, "evaluated": bool(len(truth)),
+                 "reason": None if len(truth) else "no hotel has a held-out period to score",
+                 "rows": len(truth), **metrics, **{f"baseline_{k}": v for k, v in baseline.items()}})
+    out = pd.DataFrame(rows)
+    for col in [*metrics, *(f"baseline_{k}" for k in baseline)]:
+        if col not in out:
+            out[col] = np.nan
+    return out
 
 
 def _hits(ranked: list[list[str]], truth: list[set[str]], k: int) -> float:
@@ -111,31 +155,35 @@ SERVICE_NUMERIC = ["nights", "adults", "children", "prior_stays", "prior_nights"
 SERVICE_CATEGORICAL = ["hotel", "meal", "market_segment", "segment", "item", "category"]
 
 
-def _stays(marts: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Non-cancelled stays of guests with an id, with their context and the extras consumed."""
-    stays = _guest_stays(marts)
+def _stays(marts: duckdb.DuckDBPyConnection, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stays of guests with an id arrived by ``as_of``, with their context, and the extras
+    served by then."""
+    stays = _guest_stays(marts, as_of)
     lines = marts.execute(
         """
         select booking_id, description as item, category, count(*) as n
         from staging.stg_pms_folio_lines
-        where category <> 'room' and booking_id is not null
+        where category <> 'room' and booking_id is not null and service_date <= $as_of
         group by all
-        """
+        """, {"as_of": as_of}
     ).df()
     return stays, lines
 
 
-def _guest_stays(marts: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Non-cancelled stays of guests with an id, with their context."""
+def _guest_stays(marts: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """Stays of guests with an id arrived by ``as_of`` and not cancelled by then, with their
+    context."""
     return marts.execute(
         """
         select b.booking_id, b.guest_id, b.hotel, b.arrival_date, b.nights, b.adults,
                coalesce(b.children, 0) + coalesce(b.babies, 0) as children, b.meal, b.market_segment,
                coalesce(g.segment, 'leisure') as segment
         from fct_bookings b left join dim_guests g using (guest_id)
-        where b.guest_id is not null and not b.is_canceled
+        where b.guest_id is not null and b.arrival_date <= $as_of
+          and coalesce(b.booking_date, b.arrival_date) <= $as_of
+          and not (b.is_canceled and coalesce(b.reservation_status_date <= $as_of, true))
         order by b.guest_id, b.arrival_date, b.booking_id
-        """
+        """, {"as_of": as_of}
     ).df()
 
 
@@ -175,25 +223,29 @@ class ServiceRecommender(mlflow.pyfunc.PythonModel):
         return self.catalogue["item"].tolist()
 
     def with_profiles(self, marts: duckdb.DuckDBPyConnection, as_of: date | None = None) -> "ServiceRecommender":
-        """A copy whose guest profiles include every stay arriving before as_of (default: all)."""
-        as_of = as_of or date.max
-        stays, lines = _stays(marts)
-        profiles, history = _profiles(stays, lines, self.items, as_of)
+        """A copy whose guest profiles include every stay arrived by as_of (default: today)."""
+        as_of = as_of or date.today()
+        stays, lines = _stays(marts, as_of)
+        profiles, history = _profiles(stays, lines, self.items, as_of + timedelta(days=1))
         return ServiceRecommender(self.classifier, self.catalogue, self.categories, profiles, history,
                                   self.defaults, self.segment_popularity, as_of, self.baskets)
 
-    def for_serving(self, marts: duckdb.DuckDBPyConnection | None) -> "ServiceRecommender":
-        """The model as the API serves it: guest profiles from every stay in the marts (the
-        model was fitted on a past cut-off) and each service's average charge per stay that
-        had it, both from the marts (fct_bookings, dim_guests, fct_booking_services).
-        Without marts: the training-time profiles and no charges."""
+    def for_serving(self, marts: duckdb.DuckDBPyConnection | None,
+                    as_of: date | None = None) -> "ServiceRecommender":
+        """The model as the API serves it: guest profiles from every stay arrived by as_of
+        (default: today; the model was fitted on a past cut-off, and bookings still on the
+        books are not stays yet) and each service's average charge per stay that had it, both
+        from the marts (fct_bookings, dim_guests, fct_booking_services). Without marts: the
+        training-time profiles and no charges."""
         if marts is None:
             return self
+        as_of = as_of or date.today()
         lines = marts.execute("select booking_id, service as item, category, lines as n "
                               "from fct_booking_services").df()
-        profiles, history = _profiles(_guest_stays(marts), lines, self.items, date.max)
+        profiles, history = _profiles(_guest_stays(marts, as_of), lines, self.items,
+                                      as_of + timedelta(days=1))
         model = ServiceRecommender(self.classifier, self.catalogue, self.categories, profiles, history,
-                                   self.defaults, self.segment_popularity, date.max, self.baskets)
+                                   self.defaults, self.segment_popularity, as_of, self.baskets)
         model.charges = dict(marts.execute(
             "select service, round(avg(amount), 2) from fct_booking_services group by service").fetchall())
         return model
@@ -310,6 +362,12 @@ def _service_rows(ctx: pd.DataFrame, hist: np.ndarray, catalogue: pd.DataFrame, 
     return x[SERVICE_NUMERIC + SERVICE_CATEGORICAL]
 
 
+def _modal(values: pd.Series):
+    """The most frequent value; None when there is none (a layout without the field)."""
+    mode = values.mode()
+    return mode.iat[0] if len(mode) else None
+
+
 def _profiles(stays: pd.DataFrame, lines: pd.DataFrame, items: list[str], as_of: date) -> tuple[pd.DataFrame, np.ndarray]:
     """Per guest, from stays arriving before as_of: stays with each item, segment, usual context."""
     past = stays[stays["arrival_date"] < pd.Timestamp(as_of)].reset_index(drop=True)
@@ -321,24 +379,31 @@ def _profiles(stays: pd.DataFrame, lines: pd.DataFrame, items: list[str], as_of:
     grouped = past.assign(guest_id=g).groupby("guest_id", sort=True)
     profiles = pd.DataFrame({
         "segment": grouped["segment"].last(),
-        "hotel": grouped["hotel"].agg(lambda s: s.mode().iat[0]),
+        "hotel": grouped["hotel"].agg(_modal),
         "nights": grouped["nights"].median(),
         "adults": grouped["adults"].median(),
         "children": grouped["children"].median(),
-        "meal": grouped["meal"].agg(lambda s: s.mode().iat[0]),
-        "market_segment": grouped["market_segment"].agg(lambda s: s.mode().iat[0]),
+        "meal": grouped["meal"].agg(_modal),
+        "market_segment": grouped["market_segment"].agg(_modal),
         "prior_stays": grouped.size().astype(float),
         "prior_nights": grouped["nights"].sum().astype(float),
     })
     return profiles.loc[list(uniq)], hist
 
 
-def train_services(marts: duckdb.DuckDBPyConnection) -> Candidate:
+def _hotels(marts: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
+    """Every hotel with an arrival by the as-of day."""
+    return [h for (h,) in marts.execute(
+        "select distinct hotel from fct_bookings where arrival_date <= $as_of and hotel is not null "
+        "order by hotel", {"as_of": as_of}).fetchall()]
+
+
+def train_services(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candidate:
     started = time.perf_counter()
-    cutoff = split_date(marts)
-    stays, lines = _stays(marts)
+    stays, lines = _stays(marts, timeline.as_of)
     if stays.empty:
-        raise ValueError("no stay carries a guest_id: service recommendations need the synthetic chain")
+        raise ValueError(f"no stay of a guest with a guest_id arrived by {timeline.as_of}: service "
+                         "recommendations need guest ids (the synthetic chain, or a PMS that exports them)")
     catalogue = _catalogue(lines)
     items = catalogue["item"].tolist()
     consumed = _item_matrix(stays, lines, items) > 0
@@ -350,7 +415,10 @@ def train_services(marts: duckdb.DuckDBPyConnection) -> Candidate:
     prior_stays = stays.groupby(g, sort=False).cumcount().to_numpy(dtype=float)
     prior_nights = stays.groupby(g, sort=False)["nights"].cumsum().to_numpy(dtype=float) - stays["nights"].to_numpy()
 
-    before = (stays["arrival_date"] < pd.Timestamp(cutoff)).to_numpy()
+    windows, before, test_rows = held_out(timeline, stays)
+    # Guest history as of the first held-out day (the earliest one, when hotels differ).
+    starts = [w.test_start for w in windows.values() if w.evaluated]
+    cutoff = min(starts) if starts else timeline.as_of + timedelta(days=1)
     categories = {
         "hotel": sorted(stays["hotel"].astype(str).unique()),
         "meal": sorted(set(MEALS) | set(stays["meal"].astype(str))),
@@ -375,10 +443,9 @@ def train_services(marts: duckdb.DuckDBPyConnection) -> Candidate:
         counts = consumed[before][mask].sum(axis=0)
         seg_pop[seg] = [items[j] for j in np.argsort(-counts, kind="stable")]
     profiles, history = _profiles(stays, lines, items, cutoff)
-    modal = lambda s: s.mode().iat[0]  # noqa: E731
-    defaults = {"segment": "leisure", "hotel": modal(train_stays["hotel"]), "nights": float(train_stays["nights"].median()),
-                "adults": float(train_stays["adults"].median()), "children": 0.0, "meal": modal(train_stays["meal"]),
-                "market_segment": modal(train_stays["market_segment"]), "prior_stays": 0.0, "prior_nights": 0.0}
+    defaults = {"segment": "leisure", "hotel": _modal(train_stays["hotel"]), "nights": float(train_stays["nights"].median()),
+                "adults": float(train_stays["adults"].median()), "children": 0.0, "meal": _modal(train_stays["meal"]),
+                "market_segment": _modal(train_stays["market_segment"]), "prior_stays": 0.0, "prior_nights": 0.0}
     baskets = consumed[before & consumed.any(axis=1)]
     if len(baskets) > MAX_BASKETS:
         baskets = baskets[np.random.default_rng(SEED).choice(len(baskets), MAX_BASKETS, replace=False)]
@@ -386,27 +453,41 @@ def train_services(marts: duckdb.DuckDBPyConnection) -> Candidate:
                                baskets)
     training_seconds = time.perf_counter() - started
 
-    # Held out: stays arriving from T on with at least one extra; context known at check-in,
-    # guest history as of T (the model's profiles).
-    test = (~before) & consumed.any(axis=1)
+    # Held out: stays of the held-out periods with at least one extra; context known at
+    # check-in, guest history as of the cutoff (the model's profiles).
+    test = test_rows & consumed.any(axis=1)
     eval_input = stays.loc[test, ["guest_id", "segment", *SERVICE_CONTEXT]].reset_index(drop=True)
     eval_input["guest_id"] = eval_input["guest_id"].astype(str)
     for col in ("nights", "adults", "children"):
         eval_input[col] = eval_input[col].astype(float)
     # Every column but guest_id is optional: the example's last row leaves them out, so the
     # inferred signature marks them optional.
-    example = pd.concat([eval_input.head(4), pd.DataFrame({"guest_id": ["G-NEW"]})], ignore_index=True)
+    shown = eval_input if len(eval_input) else stays[["guest_id", "segment", *SERVICE_CONTEXT]].astype(
+        {"guest_id": str, "nights": float, "adults": float, "children": float})
+    example = pd.concat([shown.head(4), pd.DataFrame({"guest_id": ["G-NEW"]})], ignore_index=True)
     truth = [set(np.asarray(items)[row]) for row in consumed[test]]
     popular = [items[j] for j in np.argsort(-popularity, kind="stable")]
 
     def ranked_by(loaded) -> list[list[str]]:
+        if eval_input.empty:  # no hotel evaluated yet: nothing to rank
+            return []
         out = loaded.predict(eval_input, params={"top_k": TOP_K})
         return [[r["service"] for r in json.loads(s)] for s in out["recommendations"]]
 
-    metrics = ranking_metrics(ranked_by(model), truth)
+    ranked = ranked_by(model)
+    metrics = ranking_metrics(ranked, truth)
     baseline = ranking_metrics([popular] * len(truth), truth)
     metrics["test_stays"] = float(len(truth))
     metrics["test_stays_returning_guests"] = float(eval_input["guest_id"].isin(profiles.index).sum())
+    by_property = _by_property(_hotels(marts, timeline.as_of), windows, eval_input["hotel"], ranked, truth,
+                               [popular] * len(truth), metrics, baseline,
+                               "no stay of it carries a guest_id: service recommendations need guest ids")
+    returning = eval_input["guest_id"].isin(profiles.index).to_numpy()
+    for i, hotel in enumerate(by_property["hotel"]):
+        m = (eval_input["hotel"] == hotel).to_numpy() if hotel != GROUP else np.ones(len(eval_input), bool)
+        if by_property.at[i, "evaluated"]:
+            by_property.loc[i, ["test_stays", "test_stays_returning_guests"]] = [float(m.sum()),
+                                                                                 float(returning[m].sum())]
 
     def score(loaded) -> float:
         return _hits(ranked_by(loaded), truth, TOP_K)
@@ -414,12 +495,16 @@ def train_services(marts: duckdb.DuckDBPyConnection) -> Candidate:
     return Candidate(
         name="recommend_services", model=model, input_example=example, primary="hit_rate_at_5",
         higher_is_better=True, metrics=metrics, baseline=baseline, score=score,
-        params={"cutoff": cutoff.isoformat(), "items": len(items), "train_stays": int(before.sum()),
+        params={**timeline.params(), "cutoff": cutoff.isoformat(), "items": len(items),
+                "train_stays": int(before.sum()),
+                "held_out": "; ".join(f"{w.hotel} from {w.test_start}" for w in windows.values()
+                                      if w.evaluated)[:6000],
                 "n_estimators": 250, "max_depth": 5, "baseline": "most popular services overall before the cutoff",
-                "evaluation_unit": "stay from the cutoff on with >= 1 extra; hit = a top-5 service consumed",
+                "evaluation_unit": "held-out stay with >= 1 extra; hit = a top-5 service consumed",
                 "training_seconds": round(training_seconds, 2)},
         figures={"services_hit_rate": _figure(metrics, baseline, "Services: model vs popularity")},
         tables={"services_popularity": pd.DataFrame({"service": items, "stays_before_cutoff": popularity})},
+        by_property=by_property,
     )
 
 
@@ -429,14 +514,17 @@ ROOM_NUMERIC = ["adults", "children", "nights", "budget", "arrival_month"]
 ROOM_CATEGORICAL = ["hotel", "segment"]
 
 
-def _room_bookings(marts: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def _room_bookings(marts: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """Bookings arriving by the as-of day, with the room type reserved (known at booking)."""
     df = marts.execute(
         """
         select b.hotel, b.arrival_date, b.adults, coalesce(b.children, 0) + coalesce(b.babies, 0) as children,
                b.nights, b.adr, b.market_segment, g.segment as guest_segment, b.reserved_room_type as room_type
         from fct_bookings b left join dim_guests g using (guest_id)
         where b.reserved_room_type is not null and b.adults + coalesce(b.children, 0) + coalesce(b.babies, 0) > 0
-        """
+          and b.arrival_date <= $as_of and coalesce(b.booking_date, b.arrival_date) <= $as_of
+        order by b.hotel, b.arrival_date, b.booking_id
+        """, {"as_of": as_of}
     ).df()
     derived = df["market_segment"].map(SEGMENT_OF_MARKET).fillna("leisure")
     df["segment"] = df["guest_segment"].fillna(derived)
@@ -534,11 +622,14 @@ class RoomRecommender(mlflow.pyfunc.PythonModel):
         return pd.DataFrame({"hotel": model_input["hotel"].astype(str).to_numpy(), "recommendations": out})
 
 
-def train_rooms(marts: duckdb.DuckDBPyConnection) -> Candidate:
+def train_rooms(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candidate:
     started = time.perf_counter()
-    cutoff = split_date(marts)
-    df = _room_bookings(marts)
-    before = df["arrival_date"] < pd.Timestamp(cutoff)
+    df = _room_bookings(marts, timeline.as_of)
+    if df.empty:
+        raise ValueError(f"no booking with a room type arrived by {timeline.as_of}: nothing to learn rooms from")
+    windows, before, held = held_out(timeline, df)
+    starts = [w.test_start for w in windows.values() if w.evaluated]
+    cutoff = min(starts) if starts else timeline.as_of + timedelta(days=1)
     train_df = df[before]
     if len(train_df) > MAX_ROOM_TRAIN_ROWS:
         train_df = train_df.sample(MAX_ROOM_TRAIN_ROWS, random_state=SEED)
@@ -562,43 +653,55 @@ def train_rooms(marts: duckdb.DuckDBPyConnection) -> Candidate:
     model.classifier = classifier
     training_seconds = time.perf_counter() - started
 
-    test = df[~before & df["hotel"].isin(list(hotel_types)) & df["room_type"].isin(room_types)]
-    if len(test) > MAX_ROOM_TEST_ROWS:
-        test = test.sample(MAX_ROOM_TEST_ROWS, random_state=SEED)
-    test = test.reset_index(drop=True)
+    # Held out: each evaluated hotel's held-out bookings (at most MAX_ROOM_TEST_ROWS_PER_HOTEL,
+    # so a small hotel weighs in the group too) of room types the model knows.
+    test = df[held & df["hotel"].isin(list(hotel_types)) & df["room_type"].isin(room_types)]
+    test = (test.sample(frac=1, random_state=SEED).groupby("hotel").head(MAX_ROOM_TEST_ROWS_PER_HOTEL)
+            .sort_index().reset_index(drop=True))
     cols = ["hotel", "adults", "children", "nights", "segment", "arrival_month", "budget"]
     test[["adults", "children", "nights"]] = test[["adults", "children", "nights"]].astype(float)
     with_budget = test[cols].copy()
     no_budget = with_budget.assign(budget=np.nan)
     # hotel, adults and nights are required; the example's last row leaves the rest out.
-    example = pd.concat([with_budget.head(4), no_budget.head(1)[["hotel", "adults", "nights"]]], ignore_index=True)
+    shown = with_budget if len(with_budget) else df[cols].astype({c: float for c in ("adults", "children", "nights")})
+    example = pd.concat([shown.head(4), shown.head(1)[["hotel", "adults", "nights"]]], ignore_index=True)
     truth = [{t} for t in test["room_type"]]
 
     def ranked_by(loaded, frame) -> list[list[str]]:
+        if frame.empty:  # no hotel evaluated yet: nothing to rank
+            return []
         out = loaded.predict(frame, params={"top_k": TOP_K})
         return [[r["room_type"] for r in json.loads(s)] for s in out["recommendations"]]
 
     ranked = ranked_by(model, no_budget)
     metrics = ranking_metrics(ranked, truth)
-    with_b = ranking_metrics(ranked_by(model, with_budget), truth)
+    with_budget_ranked = ranked_by(model, with_budget)
+    with_b = ranking_metrics(with_budget_ranked, truth)
     metrics.update({f"{k}_with_budget": v for k, v in with_b.items()})
-    baseline = ranking_metrics([hotel_types[h] for h in test["hotel"]], truth)
+    popular = [hotel_types[h] for h in test["hotel"]]
+    baseline = ranking_metrics(popular, truth)
     metrics["test_bookings"] = float(len(test))
+    by_property = _by_property(_hotels(marts, timeline.as_of), windows, test["hotel"], ranked, truth, popular,
+                               metrics, baseline, "no booking with a room type arrived by the as-of day")
+    for i, hotel in enumerate(by_property["hotel"]):
+        if by_property.at[i, "evaluated"] and hotel != GROUP:
+            idx = np.flatnonzero((test["hotel"] == hotel).to_numpy())
+            own = ranking_metrics([with_budget_ranked[j] for j in idx], [truth[j] for j in idx])
+            by_property.loc[i, [f"{k}_with_budget" for k in own]] = list(own.values())
+            by_property.loc[i, "test_bookings"] = float(len(idx))
 
     def score(loaded) -> float:
         return _hits(ranked_by(loaded, no_budget), truth, TOP_K)
 
-    per_hotel = pd.DataFrame({
-        "hotel": test["hotel"],
-        "model_hit_at_1": [r[0] in t for r, t in zip(ranked, truth)],
-        "baseline_hit_at_1": [hotel_types[h][0] == t for h, t in zip(test["hotel"], test["room_type"])],
-    }).groupby("hotel").mean().reset_index()
     return Candidate(
         name="recommend_rooms", model=model, input_example=example, primary="hit_rate_at_5",
         higher_is_better=True, metrics=metrics, baseline=baseline, score=score,
-        params={"cutoff": cutoff.isoformat(), "train_bookings": len(train_df), "room_types": len(room_types),
+        params={**timeline.params(), "cutoff": cutoff.isoformat(), "train_bookings": len(train_df),
+                "room_types": len(room_types),
+                "held_out": "; ".join(f"{w.hotel} from {w.test_start}" for w in windows.values()
+                                      if w.evaluated)[:6000],
                 "n_estimators": 100, "max_depth": 5, "baseline": "the hotel's most booked room types before the cutoff",
                 "primary_without_budget": True, "training_seconds": round(training_seconds, 2)},
         figures={"rooms_hit_rate": _figure(metrics, baseline, "Rooms: model vs popularity (no budget)")},
-        tables={"rooms_hit_at_1_by_hotel": per_hotel},
+        by_property=by_property,
     )

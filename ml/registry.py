@@ -149,13 +149,21 @@ class ModelRegistry:
             # a backfill: what the platform would have trained then, never what it serves now
             promoted, reason = False, (f"trained as of {c.params['as_of']}, before the champion "
                                        f"v{champion}'s as-of day {champion_as_of}: kept for the record")
+        elif challenger != challenger:  # NaN: no property could be held out
+            promoted, reason = False, f"not evaluated ({c.primary} is undefined): champion v{champion} kept"
         else:
-            champion_score = float(c.score(self.load_champion(c.name)))
-            # A tie keeps the champion: a new version must be better, not as good.
-            promoted = (challenger > champion_score if c.higher_is_better
-                        else challenger < champion_score)
-            reason = (f"challenger {c.primary} {challenger:.4f} vs champion v{champion} "
-                      f"{champion_score:.4f} on the same held-out data")
+            try:
+                champion_score = float(c.score(self.load_champion(c.name)))
+            except (ValueError, KeyError) as e:  # e.g. a property the champion has never seen
+                champion_score = None
+                promoted, reason = True, (f"champion v{champion} cannot answer the held-out data "
+                                          f"({str(e)[:300]}); the challenger can")
+            else:
+                # A tie keeps the champion: a new version must be better, not as good.
+                promoted = (challenger > champion_score if c.higher_is_better
+                            else challenger < champion_score)
+                reason = (f"challenger {c.primary} {challenger:.4f} vs champion v{champion} "
+                          f"{champion_score:.4f} on the same held-out data")
         if promoted:
             client.set_registered_model_alias(c.name, CHAMPION, version)
         client.set_model_version_tag(c.name, version, "promotion", reason)

@@ -1,31 +1,124 @@
-"""Guest value: out-of-time validation on the synthetic chain against an RFM heuristic."""
+"""Guest value: out-of-time validation on the guests with an id against an RFM heuristic,
+as of a day, per home hotel and for the group."""
 
 from datetime import timedelta
 
+import duckdb
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
 from ml import clv
+from ml.registry import GROUP
+from ml.timeline import Timeline
+
+LIVE = Timeline.of(None)  # as of yesterday, as the nightly run trains
 
 
 @pytest.fixture(scope="module")
 def candidate(marts_home):
-    import duckdb
-
     con = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
     try:
-        yield clv.train(con), clv.split_dates(con), con
+        yield clv.train(con, LIVE), clv.split_dates(con, LIVE.as_of), con
     finally:
         con.close()
 
 
 def test_split_is_out_of_time(candidate):
-    c, s, _ = candidate
+    c, s, con = candidate
     assert s.train_cutoff + timedelta(days=s.horizon_days) == s.cutoff  # training targets end at T
     assert (s.end - s.cutoff).days == clv.HORIZON_DAYS
     assert c.params["validation_cutoff"] == s.cutoff.isoformat()
+    # The validation window ends on the last guest arrival known as of the day.
+    last = con.execute("select max(arrival_date) from fct_bookings where guest_id is not null "
+                       "and arrival_date <= ? and booking_date <= ?", [LIVE.as_of, LIVE.as_of]).fetchone()[0]
+    assert s.end == last + timedelta(days=1) and s.end <= LIVE.as_of + timedelta(days=1)
+    assert LIVE.params().items() <= c.params.items()
+
+
+def marts_copy(path, plant_after=None) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:
+    """An in-memory copy of the tables the guest models read; with ``plant_after``, what
+    happens after that day is rewritten: later bookings gone, statuses settled later flipped,
+    later arrivals in another room type, later extras renamed and ten times dearer. Returns
+    the copy and the rows each change touched."""
+    mem = duckdb.connect()
+    mem.execute(f"attach '{path}' as src (read_only)")
+    mem.execute("create table fct_bookings as select * from src.fct_bookings")
+    mem.execute("create table dim_guests as select * from src.dim_guests")
+    mem.execute("create schema staging")
+    mem.execute("create table staging.stg_pms_folio_lines as select * from src.staging.stg_pms_folio_lines")
+    mem.execute("detach src")
+    touched = {}
+    if plant_after is not None:
+        d = {"d": plant_after}
+        touched["booked later"] = mem.execute(
+            "delete from fct_bookings where guest_id is not null and booking_date > $d", d).fetchone()[0]
+        touched["settled later"] = mem.execute(
+            """update fct_bookings set is_canceled = not is_canceled,
+                      revenue_realised = case when is_canceled then booked_revenue else 0 end
+               where guest_id is not null and reservation_status_date > $d""", d).fetchone()[0]
+        touched["arriving later"] = mem.execute(
+            "update fct_bookings set reserved_room_type = 'PLANTED' where arrival_date > $d", d).fetchone()[0]
+        touched["served later"] = mem.execute(
+            """update staging.stg_pms_folio_lines set amount = amount * 10,
+                      description = 'Planted ' || description where service_date > $d""", d).fetchone()[0]
+    return mem, touched
+
+
+def test_what_happens_after_the_as_of_day_changes_nothing(marts_home, candidate):
+    """Trained as of a day two months before the data end: the split ends by that day, and
+    rewriting everything dated after it (bookings, statuses, extras) changes neither the
+    training frame nor the model nor its evaluation."""
+    _, _, con = candidate
+    as_of = clv.data_range(con, LIVE.as_of)[1] - timedelta(days=60)
+    timeline = Timeline.of(as_of)
+    path = marts_home / "warehouse" / "marts.duckdb"
+    plain, _ = marts_copy(path)
+    planted, touched = marts_copy(path, plant_after=as_of)
+    assert all(n > 0 for n in touched.values()), touched  # the plant reached every kind of row
+    try:
+        s = clv.split_dates(plain, as_of)
+        assert s.end <= as_of + timedelta(days=1)  # no target window reads past the day
+        assert clv.split_dates(planted, as_of) == s
+        for day, end in ((s.train_cutoff, s.cutoff), (s.cutoff, s.end)):
+            pd.testing.assert_frame_equal(clv.labelled(plain, day, end), clv.labelled(planted, day, end))
+        a, b = clv.train(plain, timeline), clv.train(planted, timeline)
+    finally:
+        plain.close()
+        planted.close()
+    assert a.params["validation_end"] <= (as_of + timedelta(days=1)).isoformat()
+    assert a.params["as_of"] == as_of.isoformat()
+    # (sums taken in another row order may differ in the last bits: equal up to rounding)
+    assert a.metrics == pytest.approx(b.metrics) and a.baseline == pytest.approx(b.baseline)
+    pd.testing.assert_frame_equal(a.by_property, b.by_property)
+    pd.testing.assert_frame_equal(a.model.predict(a.input_example), b.model.predict(a.input_example))
+
+
+def test_figures_per_home_hotel_and_for_the_group(candidate):
+    c, _, con = candidate
+    bp = c.by_property.set_index("hotel")
+    hotels = {h for (h,) in con.execute("select distinct hotel from fct_bookings where arrival_date <= ?",
+                                        [LIVE.as_of]).fetchall()}
+    assert set(bp.index) == hotels | {GROUP}
+    with_ids = {h for (h,) in con.execute("select distinct hotel from fct_bookings where guest_id is not null "
+                                          "and arrival_date <= ?", [LIVE.as_of]).fetchall()}
+    # The bundled extract has no guest ids: its hotels are listed, not evaluated, with why.
+    for hotel in hotels - with_ids:
+        assert not bp.loc[hotel, "evaluated"] and "guest_id" in bp.loc[hotel, "reason"]
+        assert bp.loc[hotel, "rows"] == 0
+    own = bp.loc[sorted(with_ids)]
+    assert own["evaluated"].all(), own[["evaluated", "reason", "rows"]]
+    # Every validation guest has one home hotel; the group row is all of them.
+    assert own["rows"].sum() == bp.loc[GROUP, "rows"] == c.metrics["validation_guests"]
+    for k, v in c.metrics.items():
+        assert bp.loc[GROUP, k] == pytest.approx(v)
+    for k, v in c.baseline.items():
+        assert bp.loc[GROUP, f"baseline_{k}"] == pytest.approx(v)
+    # Each hotel on its own guests: the model beats the heuristic.
+    assert (own["mae"] < own["baseline_mae"]).all(), own
+    assert (own["spearman"] > own["baseline_spearman"]).all(), own
+    assert (own["retention_auc"] > 0.6).all(), own
 
 
 def test_features_use_only_the_past(candidate):

@@ -140,3 +140,40 @@ def test_the_gate_rescores_the_champion_on_the_new_held_out_data_not_its_stored_
     assert moved.challenger_score < moved.champion_score
     assert moved.promoted and registry.champion_version("drift") == moved.version
     assert registry.load_champion("drift").predict(X)[-1] == pytest.approx(2.9)
+
+
+def test_a_backfill_never_replaces_a_champion_trained_as_of_a_later_day(registry):
+    """Like with like: a run as of an earlier day is registered for the record, however good;
+    a run as of the same or a later day is compared on its held-out data."""
+    def dated(factor: float, as_of: str) -> Candidate:
+        c = candidate(factor, name="dated")
+        c.params.update(as_of=as_of)
+        return c
+
+    champion = registry.log_and_promote(dated(2.0, "2026-11-30"))
+    backfill = registry.log_and_promote(dated(3.0, "2016-12-31"))  # perfect, but as of 2016
+    assert not backfill.promoted and backfill.champion_score is None
+    assert "before the champion" in backfill.reason and "2026-11-30" in backfill.reason
+    assert registry.champion_version("dated") == champion.version
+    nightly = registry.log_and_promote(dated(3.0, "2026-12-01"))
+    assert nightly.promoted and registry.champion_version("dated") == nightly.version
+
+
+def test_a_champion_that_cannot_answer_the_new_held_out_data_gives_way(registry):
+    """A property the champion never saw: its score raises; the challenger that covers it wins.
+    A challenger that could not be evaluated at all (NaN) never does."""
+    registry.log_and_promote(candidate(2.0, name="grown"))
+
+    def unanswerable(model) -> float:
+        if model.predict(X)[-1] == 2.0:
+            raise ValueError("no model for hotel 'New Harbour'")
+        return 0.0
+
+    covers = candidate(2.5, name="grown")
+    covers.score = unanswerable
+    moved = registry.log_and_promote(covers)
+    assert moved.promoted and "cannot answer" in moved.reason and "New Harbour" in moved.reason
+    blind = candidate(3.0, name="grown")
+    blind.metrics = {"mae": float("nan")}
+    kept = registry.log_and_promote(blind)
+    assert not kept.promoted and registry.champion_version("grown") == moved.version
