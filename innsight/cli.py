@@ -136,7 +136,8 @@ def seed_landing(settings: Settings, console: Console) -> None:
         shutil.copyfile(s.bundled_extract, extract)
         console.line(f"seed     real extract copied to {_show(extract)}")
     if any(pms.glob("bookings_chain*")):
-        console.line("seed     synthetic chain already in landing (delete its files to regenerate)")
+        console.line("seed     synthetic chain already in landing, ending the day it was made "
+                     "(`make clean`, then `make up`, for a chain ending today)")
         return
     timer = Timer()
     console.line(f"seed     synthetic chain: {count(s.synthetic_bookings)} bookings, seed {s.synthetic_seed}, "

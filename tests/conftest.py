@@ -91,6 +91,12 @@ def known_booking_day(home: Path) -> str:
         ).fetchone()[0])
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def extract_lines(n: int | None = None) -> list[str]:
     """The header and the first n data lines of the real extract, as text lines."""
     with gzip.open(EXTRACT, "rt") as f:

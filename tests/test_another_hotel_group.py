@@ -61,6 +61,21 @@ def _property(name: str, code: str, rooms: int) -> dict:
                                           "DLX": {"rooms": rooms // 3, "base_rate": 1_400_000}}}
 
 
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+def _with_dates(reference: pl.DataFrame) -> pl.DataFrame:
+    """Arrival, departure and booking days of the reference layout's split date fields."""
+    month = pl.col("arrival_date_month").replace_strict(MONTHS, list(range(1, 13)))
+    arrival = pl.date(pl.col("arrival_date_year"), month, pl.col("arrival_date_day_of_month"))
+    nights = pl.col("stays_in_weekend_nights") + pl.col("stays_in_week_nights")
+    return reference.with_columns(arrival.alias("arrival_date")).with_columns(
+        (pl.col("arrival_date") + pl.duration(days=nights)).alias("departure_date"),
+        (pl.col("arrival_date") - pl.duration(days=pl.col("lead_time"))).alias("booking_date"),
+        pl.col("reservation_status_date").cast(pl.String).str.to_date())
+
+
 def _export(reference: pl.DataFrame) -> str:
     """The chain's bookings as this group's PMS writes them (semicolons, dd/mm/yyyy, codes;
     an open reservation has no status)."""
@@ -109,8 +124,8 @@ def group(tmp_path_factory) -> Settings:
     landing = settings.landing_dir
     shutil.copytree(chain, landing)
     booking_files = sorted((landing / "pms").glob("bookings*.csv"))
-    reference = pl.concat([pl.read_csv(f, try_parse_dates=True, infer_schema_length=None)
-                           for f in booking_files], how="diagonal_relaxed")
+    reference = _with_dates(pl.concat([pl.read_csv(f, infer_schema_length=None)
+                                       for f in booking_files], how="diagonal_relaxed"))
     for f in booking_files:
         f.unlink()
     # the lodge opened two weeks before the export: nothing of it is older

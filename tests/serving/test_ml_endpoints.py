@@ -68,7 +68,9 @@ def test_health_says_as_of_which_day_each_hotel_is_current(client, marts):
     # the bundled extract is history; the synthetic chain is live (it ends today)
     assert as_of["City Hotel"] < "2018-01-01"
     live = [day for hotel, day in as_of.items() if hotel not in ("City Hotel", "Resort Hotel")]
-    assert live and min(live) >= (dt.date.today() - dt.timedelta(days=2)).isoformat(), as_of
+    # (a small chain's quietest hotel may have had no booking for some days)
+    assert live and max(live) >= (dt.date.today() - dt.timedelta(days=2)).isoformat(), as_of
+    assert min(live) >= (dt.date.today() - dt.timedelta(days=30)).isoformat(), as_of
 
 
 def test_churn_unknown_booking_is_404_and_bad_fields_422(client, reader):

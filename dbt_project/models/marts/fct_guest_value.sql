@@ -25,7 +25,8 @@ as_of as (
     {%- if as_of %}
         cast('{{ as_of }}' as date) as as_of_date
     {%- else %}
-        max(arrival_date) filter (where not is_canceled) as as_of_date
+        -- the day the data is current as of: its newest booking or status change
+        greatest(max(booking_date), max(reservation_status_date)) as as_of_date
     from {{ ref('stg_pms_bookings') }}
     {%- endif %}
 ),
