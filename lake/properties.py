@@ -35,6 +35,18 @@ class PropertyMaster:
         return tuple(Hotel(p["code"], p["name"], p.get("currency"), tuple(p.get("room_types") or ()))
                      for p in self.records)
 
+    def rate_ceilings(self, factor: float) -> dict[str, float]:
+        """Hotel name -> `factor` times its highest base rate, in its own currency (hotels
+        with no base rate in the master have none): a rate far above it is a typo, whatever
+        the currency."""
+        out = {}
+        for p in self.records:
+            rates = [float(rt["base_rate"]) for rt in (p.get("room_types") or {}).values()
+                     if isinstance(rt, dict) and rt.get("base_rate")]
+            if rates:
+                out[p["name"]] = factor * max(rates)
+        return out
+
     def names(self) -> list[str]:
         return [p["name"] for p in self.records]
 

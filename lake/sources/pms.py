@@ -41,6 +41,10 @@ def _count(name: str, required: bool = False, max: float | None = None) -> Col:
     return Col(name, I32, required=required, min=0, max=max)
 
 
+# A nightly rate above this many times the hotel's dearest base rate is a typo (an extra
+# digit, cents for units), in any currency; the bundled extract's highest is 28 times.
+RATE_CEILING = 50
+
 BOOKINGS_CONTRACT = Contract(
     columns=[
         Col("hotel", STR, required=True),
@@ -74,7 +78,7 @@ BOOKINGS_CONTRACT = Contract(
         _count("days_in_waiting_list"),
         Col("customer_type", STR, allowed=frozenset({
             "Transient", "Contract", "Transient-Party", "Group"})),
-        Col("adr", F64, required=True, min=0, max=10_000),
+        Col("adr", F64, required=True, min=0),  # the ceiling is the hotel's own (rules)
         _count("required_car_parking_spaces", max=20),
         _count("total_of_special_requests", max=20),
         Col("reservation_status", STR, allowed=frozenset({"Check-Out", "Canceled", "No-Show"})),
@@ -92,6 +96,10 @@ BOOKINGS_CONTRACT = Contract(
              ok=lambda ref: pl.col("arrival_date").is_not_null()),
         Rule(reason=lambda: pl.format("negative nights ({})", pl.col("nights")),
              ok=lambda ref: pl.col("nights") >= 0),
+        Rule(reason=lambda: pl.format("adr {} is over {} times the hotel's highest base rate in "
+                                      "the property master", pl.col("adr"), pl.lit(RATE_CEILING)),
+             ok=lambda ref: pl.col("adr").is_null() | (pl.col("adr") <= pl.col("hotel").replace_strict(
+                 ref.properties.rate_ceilings(RATE_CEILING), default=float("inf"), return_dtype=pl.Float64))),
     ],
 )
 

@@ -57,16 +57,18 @@ def test_broken_rows_go_to_quarantine_with_reason_and_raw_line(home, zone, lake)
         "unknown hotel 'Grand Budapest'": mutate(lines[3], hotel="Grand Budapest"),
         "unparseable lead_time 'soon'": mutate(lines[4], lead_time="soon"),
         "expected 32 fields, found 31": lines[5].rsplit(",", 1)[0],
+        # the Resort Hotel's dearest base rate is 147 EUR: an extra digit, not a price
+        "adr 14700.5 is over 50 times the hotel's highest base rate": mutate(lines[6], adr="14700.5"),
     }
-    text = "\n".join([lines[0], *broken.values(), *lines[6:]]) + "\n"
+    text = "\n".join([lines[0], *broken.values(), *lines[7:]]) + "\n"
     result = zone.ingest(drop(home, "pms", "broken.csv", text))
-    assert (result.rows_loaded, result.rows_quarantined) == (15, 5)
+    assert (result.rows_loaded, result.rows_quarantined) == (14, 6)
     q = quarantine(lake).sort("line_number")
-    assert q["line_number"].to_list() == [2, 3, 4, 5, 6]
+    assert q["line_number"].to_list() == [2, 3, 4, 5, 6, 7]
     for (reason, raw), row in zip(broken.items(), q.iter_rows(named=True)):
         assert reason in row["reason"]
         assert row["raw"] == raw and row["source_file"] == "landing/pms/broken.csv"
-    assert bronze(lake, "pms_bookings").height == 15
+    assert bronze(lake, "pms_bookings").height == 14
 
 
 def test_same_file_again_changes_nothing(home, zone, lake):
