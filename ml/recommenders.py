@@ -646,9 +646,12 @@ def train_rooms(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candida
     x_input = train_df.copy()
     x_input.loc[rng.random(len(x_input)) < 0.5, "budget"] = np.nan  # learn requests without a budget too
     model = RoomRecommender(None, room_types, hotel_types, typical_rate, categories, cutoff)
-    classifier = XGBClassifier(objective="multi:softprob", n_estimators=100, learning_rate=0.1, max_depth=5,
+    # two room types are a binary problem to XGBoost (predict_proba has a column per type either way)
+    objective = "multi:softprob" if len(room_types) > 2 else "binary:logistic"
+    classifier = XGBClassifier(objective=objective, n_estimators=100, learning_rate=0.1, max_depth=5,
                                min_child_weight=3, subsample=0.9, colsample_bytree=1.0, tree_method="hist",
-                               enable_categorical=True, n_jobs=NTHREAD, random_state=SEED, eval_metric="mlogloss")
+                               enable_categorical=True, n_jobs=NTHREAD, random_state=SEED,
+                               eval_metric="mlogloss" if len(room_types) > 2 else "logloss")
     classifier.fit(model._matrix(x_input), pd.Categorical(train_df["room_type"], categories=room_types).codes)
     model.classifier = classifier
     training_seconds = time.perf_counter() - started
