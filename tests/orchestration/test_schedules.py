@@ -11,6 +11,7 @@ import pytest
 from base.settings import Settings
 from lake.sources import SOURCES
 from ml.catalog import MODELS, RETRAIN_ALL_JOB
+from orchestration.models.resources import TrainingTimeline
 from tests.conftest import drop, extract_lines
 
 UTC = dt.timezone.utc
@@ -109,3 +110,32 @@ def test_the_maintenance_tick_runs_and_compacts_the_settings_lake(platform):
     assert report["bronze/pms_bookings"]["files_added"] == 1
     after = zone.lake.read("bronze/pms_bookings").sort("booking_id")
     assert after.equals(before)
+
+
+def test_a_run_may_set_the_as_of_day_the_models_train_on(platform, tmp_path):
+    """The `training` resource carries the settings' timeline; a run's config may set
+    another as-of day (a backfill: retrain as the platform would have on that day)."""
+    from orchestration.definitions import build_definitions
+    from orchestration.warehouse.resources import prepare_manifest
+
+    settings, defs = platform
+    for job in (RETRAIN_ALL_JOB, MODELS["cancellation"].retrain_job):
+        job_def = defs.resolve_job_def(job)
+        dg.validate_run_config(job_def, {"resources": {"training": {"config": {"as_of": "2016-12-31"}}}})
+        with pytest.raises(dg.DagsterInvalidConfigError):
+            dg.validate_run_config(job_def, {"resources": {"training": {"config": {"as_of": 20161231}}}})
+    assert defs.resources["training"].timeline().as_of == dt.date.today() - dt.timedelta(days=1)
+    # what a model asset is handed when a run sets the day
+    seen = {}
+
+    @dg.asset
+    def probe(training: TrainingTimeline):
+        seen["timeline"] = training.timeline()
+
+    assert dg.materialize([probe], resources={"training": defs.resources["training"]},
+                          run_config={"resources": {"training": {"config": {"as_of": "2016-12-31"}}}}).success
+    assert seen["timeline"].as_of == dt.date(2016, 12, 31)
+    backfill = Settings(home=tmp_path / "home", as_of=dt.date(2016, 12, 31), evaluation_months=8)
+    prepare_manifest(backfill)
+    training = build_definitions(backfill).resources["training"].timeline()
+    assert (training.as_of, training.evaluation_months) == (dt.date(2016, 12, 31), 8)
