@@ -199,3 +199,19 @@ def test_the_champion_answers_for_both_properties_and_says_how_far_it_was_checke
     assert model.evaluation_for(HARBOUR)["evaluated"] is True
     lodge = model.evaluation_for(LODGE)
     assert lodge["evaluated"] is False and lodge["reason"]
+
+
+def test_innsight_evaluate_prints_the_group_per_property(group, capsys):
+    import argparse
+
+    from innsight.cli import cmd_evaluate
+
+    cmd_evaluate(argparse.Namespace(models=["cancellation"], as_of=(END - timedelta(days=1)).isoformat(),
+                                    evaluation_months=None), group)
+    out = capsys.readouterr().out
+    lines = {line.split("  ")[1].strip(): line for line in out.splitlines()
+             if line.startswith("cancellation  ") and "  " in line}
+    assert "auc" in lines[HARBOUR] and "not evaluated" not in lines[HARBOUR], out
+    assert "not evaluated" in lines[LODGE] and GROUP in lines, out
+    with pytest.raises(SystemExit, match="as_of must be a date"):
+        cmd_evaluate(argparse.Namespace(models=["cancellation"], as_of="yesterday", evaluation_months=None), group)
