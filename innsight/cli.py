@@ -265,7 +265,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     except ValueError as e:
         raise SystemExit(f"--as-of / --evaluation-months: {e}") from None
     log_path = _log_path(settings, "evaluate")
-    rows, properties = [], []
+    rows, properties, failed = [], [], []
     total = Timer()
     with output_to_log(log_path) as console:
         import duckdb
@@ -282,8 +282,13 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
                 console.status(lambda: f"[{i}/{len(selected)}] {name}: training … {timer}")
                 try:
                     trained = registry.train_and_register(MODELS[name], marts, timeline)
-                except Exception as e:
-                    _fail(console, f"[{i}/{len(selected)}] {name}:", timer, e, log_path)
+                except Exception as e:  # the others still train (e.g. no guest ids on that day)
+                    traceback.print_exc()
+                    reason = (str(e).strip().splitlines() or [""])[0]
+                    console.line(f"[{i}/{len(selected)}] {name}: FAILED after {timer}: "
+                                 f"{type(e).__name__}: {reason}")
+                    failed.append(f"{name} ({reason})")
+                    continue
                 seconds = timer.seconds
                 for c, registration in trained:
                     properties += _property_rows(c)
@@ -308,20 +313,28 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
         _print_table(("model", "property", "rows", "metric", "model", "baseline", "note"), properties)
     print(f"\n{len(selected)} model(s) in {total}; runs and plots: "
           f"{_show(Path(sys.executable).parent)}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
+    if failed:
+        raise SystemExit(f"not trained: {'; '.join(failed)}; tracebacks in {_show(log_path)}")
 
 
 def _property_rows(c) -> list[tuple]:
     """One line per property of a candidate's evaluation: its deciding metric vs baseline, or
     why it was not evaluated on its own."""
+    import pandas as pd
+
     if c.by_property is None:
         return []
     out = []
     for r in c.by_property.to_dict("records"):
         evaluated = bool(r.get("evaluated"))
+        note = f"not evaluated: {r.get('reason')}"
+        if evaluated:  # the calibration error, where the model reports one
+            ece, base = r.get("ece"), r.get("baseline_ece")
+            note = ("" if ece is None or pd.isna(ece)
+                    else f"ece {float(ece):.3f} (baseline {float(base if base is not None else 'nan'):.3f})")
         out.append((c.name, r["hotel"], r.get("rows"), c.primary if evaluated else "",
                     r.get(c.primary) if evaluated else None,
-                    r.get(f"baseline_{c.primary}") if evaluated else None,
-                    "" if evaluated else f"not evaluated: {r.get('reason')}"))
+                    r.get(f"baseline_{c.primary}") if evaluated else None, note))
     return out
 
 
