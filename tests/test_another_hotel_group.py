@@ -160,9 +160,17 @@ def test_the_mapped_export_reaches_the_marts(group):
                               "and arrival_date > ?", [END]).fetchone()[0]
         missing = marts.execute("select count(country), count(agent), count(deposit_type), "
                                 "count(distribution_channel) from fct_bookings").fetchone()
+        as_of = marts.execute("select as_of_date, bookings_on_the_books from dim_hotel_as_of "
+                              "where hotel = ?", [HARBOUR]).fetchone()
+        sold_until, booked_from = marts.execute(
+            "select max(date) filter (where not is_on_the_books), min(date) filter (where is_on_the_books) "
+            "from fct_daily_occupancy where hotel = ?", [HARBOUR]).fetchone()
     assert set(hotels) == {HARBOUR, LODGE} and hotels[HARBOUR] > 1_000 and hotels[LODGE] > 0
     assert open_ > 0  # reservations on the books: no status yet
     assert missing == (0, 0, 0, 0)  # this layout has none of these fields
+    # the marts say as of which day they are current: the export's last day, not the bundled
+    assert END - timedelta(days=7) <= as_of[0] <= END and as_of[1] > 0
+    assert sold_until == as_of[0] and booked_from == as_of[0] + timedelta(days=1)
 
 
 def test_every_model_trains_and_evaluates_the_group_on_its_own_calendar(trained):

@@ -1,21 +1,15 @@
 -- One row per guest with bookings: counts, nights, room revenue and stay dates of the
 -- guest's bookings. A stay is a booking not cancelled whose arrival day has passed as of
--- its hotel's data (see dim_hotel_as_of); a later one is upcoming, still on the books.
+-- its hotel's data (int_hotel_as_of); a later one is upcoming, still on the books.
 -- Read by dim_guests and fct_guest_value. Bookings without guest_id (the whole real
 -- extract) are attributed to no guest.
-with hotel_as_of as (
-    select hotel, greatest(max(booking_date), max(reservation_status_date)) as as_of_date
-    from {{ ref('stg_pms_bookings') }}
-    group by hotel
-),
-
-bookings as (
+with bookings as (
     select
         b.*,
         not b.is_canceled and b.arrival_date <= h.as_of_date as is_stay,
         not b.is_canceled and b.arrival_date > h.as_of_date as is_upcoming
     from {{ ref('stg_pms_bookings') }} as b
-    join hotel_as_of as h using (hotel)
+    join {{ ref('int_hotel_as_of') }} as h using (hotel)
     where b.guest_id is not null
 )
 
