@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu".
 TORCH_INDEX ?=
 export OMP_WAIT_POLICY ?= passive
+# MLflow's litellm would fetch a cost map from the internet at import (and hang offline)
+export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
 .PHONY: up setup build serve test evaluate lock bench clean
 

@@ -312,6 +312,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
         print("\nper property (held out on its own last months; the group row pools them):")
         _print_table(("model", "property", "rows", "metric", "model", "baseline", "note"), properties)
     print(f"\n{len(selected)} model(s) in {total}; runs and plots: "
+          f"{' '.join(f'{k}={v}' for k, v in OFFLINE_ENV.items())} "
           f"{_show(Path(sys.executable).parent)}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
     if failed:
         raise SystemExit(f"not trained: {'; '.join(failed)}; tracebacks in {_show(log_path)}")
@@ -564,7 +565,15 @@ def end_process(code: int | str | None) -> NoReturn:
     os._exit(code or 0)
 
 
+# MLflow imports litellm, which fetches a model-cost map from the internet at import and
+# retries forever without one (`mlflow ui` never answers offline): use its bundled copy, in
+# this process and every one it starts (Dagster, the API).
+OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
 def main(argv: list[str] | None = None) -> None:
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
     args = parser().parse_args(argv)
     try:
         settings = Settings()

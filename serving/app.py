@@ -27,7 +27,7 @@ from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 from lake.properties import PropertyMaster
 from ml.registry import ModelRegistry
-from serving.core import errors
+from serving.core import docs, errors
 from serving.core.auth import Authenticator
 from serving.core.observability import Metrics, RequestContext
 from serving.core.rate_limits import RateLimiter
@@ -114,9 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      extra={"fields": services.predictions.stats()})
 
     app = FastAPI(title="Innsight API", version="0.2.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # served offline below
     app.state.services = services  # read by serving.deps only
     errors.install(app)
+    docs.install(app)
     app.add_middleware(PropertyScope, properties=services.properties)
     app.add_middleware(RequestContext, metrics=services.metrics)
     app.include_router(platform_health.router)
