@@ -20,6 +20,7 @@ class ModelSpec:
     name: str
     train: Callable[[duckdb.DuckDBPyConnection, Timeline], Candidate | list[Candidate]]
     description: str
+    calibrated: bool = False  # its answers are probabilities (an ECE is reported and checked)
 
     @property
     def retrain_job(self) -> str:
@@ -30,7 +31,7 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("cancellation", cancellation.train,
               "Cancellation risk of a booking (XGBoost, calibrated), from what is known at "
-              "booking time; evaluated on each property's most recent months."),
+              "booking time; evaluated on each property's most recent months.", calibrated=True),
     ModelSpec("clv", clv.train, "12-month guest value, retention probability and segment."),
     ModelSpec("pricing", dynamic_pricing.train,
               "Demand model and price optimiser under business rules."),

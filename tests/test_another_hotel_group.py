@@ -223,3 +223,26 @@ def test_innsight_evaluate_prints_the_group_per_property(group, capsys):
     assert "not evaluated" in lines[LODGE] and GROUP in lines, out
     with pytest.raises(SystemExit, match="as_of must be a date"):
         cmd_evaluate(argparse.Namespace(models=["cancellation"], as_of="yesterday", evaluation_months=None), group)
+
+
+def test_the_retrain_job_runs_as_of_the_run_config_day_with_its_checks(group):
+    """The Dagster path: the cancellation retrain job, as of the day a run's config sets,
+    materialises the model with its evaluation per property and its checks."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    day = (END - timedelta(days=1)).isoformat()
+    job = build_definitions(group).resolve_job_def(MODELS["cancellation"].retrain_job)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance, run_config={"resources": {"training": {"config": {"as_of": day}}}})
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("models__cancellation")
+    metadata = materialization.metadata
+    assert metadata["as_of"].value == day and metadata["properties_not_evaluated"].value == LODGE
+    assert "is the champion now" in metadata["promotion"].value
+    checks = {e.asset_check_evaluation_data.asset_check_key.name: e.asset_check_evaluation_data.passed
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert set(checks) == {"beats_baseline", "training_data", "calibrated"}
+    assert checks["training_data"] is True  # its newest outcome is days old, not years

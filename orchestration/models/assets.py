@@ -5,6 +5,7 @@ import duckdb
 
 from ml.catalog import MODELS, ModelSpec
 from ml.registry import ModelRegistry
+from orchestration.models.checks import check_specs, model_checks
 from orchestration.models.metadata import model_metadata
 from orchestration.models.resources import TrainingTimeline
 from orchestration.warehouse import MARTS_FILE
@@ -14,8 +15,10 @@ MODELS_GROUP = "models"
 
 
 def build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
-    @dg.asset(key=[MODELS_GROUP, spec.name], group_name=MODELS_GROUP, deps=[MARTS_FILE],
-              kinds={"mlflow"},
+    key = [MODELS_GROUP, spec.name]
+
+    @dg.asset(key=key, group_name=MODELS_GROUP, deps=[MARTS_FILE], kinds={"mlflow"},
+              check_specs=check_specs(spec, key),
               description=f"{spec.description}\n\nTrained as of the `training` resource's day "
                           f"(default yesterday; set `as_of` in the run config for a backfill) and "
                           f"evaluated per property on its last months. Registered in MLflow; the "
@@ -34,7 +37,8 @@ def build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             prefix = "" if len(trained) == 1 else f"{candidate.name}/"
             metadata.update({f"{prefix}{k}": v
                              for k, v in model_metadata(candidate, registration).items()})
-        return dg.MaterializeResult(metadata=metadata)
+        return dg.MaterializeResult(metadata=metadata, check_results=model_checks(
+            spec, key, [c for c, _ in trained], timeline.as_of))
 
     return _model
 

@@ -1,7 +1,10 @@
-"""How a model's evaluation reads in Dagster metadata: metrics next to their baseline, plots."""
+"""How a model's evaluation reads in Dagster metadata: metrics next to their baseline (counts
+as integers, nothing where a figure does not exist), one line on what the champion gate
+did and why, the evaluation per property, plots."""
 
 import base64
 import io
+import math
 
 import dagster as dg
 import pandas as pd
@@ -9,13 +12,31 @@ import pandas as pd
 from ml.registry import Candidate, Registration
 
 
+def shown(value) -> str:
+    """A figure as a person reads it: 60438, 0.8875, or "-" when there is none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if float(value).is_integer() and abs(value) >= 1:
+        return str(int(value))
+    return f"{value:.4f}"
+
+
 def comparison_table(candidate: Candidate) -> pd.DataFrame:
     names = list(dict.fromkeys([*candidate.metrics, *candidate.baseline]))
     return pd.DataFrame({
         "metric": names,
-        "model": [candidate.metrics.get(n) for n in names],
-        "baseline": [candidate.baseline.get(n) for n in names],
+        "model": [shown(candidate.metrics.get(n)) for n in names],
+        "baseline": [shown(candidate.baseline.get(n)) for n in names],
     })
+
+
+def promotion(registration: Registration) -> str:
+    """What the champion gate did with this run, and why, in one line."""
+    if registration.promoted:
+        return f"v{registration.version} is the champion now: {registration.reason}"
+    return f"v{registration.version} registered, the champion stays: {registration.reason}"
 
 
 def property_table(candidate: Candidate) -> pd.DataFrame:
@@ -25,7 +46,7 @@ def property_table(candidate: Candidate) -> pd.DataFrame:
     metric = candidate.primary
     columns = ["hotel", "evaluated", "rows", *(c for c in ("test_start",) if c in t),
                *(c for c in (metric, f"baseline_{metric}", "ece", "baseline_ece") if c in t), "reason"]
-    return t[columns].fillna("").astype(str).replace({"nan": ""})
+    return t[columns].map(shown)
 
 
 def plot_markdown(figure) -> str:
@@ -38,17 +59,18 @@ def plot_markdown(figure) -> str:
 def model_metadata(candidate: Candidate, registration: Registration) -> dict:
     metadata = {
         "evaluation": dg.MetadataValue.md(
-            comparison_table(candidate).to_markdown(index=False, floatfmt=".4f")),
-        candidate.primary: float(candidate.metrics[candidate.primary]),
-        f"baseline_{candidate.primary}": float(candidate.baseline.get(candidate.primary, float("nan"))),
+            comparison_table(candidate).to_markdown(index=False, disable_numparse=True)),
+        "promotion": promotion(registration),
         "registered_version": registration.version,
-        "promoted_to_champion": registration.promoted,
-        "promotion": registration.reason,
         "mlflow_run_id": registration.run_id,
     }
+    for name, value in ((candidate.primary, candidate.metrics.get(candidate.primary)),
+                        (f"baseline_{candidate.primary}", candidate.baseline.get(candidate.primary))):
+        if value is not None and not math.isnan(value):  # numbers, so Dagster plots them over runs
+            metadata[name] = float(value)
     if candidate.by_property is not None:
         metadata["evaluation_by_property"] = dg.MetadataValue.md(
-            property_table(candidate).to_markdown(index=False))
+            property_table(candidate).to_markdown(index=False, disable_numparse=True))
         not_evaluated = candidate.by_property.loc[~candidate.by_property["evaluated"].astype(bool), "hotel"]
         metadata["properties_not_evaluated"] = ", ".join(map(str, not_evaluated)) or "none"
     if "as_of" in candidate.params:
