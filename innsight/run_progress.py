@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from dagster import DagsterEventType, EventLogEntry
 
 from innsight.progress import Console, count, duration
+from orchestration.models.metadata import PROMOTED
 
 
 @dataclass
@@ -160,7 +161,7 @@ def describe(metadata: dict) -> str:
         if not key.endswith("registered_version"):
             continue
         prefix = key[: -len("registered_version")]
-        promoted = values.get(f"{prefix}promoted_to_champion")
+        promoted = PROMOTED in str(values.get(f"{prefix}promotion", ""))
         metric = next((k[len(prefix) + len("baseline_"):] for k in values
                        if k.startswith(f"{prefix}baseline_")), None)
         text = f"{prefix.rstrip('/') + ' ' if prefix else ''}v{version}"

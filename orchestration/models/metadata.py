@@ -32,10 +32,13 @@ def comparison_table(candidate: Candidate) -> pd.DataFrame:
     })
 
 
+PROMOTED = "is the champion now"
+
+
 def promotion(registration: Registration) -> str:
     """What the champion gate did with this run, and why, in one line."""
     if registration.promoted:
-        return f"v{registration.version} is the champion now: {registration.reason}"
+        return f"v{registration.version} {PROMOTED}: {registration.reason}"
     return f"v{registration.version} registered, the champion stays: {registration.reason}"
 
 

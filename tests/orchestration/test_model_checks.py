@@ -75,3 +75,13 @@ def test_metadata_reads_right():
     assert metadata["properties_not_evaluated"] == "Two Week Lodge" and metadata["as_of"] == "2026-11-30"
     new = Registration("cancellation", "1", "run", True, 0.88, None, "no champion yet")
     assert model_metadata(c, new)["promotion"] == "v1 is the champion now: no champion yet"
+
+
+def test_the_build_line_says_whether_the_run_became_champion():
+    from innsight.run_progress import describe
+
+    c = candidate(0.88, 0.86, 0.02, "2026-11-29")
+    new = Registration("cancellation", "1", "run", True, 0.88, None, "no champion yet")
+    kept = Registration("cancellation", "2", "run", False, 0.88, 0.89, "challenger auc 0.8800 vs champion v1 0.8900")
+    assert describe(model_metadata(c, new)) == "v1 champion, auc 0.880 vs 0.860"
+    assert describe(model_metadata(c, kept)) == "v2 (champion kept), auc 0.880 vs 0.860"
