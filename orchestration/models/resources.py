@@ -1,6 +1,6 @@
 """The training timeline as a Dagster resource: its values come from the settings, and a run
 may set another as-of day in its config to retrain as the platform would have on that day
-(Launchpad: ``resources: {training: {config: {as_of: "2016-12-31"}}}``)."""
+(Launchpad: ``resources: {training: {config: {as_of: "YYYY-MM-DD"}}}``)."""
 
 from __future__ import annotations
 

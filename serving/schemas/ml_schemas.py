@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -58,7 +58,8 @@ class ChurnResponse(BaseModel):
                          {"factor": "market_segment", "value": "Online TA", "impact": 0.08}],
         "recommended_actions": ["send_confirmation_email", "offer_flexible_dates"],
         "features_from": "online_store", "model_version": "3",
-        "evaluation": {"evaluated": True, "auc": 0.9, "as_of": "2026-11-30", "reason": None},
+        "evaluation": {"evaluated": True, "auc": 0.9, "reason": None,
+                       "as_of": (date.today() - timedelta(days=1)).isoformat()},  # the nightly default
         "prediction_id": "9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"}]})
 
     booking_id: str | None

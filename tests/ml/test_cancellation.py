@@ -15,9 +15,8 @@ from ml.cancellation import FORBIDDEN, RISK_THRESHOLDS, CancellationModel, booki
 from ml.cancellation_features import SOURCE, load_bookings
 from ml.registry import GROUP
 from ml.timeline import Timeline
+from tests.ml.conftest import BENCHMARK
 
-# The published benchmark: as of the extract's last day, 8 months held out = 2017 arrivals.
-BENCHMARK = Timeline.of("2017-08-31", evaluation_months=8)
 _trained = {}
 
 

@@ -12,9 +12,7 @@ import pytest
 from ml import clv
 from ml.registry import GROUP
 from ml.timeline import Timeline
-
-LIVE = Timeline.of(None)  # as of yesterday, as the nightly run trains
-
+from tests.ml.conftest import LIVE, marts_copy
 
 @pytest.fixture(scope="module")
 def candidate(marts_home):
@@ -35,35 +33,6 @@ def test_split_is_out_of_time(candidate):
                        "and arrival_date <= ? and booking_date <= ?", [LIVE.as_of, LIVE.as_of]).fetchone()[0]
     assert s.end == last + timedelta(days=1) and s.end <= LIVE.as_of + timedelta(days=1)
     assert LIVE.params().items() <= c.params.items()
-
-
-def marts_copy(path, plant_after=None) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:
-    """An in-memory copy of the tables the guest models read; with ``plant_after``, what
-    happens after that day is rewritten: later bookings gone, statuses settled later flipped,
-    later arrivals in another room type, later extras renamed and ten times dearer. Returns
-    the copy and the rows each change touched."""
-    mem = duckdb.connect()
-    mem.execute(f"attach '{path}' as src (read_only)")
-    mem.execute("create table fct_bookings as select * from src.fct_bookings")
-    mem.execute("create table dim_guests as select * from src.dim_guests")
-    mem.execute("create schema staging")
-    mem.execute("create table staging.stg_pms_folio_lines as select * from src.staging.stg_pms_folio_lines")
-    mem.execute("detach src")
-    touched = {}
-    if plant_after is not None:
-        d = {"d": plant_after}
-        touched["booked later"] = mem.execute(
-            "delete from fct_bookings where guest_id is not null and booking_date > $d", d).fetchone()[0]
-        touched["settled later"] = mem.execute(
-            """update fct_bookings set is_canceled = not is_canceled,
-                      revenue_realised = case when is_canceled then booked_revenue else 0 end
-               where guest_id is not null and reservation_status_date > $d""", d).fetchone()[0]
-        touched["arriving later"] = mem.execute(
-            "update fct_bookings set reserved_room_type = 'PLANTED' where arrival_date > $d", d).fetchone()[0]
-        touched["served later"] = mem.execute(
-            """update staging.stg_pms_folio_lines set amount = amount * 10,
-                      description = 'Planted ' || description where service_date > $d""", d).fetchone()[0]
-    return mem, touched
 
 
 def test_what_happens_after_the_as_of_day_changes_nothing(marts_home, candidate):

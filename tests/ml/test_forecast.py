@@ -3,7 +3,6 @@
 import pickle
 from datetime import timedelta
 
-import duckdb
 import mlflow
 import numpy as np
 import pandas as pd
@@ -14,19 +13,9 @@ from ml.forecasting import (HOLDOUT_DAYS, ORIGIN_OFFSETS, TARGETS, WARMUP_DAYS, 
                             load_series, train)
 from ml.registry import GROUP
 from ml.timeline import Timeline
+from tests.ml.conftest import BENCHMARK, BUNDLED, LIVE
 
-BUNDLED = ("Resort Hotel", "City Hotel")  # the hotels of the bundled extract
-# The published benchmark: the bundled hotels' backtest falls in their 2017 arrivals.
-BENCHMARK = Timeline.of("2017-08-31", evaluation_months=8)
-LIVE = Timeline.of(None)  # as of yesterday, as the nightly run trains
 METRICS = ("mape_7d", "mape_14d", "mape_30d", "holdout_mape_7d")
-
-
-@pytest.fixture(scope="module")
-def con(marts_home):
-    c = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

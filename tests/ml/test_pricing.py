@@ -27,17 +27,10 @@ from ml.dynamic_pricing import (
 from ml.pricing_rules import PricingRules
 from ml.registry import GROUP
 from ml.timeline import Timeline, bookings_as_of
+from tests.ml.conftest import BENCHMARK
 
-BENCHMARK = Timeline.of("2017-08-31", evaluation_months=8)
 QUICK_ROUNDS = 60  # trainings that check data handling, not accuracy
 _CACHE: dict = {}
-
-
-@pytest.fixture(scope="module")
-def con(marts_settings):
-    c = duckdb.connect(str(marts_settings.marts_path), read_only=True)
-    yield c
-    c.close()
 
 
 def cached(key, make):

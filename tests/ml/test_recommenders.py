@@ -4,7 +4,6 @@ a popularity baseline, per hotel and for the group."""
 import json
 from datetime import timedelta
 
-import duckdb
 import mlflow
 import numpy as np
 import pandas as pd
@@ -14,17 +13,7 @@ from mlflow.models import infer_signature
 from ml import recommenders
 from ml.registry import GROUP
 from ml.timeline import Timeline
-from tests.ml.test_clv import marts_copy
-
-BUNDLED = ("Resort Hotel", "City Hotel")  # the hotels of the bundled extract (no guest ids)
-LIVE = Timeline.of(None)  # as of yesterday, as the nightly run trains
-
-
-@pytest.fixture(scope="module")
-def con(marts_home):
-    c = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
-    yield c
-    c.close()
+from tests.ml.conftest import BUNDLED, LIVE, marts_copy
 
 
 @pytest.fixture(scope="module")
