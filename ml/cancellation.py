@@ -318,17 +318,6 @@ CALIBRATION_SLICES = 3  # further slices of that length before it: with it, a ye
 FALLBACK_ROUNDS = 300  # trees when there is no validation slice to stop on (very short histories)
 
 
-def split(bookings: pd.DataFrame, windows: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """(train, test, cut): labelled bookings (arrival passed by the as-of day) before each
-    property's held-out period, and those in it; `cut` is each labelled row's test start."""
-    labelled = bookings[bookings["arrived"]]
-    starts = {h: pd.Timestamp(w.test_start) for h, w in windows.items()}
-    cut = labelled["hotel"].map(starts)
-    train_rows = labelled["arrival_date"] < cut
-    test_rows = labelled["arrival_date"] >= cut
-    return labelled[train_rows], labelled[test_rows], cut[train_rows]
-
-
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """Mean |observed rate - mean probability| over equal-width probability bins, weighted by
     the bookings in each: 0.03 means the probabilities are off by 3 points on average."""
@@ -385,10 +374,10 @@ def _platt(margins: list[np.ndarray], labels: list[np.ndarray]) -> tuple[float, 
 def train(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candidate:
     started = time.perf_counter()
     bookings = load_bookings(marts, timeline.as_of)
+    # labelled: arrivals passed by the as-of day; each property held out on its last months
     labelled = bookings[bookings["arrived"]]
-    windows = timeline.windows(labelled[["hotel", "arrival_date"]].rename(columns={"arrival_date": "day"}),
-                               unit="arrivals")
-    train_df, test_df, cut = split(bookings, windows)
+    windows, starts, train_rows, test_rows = timeline.held_out(labelled)
+    train_df, test_df, cut = labelled[train_rows], labelled[test_rows], starts[train_rows]
     if train_df.empty or test_df.empty or train_df["is_canceled"].nunique() < 2:
         raise ValueError(
             f"cannot train the cancellation model as of {timeline.as_of}: {len(train_df)} labelled "

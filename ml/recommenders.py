@@ -63,19 +63,6 @@ MAX_ROOM_TEST_ROWS_PER_HOTEL = 4_000
 MAX_BASKETS = 50_000
 
 
-def held_out(timeline: Timeline, frame: pd.DataFrame) -> tuple[dict[str, PropertyWindow], np.ndarray, np.ndarray]:
-    """Each hotel's window from the arrivals of ``frame`` (hotel, arrival_date), and per row
-    whether it trains (arrived before its hotel's held-out period) or is held out (in the
-    held-out period of a hotel evaluated on its own)."""
-    windows = timeline.windows(frame[["hotel", "arrival_date"]].rename(columns={"arrival_date": "day"}),
-                               unit="arrivals")
-    start = frame["hotel"].map({h: pd.Timestamp(w.test_start) for h, w in windows.items()})
-    judged = frame["hotel"].map({h: w.evaluated for h, w in windows.items()}).fillna(False).astype(bool)
-    arrival = pd.to_datetime(frame["arrival_date"])
-    before = (arrival < start).to_numpy()
-    return windows, before, (~before & judged.to_numpy())
-
-
 def _by_property(hotels: list[str], windows: dict[str, PropertyWindow], hotel_of_row,
                  ranked: list[list[str]], truth: list[set[str]], base: list[list[str]],
                  metrics: dict, baseline: dict, missing: str) -> pd.DataFrame:
@@ -415,7 +402,7 @@ def train_services(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Cand
     prior_stays = stays.groupby(g, sort=False).cumcount().to_numpy(dtype=float)
     prior_nights = stays.groupby(g, sort=False)["nights"].cumsum().to_numpy(dtype=float) - stays["nights"].to_numpy()
 
-    windows, before, test_rows = held_out(timeline, stays)
+    windows, _, before, test_rows = timeline.held_out(stays)
     # Guest history as of the first held-out day (the earliest one, when hotels differ).
     starts = [w.test_start for w in windows.values() if w.evaluated]
     cutoff = min(starts) if starts else timeline.as_of + timedelta(days=1)
@@ -627,7 +614,7 @@ def train_rooms(marts: duckdb.DuckDBPyConnection, timeline: Timeline) -> Candida
     df = _room_bookings(marts, timeline.as_of)
     if df.empty:
         raise ValueError(f"no booking with a room type arrived by {timeline.as_of}: nothing to learn rooms from")
-    windows, before, held = held_out(timeline, df)
+    windows, _, before, held = timeline.held_out(df)
     starts = [w.test_start for w in windows.values() if w.evaluated]
     cutoff = min(starts) if starts else timeline.as_of + timedelta(days=1)
     train_df = df[before]

@@ -105,6 +105,18 @@ class Timeline:
                 out[hotel] = PropertyWindow(hotel, first, last, start, True)
         return out
 
+    def held_out(self, frame: pd.DataFrame, day: str = "arrival_date", unit: str = "arrivals"):
+        """Each property's window from the rows of ``frame`` (hotel, ``day``), and per row its
+        property's test start, whether it trains (before that start) and whether it is held
+        out (from that start, for a property evaluated on its own). Returns
+        (windows, starts, train, test); a property with no known day yet is in neither."""
+        windows = self.windows(frame[["hotel", day]].rename(columns={day: "day"}), unit=unit)
+        starts = frame["hotel"].map({h: pd.Timestamp(w.test_start) for h, w in windows.items()})
+        judged = frame["hotel"].map({h: w.evaluated for h, w in windows.items()}).fillna(False).astype(bool)
+        days = pd.to_datetime(frame[day])
+        train = (days < starts).to_numpy()
+        return windows, starts, train, (days >= starts).to_numpy() & judged.to_numpy()
+
     def params(self) -> dict:
         """What MLflow records of the timeline (the champion gate compares as_of)."""
         return {"as_of": self.as_of.isoformat(), "evaluation_months": self.evaluation_months,
