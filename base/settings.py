@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     dagster_port: int = 3000
+    # The MLflow UI `innsight serve` starts (on the tracking store above).
+    mlflow_port: int = 5000
 
     # API auth: HS256 JWTs signed with this secret (set a real one in production; tokens
     # of one environment are worthless in another), and service API keys, stored as the
@@ -162,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def dagster_url(self) -> str:
         return f"http://{self.api_host}:{self.dagster_port}"
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://{self.api_host}:{self.mlflow_port}"
 
     @property
     def rate_limit_storage(self) -> str:
