@@ -29,7 +29,10 @@ def build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         timeline = training.timeline()
         context.log.info(f"training {spec.name} as of {timeline.as_of}")
         with duckdb.connect(str(warehouse.marts_path), read_only=True) as marts:
-            trained = registry.train_and_register(spec, marts, timeline)
+            # the MLflow run links back to the Dagster run (and job) that trained it
+            trained = registry.train_and_register(
+                spec, marts, timeline, tags={"dagster_run_id": context.run_id,
+                                             "dagster_job": context.job_name})
         metadata: dict = {}
         for candidate, registration in trained:
             context.log.info(f"{candidate.name} v{registration.version}: {registration.reason}"

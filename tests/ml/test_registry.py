@@ -2,19 +2,29 @@
 
 "The same data" is the challenger's held-out data: the champion is re-scored on it at the
 gate, whatever metric it was stored with when it was trained on older data.
+
+And what a run records besides its evaluation: the marts tables it learned from (MLflow
+datasets), the code's commit, the Dagster run that trained it, measurements as metrics, the
+model's description; the experiment says it holds model training, not GenAI traces.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
-from ml.registry import Candidate, ModelRegistry
+from ml.catalog import ModelSpec
+from ml.registry import GROUP, Candidate, ModelRegistry, tables_read
+from ml.timeline import Timeline
 
 X = pd.DataFrame({"x": np.linspace(0, 1, 50)})
 Y = 3 * X["x"].to_numpy()
@@ -177,3 +187,149 @@ def test_a_champion_that_cannot_answer_the_new_held_out_data_gives_way(registry)
     blind.metrics = {"mae": float("nan")}
     kept = registry.log_and_promote(blind)
     assert not kept.promoted and registry.champion_version("grown") == moved.version
+
+
+# --- What a run records besides its evaluation: the data, the code, the Dagster run --------
+
+AS_OF = "2026-11-30"
+
+
+@pytest.fixture
+def marts_file(tmp_path: Path) -> Path:
+    """A marts file with two tables a toy model reads (one in a schema) and one it does not."""
+    path = tmp_path / "marts.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table fct_stays as select range as id, range * 1.5 as t from range(40)")
+        con.execute("create schema staging")
+        con.execute("create table staging.stg_lines as select 'spa' as item, 12.0 as amount")
+        con.execute("create table fct_unread as select 1 as id")
+    return path
+
+
+def train_toy(marts, timeline) -> Candidate:
+    """A catalogue-style trainer: reads two tables, measures itself, yields a candidate."""
+    [(rows,)] = marts.execute("select count(*) from fct_stays where id >= ?", [0]).fetchall()
+    marts.sql("select sum(amount) from staging.stg_lines").fetchall()
+    c = candidate(2.0, name="toy_lineage")
+    c.params.update({**timeline.params(), "training_seconds": 1.25, "train_rows": rows,
+                     "baseline": "x * 0"})
+    return c
+
+
+TOY = ModelSpec("toy_lineage", train_toy, "A toy model that scales x, for the registry's tests.")
+
+
+def git_head() -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def test_a_run_records_its_training_data_code_dagster_run_and_descriptions(registry, marts_file):
+    with duckdb.connect(str(marts_file), read_only=True) as marts:
+        [(c, reg)] = registry.train_and_register(TOY, marts, Timeline.of(AS_OF),
+                                                 tags={"dagster_run_id": "a1b2c3"})
+    client = registry.client()
+    run = client.get_run(reg.run_id)
+
+    # the data: the tables the trainer read (not the one it did not), by reference
+    inputs = {i.dataset.name: i for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"fct_stays", "staging.stg_lines"}
+    stays = inputs["fct_stays"]
+    assert json.loads(stays.dataset.source) == {"uri": marts_file.resolve().as_uri()}
+    assert json.loads(stays.dataset.profile) == {"num_rows": 40}
+    columns = json.loads(stays.dataset.schema)["mlflow_colspec"]
+    assert [(col["name"], col["type"]) for col in columns] == [("id", "long"), ("t", "double")]
+    assert {t.key: t.value for t in stays.tags} == {"mlflow.data.context": "training", "as_of": AS_OF}
+
+    # the code and the Dagster run
+    tags = run.data.tags
+    assert tags["dagster_run_id"] == "a1b2c3"
+    assert tags["mlflow.source.name"] == f"{__name__}.train_toy"
+    head = git_head()
+    assert tags.get("mlflow.source.git.commit") == head  # absent outside a git checkout
+    assert (head is None) == ("mlflow.source.git.dirty" not in tags)
+
+    # measurements are metrics, settings are params
+    assert run.data.metrics["training_seconds"] == 1.25 and run.data.metrics["train_rows"] == 40
+    assert not {"training_seconds", "train_rows"} & set(run.data.params)
+    assert run.data.params["as_of"] == AS_OF and run.data.params["baseline"] == "x * 0"
+    assert c.params["training_seconds"] == 1.25  # still there for the Dagster metadata
+
+    # the registry says what the model is and what this version was
+    assert client.get_registered_model("toy_lineage").description == TOY.description
+    version = client.get_model_version("toy_lineage", reg.version)
+    assert f"as of {AS_OF}" in version.description and "no champion yet" in version.description
+    assert tags["mlflow.note.content"] == version.description  # the runs list's Description
+
+    # the experiment is model training, with a description; links open its runs as such
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "champion" in experiment.tags["mlflow.note.content"]
+    assert registry.ui_url("http://127.0.0.1:5000/", reg.run_id) == (
+        f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs/{reg.run_id}"
+        "?workflowType=machine_learning")
+
+    # a run that is not Dagster's (innsight evaluate) has no Dagster run id; the same data
+    # is the same dataset
+    with duckdb.connect(str(marts_file), read_only=True) as marts:
+        [(_, plain)] = registry.train_and_register(TOY, marts, Timeline.of(AS_OF))
+    again = client.get_run(plain.run_id)
+    assert "dagster_run_id" not in again.data.tags
+    assert {i.dataset.digest for i in again.inputs.dataset_inputs} == {
+        i.dataset.digest for i in run.inputs.dataset_inputs}
+    assert client.get_model_version("toy_lineage", plain.version).description.startswith(
+        f"Trained as of {AS_OF}, each property held out on its last 3 months. Not promoted: ")
+
+
+def test_the_data_digest_follows_the_content_not_the_row_order(marts_file):
+    def digest(con) -> str:
+        [table] = tables_read(con, ["select * from fct_stays"])
+        return table.digest
+
+    with duckdb.connect(str(marts_file), read_only=True) as marts:
+        before = digest(marts)
+    shuffled = duckdb.connect()
+    shuffled.execute(f"attach '{marts_file}' as src (read_only)")
+    shuffled.execute("create table fct_stays as select * from src.fct_stays order by id desc")
+    shuffled.execute("detach src")
+    assert digest(shuffled) == before
+    shuffled.execute("update fct_stays set t = t + 1 where id = 7")
+    assert digest(shuffled) != before
+    # a table named only as another schema's or database's is not this one
+    assert tables_read(shuffled, ["select * from other.fct_stays", "select * from xfct_stays"]) == []
+
+
+def test_an_existing_experiment_gains_its_kind_and_description_but_keeps_an_edited_note(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    experiment_id = mlflow.create_experiment("innsight", tags={"mlflow.note.content": "ours"})
+    registry = ModelRegistry(uri, tmp_path / "artifacts")
+    tags = registry.client().get_experiment(experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    assert tags["mlflow.note.content"] == "ours"
+
+
+def test_the_model_asset_tags_its_mlflow_run_with_its_dagster_run(registry, marts_file, tmp_path):
+    from orchestration.models.assets import build_model_asset
+    from orchestration.models.resources import TrainingTimeline
+    from orchestration.warehouse.resources import Warehouse
+
+    def train_evaluated(marts, timeline) -> Candidate:
+        c = train_toy(marts, timeline)
+        c.by_property = pd.DataFrame([{"hotel": GROUP, "evaluated": True, "reason": None,
+                                       "rows": 50, "mae": c.metrics["mae"],
+                                       "baseline_mae": c.baseline["mae"]}])
+        return c
+
+    spec = ModelSpec("toy_lineage", train_evaluated, TOY.description)
+    warehouse = Warehouse(tmp_path / "build.duckdb", marts_file, str(tmp_path / "lake"),
+                          tmp_path / "properties.yml")
+    result = dg.materialize([build_model_asset(spec)], resources={
+        "registry": registry, "warehouse": warehouse, "training": TrainingTimeline(as_of=AS_OF)})
+    [event] = result.get_asset_materialization_events()
+    run_id = event.materialization.metadata["mlflow_run_id"].value
+    tags = registry.client().get_run(run_id).data.tags
+    assert tags["dagster_run_id"] == result.run_id and tags["dagster_job"] == "__ephemeral_asset_job__"
