@@ -214,6 +214,11 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(1)
 
 
+# The code location `innsight serve` starts; `innsight build` records its runs as its runs.
+WORKSPACE = REPO_ROOT / "workspace.yaml"
+BUILD_TAGS = {"innsight/trigger": "innsight build"}
+
+
 def _build(args: argparse.Namespace, settings: Settings, console: Console):
     from orchestration.instance import prepare_dagster_home
     from orchestration.warehouse.resources import prepare_manifest
@@ -230,6 +235,7 @@ def _build(args: argparse.Namespace, settings: Settings, console: Console):
 
     from innsight.run_progress import RunProgress
     from orchestration.definitions import build_definitions
+    from orchestration.instance import execute_as_code_location_run
 
     job = build_definitions(settings).resolve_job_def(args.job)
     steps = len(job.graph.nodes)
@@ -239,7 +245,9 @@ def _build(args: argparse.Namespace, settings: Settings, console: Console):
         run_id = make_new_run_id()
         progress = RunProgress(console, steps)
         instance.add_event_listener(run_id, progress)
-        result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        # A run of the code location (so it is on the UI's Overview timeline), tagged with
+        # what started it.
+        result = execute_as_code_location_run(job, instance, run_id, BUILD_TAGS, WORKSPACE)
     return result, progress
 
 
@@ -409,7 +417,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         servers[name] = (proc, base, check, log)
 
     try:
-        start("Dagster UI", [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+        start("Dagster UI", [str(bin_dir / "dagster"), "dev", "-w", str(WORKSPACE),
                              "-h", s.api_host, "-p", str(s.dagster_port)],
               s.dagster_url, "/server_info", "dagster")
         # 200 once every champion and the feature store are loaded

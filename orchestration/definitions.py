@@ -11,7 +11,7 @@ import dagster as dg
 
 from base.settings import Settings
 from orchestration.feature_store.assets import FEATURE_ASSETS
-from orchestration.ingest.assets import bronze_assets
+from orchestration.ingest.assets import bronze_assets, bronze_column_docs
 from orchestration.ingest.jobs import BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, INGEST_JOBS, PMS_SYNC_JOB
 from orchestration.ingest.schedules import pms_sync_schedule
 from orchestration.ingest.sensors import landing_sensor
@@ -30,8 +30,10 @@ from orchestration.warehouse.resources import dbt_project
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*bronze_assets(settings.freshness_hours, settings.quarantine_tolerance),
-                *warehouse_assets(dbt_project(settings)), *FEATURE_ASSETS, *MODEL_ASSETS,
+        assets=[*bronze_assets(settings.freshness_hours, settings.quarantine_tolerance,
+                               bronze_column_docs(settings.dbt_project_dir)),
+                *warehouse_assets(dbt_project(settings), settings.marts_path),
+                *FEATURE_ASSETS, *MODEL_ASSETS,
                 build_price_schedule_asset(settings.pricing_horizon_days)],
         jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
               lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values()],

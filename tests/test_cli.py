@@ -198,3 +198,61 @@ def test_build_progress_reads_a_real_dagster_run(tmp_path):
     s = progress.summary
     assert (s.steps_done, progress.not_run, s.assets, s.checks, s.checks_failed, s.steps_failed) == (
         3, 1, 3, 1, ["bronze/rooms:contract"], ["broken"])
+
+
+# What the Overview timeline asks of the runs it draws (useRunsForTimeline.tsx): a run
+# without a repositoryOrigin is left out.
+TIMELINE_QUERY = """
+query Timeline($filter: RunsFilter!) {
+  runsOrError(filter: $filter) {
+    ... on Runs { results { id pipelineName tags { key value }
+                            repositoryOrigin { repositoryName repositoryLocationName } } }
+  }
+}"""
+
+
+@pytest.mark.slow
+def test_build_is_a_tagged_run_of_the_code_location_with_row_counts_on_the_marts(tmp_path):
+    """`innsight build` as `make up` runs it (here the lakehouse job, on a small landing):
+    its run is on the UI's timeline, under the code location, tagged with what started it;
+    every mart's materialisation reports the rows the published file holds."""
+    import duckdb
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import EmptyWorkspaceTarget
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    from lake.synthetic import generate_chain
+    from tests.conftest import drop, extract_lines
+
+    home = tmp_path / "home"
+    drop(home, "pms", "hotel_bookings_sample.csv", "\n".join(extract_lines()[::40]) + "\n")
+    generate_chain(home / "landing", bookings=400, seed=5)
+    done = innsight("build", "--no-seed", "--job", "build_lakehouse", cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    settings = Settings(home=home)
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(settings.dagster_home))) as instance:
+        [record] = instance.get_run_records()
+        run = record.dagster_run
+        assert run.tags["innsight/trigger"] == "innsight build"
+        # the runs list's code-location filter
+        by_location = instance.get_run_records(
+            dg.RunsFilter(tags={".dagster/repository": "__repository__@innsight"}))
+        assert [r.dagster_run.run_id for r in by_location] == [run.run_id]
+        with WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace:
+            answer = execute_dagster_graphql(workspace.create_request_context(), TIMELINE_QUERY,
+                                             {"filter": {"runIds": [run.run_id]}})
+        [shown] = answer.data["runsOrError"]["results"]
+        assert shown["pipelineName"] == "build_lakehouse"
+        assert shown["repositoryOrigin"] == {"repositoryName": "__repository__",
+                                             "repositoryLocationName": "innsight"}
+
+        with duckdb.connect(str(settings.marts_path), read_only=True) as marts:
+            tables = [t for (t,) in marts.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main'").fetchall()]
+            assert len(tables) >= 10
+            for table in tables:
+                event = instance.get_latest_materialization_event(dg.AssetKey(["marts", table]))
+                reported = event.asset_materialization.metadata["dagster/row_count"].value
+                assert reported == marts.execute(f"select count(*) from {table}").fetchone()[0], table

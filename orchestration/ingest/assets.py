@@ -1,9 +1,12 @@
 """One bronze asset per source: ingest the files waiting in landing/, report what happened."""
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Mapping
 
 import dagster as dg
 import polars as pl
+import yaml
 
 from lake.ingest import IngestResult, LandingZone
 from lake.readers import LandingFileError
@@ -17,8 +20,18 @@ def bronze_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey([BRONZE, source.name])
 
 
-def _table_schema(source: Source) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype))
+def bronze_column_docs(dbt_project_dir: Path) -> dict[str, dict[str, str]]:
+    """Column descriptions per bronze table, written once: in the dbt sources
+    (models/staging/_sources.yml), which dbt's docs and the bronze assets both show."""
+    sources = yaml.safe_load((Path(dbt_project_dir) / "models" / "staging" / "_sources.yml").read_text())
+    return {table["name"]: {c["name"]: c.get("description", "") for c in table.get("columns", [])}
+            for source in sources["sources"] if source["name"] == BRONZE for table in source["tables"]}
+
+
+def _table_schema(source: Source, column_docs: Mapping[str, str]) -> dg.TableSchema:
+    """The bronze table's columns (the lake's schema: contract columns, derived and lineage
+    columns) with their types and descriptions."""
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype), description=column_docs.get(name))
                                    for name, dtype in bronze(source).schema.items()])
 
 
@@ -35,10 +48,10 @@ def _check_specs(source: Source) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def build_bronze_asset(source: Source, freshness_hours: int,
-                       tolerance: float) -> dg.AssetsDefinition:
+def build_bronze_asset(source: Source, freshness_hours: int, tolerance: float,
+                       column_docs: Mapping[str, str] | None = None) -> dg.AssetsDefinition:
     """The bronze asset of a source; ``tolerance``: the contract check's error budget (share
-    of rows read that may be quarantined)."""
+    of rows read that may be quarantined); ``column_docs``: its columns' descriptions."""
 
     @dg.asset(
         key=bronze_key(source),
@@ -48,7 +61,7 @@ def build_bronze_asset(source: Source, freshness_hours: int,
                     f"{'insert-only' if source.insert_only else 'upsert'} merge.",
         kinds={"delta", "polars"},
         check_specs=_check_specs(source),
-        metadata={"dagster/column_schema": _table_schema(source),
+        metadata={"dagster/column_schema": _table_schema(source, column_docs or {}),
                   "landing_folder": f"landing/{source.folder}/"},
         pool=f"bronze_{source.name}",  # one writer per Delta table at a time
         freshness_policy=dg.FreshnessPolicy.time_window(
@@ -150,5 +163,8 @@ def _summary(results: list[IngestResult], rows: int, version: int | None) -> dic
     }
 
 
-def bronze_assets(freshness_hours: int, tolerance: float) -> list[dg.AssetsDefinition]:
-    return [build_bronze_asset(s, freshness_hours, tolerance) for s in SOURCES.values()]
+def bronze_assets(freshness_hours: int, tolerance: float,
+                  column_docs: Mapping[str, Mapping[str, str]]) -> list[dg.AssetsDefinition]:
+    """``column_docs``: per table name, its columns' descriptions (``bronze_column_docs``)."""
+    return [build_bronze_asset(s, freshness_hours, tolerance, column_docs.get(s.name, {}))
+            for s in SOURCES.values()]

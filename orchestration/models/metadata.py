@@ -1,6 +1,11 @@
 """How a model's evaluation reads in Dagster metadata: metrics next to their baseline (counts
 as integers, nothing where a figure does not exist), one line on what the champion gate
-did and why, the evaluation per property, plots."""
+did and why, the evaluation per property, plots, a link to the MLflow run.
+
+Plots: the Dagster UI renders a markdown entry inline only under 1,000 characters
+(MetadataEntry.tsx); a data-URI PNG is far longer, so it shows behind "[Show Markdown]".
+Dagster has no image metadata type, so the plots stay one click away, the deciding figures
+are numbers (plotted across materialisations) and the run link opens them in MLflow."""
 
 import base64
 import io
@@ -53,13 +58,16 @@ def property_table(candidate: Candidate) -> pd.DataFrame:
 
 
 def plot_markdown(figure) -> str:
-    """A matplotlib figure as an inline PNG, so the plot shows in the asset's metadata."""
+    """A matplotlib figure as a data-URI PNG in markdown: the UI shows it a click away
+    ("[Show Markdown]"), offline, with no server to fetch it from."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=70, bbox_inches="tight")
     return f"![plot](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
 
 
-def model_metadata(candidate: Candidate, registration: Registration) -> dict:
+def model_metadata(candidate: Candidate, registration: Registration,
+                   mlflow_run_url: str | None = None) -> dict:
+    """``mlflow_run_url``: the run's page in the MLflow UI (``ModelRegistry.ui_url``), linked."""
     metadata = {
         "evaluation": dg.MetadataValue.md(
             comparison_table(candidate).to_markdown(index=False, disable_numparse=True)),
@@ -67,6 +75,8 @@ def model_metadata(candidate: Candidate, registration: Registration) -> dict:
         "registered_version": registration.version,
         "mlflow_run_id": registration.run_id,
     }
+    if mlflow_run_url:
+        metadata["mlflow_run"] = dg.MetadataValue.url(mlflow_run_url)
     for name, value in ((candidate.primary, candidate.metrics.get(candidate.primary)),
                         (f"baseline_{candidate.primary}", candidate.baseline.get(candidate.primary))):
         if value is not None and not math.isnan(value):  # numbers, so Dagster plots them over runs

@@ -17,37 +17,63 @@ from orchestration.warehouse.resources import Warehouse
 PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
 
+def layer(props: Mapping[str, Any]) -> str:
+    """A model's layer: its folder under models/ (staging, intermediate, marts)."""
+    fqn = props["fqn"]
+    return fqn[1] if len(fqn) > 2 else "warehouse"
+
+
 class InnsightTranslator(DagsterDbtTranslator):
-    """dbt sources are the bronze assets; models are grouped by layer (staging, marts...)."""
+    """The dbt nodes as the catalog shows them: sources are the bronze assets; a model's key
+    is [layer, name], its description its yml docs (never its SQL), its table the one in the
+    published file analysts open (dbt's build file is private and replaced every build)."""
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        props = self.get_resource_props(manifest, unique_id)
+    def __init__(self, published: Path):
+        # Source metadata would tag the bronze deps with dbt's transient copy of them.
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                                      enable_source_metadata=False))
+        self.published = Path(published)
+
+    def get_asset_key(self, props: Mapping[str, Any]) -> dg.AssetKey:
         if props["resource_type"] == "source":
-            return spec.replace_attributes(key=dg.AssetKey([BRONZE, props["name"]]))
-        layer = props["fqn"][1] if len(props["fqn"]) > 2 else "warehouse"
-        return spec.replace_attributes(group_name=layer, kinds={"dbt", "duckdb"})
+            return dg.AssetKey([BRONZE, props["name"]])
+        return dg.AssetKey([layer(props), props["name"]])
+
+    def get_group_name(self, props: Mapping[str, Any]) -> str:
+        return layer(props)
+
+    def get_description(self, props: Mapping[str, Any]) -> str:
+        return props.get("description") or (
+            f"dbt {props['resource_type']} {props['name']} (not documented in its _*.yml)")
+
+    def get_metadata(self, props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(props))
+        if props["resource_type"] != "source":
+            # The build file's catalog (marts_build) is not what anyone reads: every model is
+            # published, schema and all, in the file whose stem names its catalog.
+            metadata["dagster/table_name"] = f"{self.published.stem}.{props['schema']}.{props['alias']}"
+            metadata["dagster/uri"] = str(self.published)
+        return metadata
 
 
-def warehouse_assets(project) -> list[dg.AssetsDefinition]:
-    """The dbt models of the project's manifest and the published marts file."""
+def warehouse_assets(project, published: Path) -> list[dg.AssetsDefinition]:
+    """The dbt models of the project's manifest and the published marts file (``published``:
+    where analysts open it, settings.marts_path)."""
     if not Path(project.manifest_path).exists():
         raise FileNotFoundError(
             f"no dbt manifest at {project.manifest_path}: run `innsight build` (or "
             "`innsight serve`), which writes it, before loading the definitions")
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        dagster_dbt_translator=InnsightTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-    )
+    # No `project=`: dagster-dbt would put the DbtProject object in every model's metadata,
+    # where the UI can only print "[DbtProject] (unserializable)"; the dbt resource knows it.
+    @dbt_assets(manifest=project.manifest_path, dagster_dbt_translator=InnsightTranslator(published))
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                    warehouse: dg.ResourceParam[Warehouse]):
         # dbt reads its profile's paths from the environment of the process it runs in
         os.environ.update(warehouse.dbt_env())
         warehouse.build_path.parent.mkdir(parents=True, exist_ok=True)
-        yield from dbt.cli(["build"], context=context).stream()
+        # Row counts of each model, counted by dagster-dbt once dbt has released the file.
+        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
 
     mart_keys = [key for key, group in dbt_models.group_names_by_key.items() if group == "marts"]
 

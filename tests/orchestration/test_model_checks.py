@@ -85,3 +85,13 @@ def test_the_build_line_says_whether_the_run_became_champion():
     kept = Registration("cancellation", "2", "run", False, 0.88, 0.89, "challenger auc 0.8800 vs champion v1 0.8900")
     assert describe(model_metadata(c, new)) == "v1 champion, auc 0.880 vs 0.860"
     assert describe(model_metadata(c, kept)) == "v2 (champion kept), auc 0.880 vs 0.860"
+
+
+def test_metadata_links_the_mlflow_run_and_keeps_the_deciding_figures_as_numbers():
+    c = candidate(0.88, 0.86, 0.02, "2026-11-29")
+    new = Registration("cancellation", "1", "0123abcd", True, 0.88, None, "no champion yet")
+    page = "http://127.0.0.1:5000/#/experiments/1/runs/0123abcd"
+    metadata = model_metadata(c, new, mlflow_run_url=page)
+    assert metadata["mlflow_run"] == dg.MetadataValue.url(page)
+    assert metadata["auc"] == 0.88 and metadata["baseline_auc"] == 0.86  # floats: plotted over runs
+    assert "mlflow_run" not in model_metadata(c, new)  # no MLflow UI known: no link
