@@ -10,7 +10,7 @@ export OMP_WAIT_POLICY ?= passive
 # MLflow's litellm would fetch a cost map from the internet at import (and hang offline)
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
-.PHONY: up setup build serve test evaluate lock bench clean
+.PHONY: up setup build serve test evaluate lock bench screenshots clean
 
 up: setup build serve
 
@@ -45,6 +45,12 @@ bench: setup
 	$(PY) bench/feast_online_latency.py
 	$(PY) bench/prediction_log.py
 	$(PY) bench/api_load.py
+
+# PNGs of /docs, a model's Dagster page and its MLflow run (docs/screenshots/), taken offline
+# with headless Chromium (Debian: apt-get install chromium); fails on a page that stays blank.
+screenshots: setup
+	test -f var/warehouse/marts.duckdb || $(BIN)/innsight build
+	$(PY) docs/screenshots.py
 
 # Re-resolve requirements.in into requirements.lock (about two minutes with pip).
 lock:

@@ -180,9 +180,17 @@ def pointers(settings: Settings, run_id: str | None = None) -> list[str]:
     return [
         f"  Dagster UI   {dagster}",
         f"  API docs     http://{settings.api_host}:{settings.api_port}/docs",
+        f"  MLflow UI    {mlflow_runs(settings)}",
         f"  marts file   {marts}   ({bin_dir}/duckdb -readonly {marts})",
         f"  API token    {bin_dir}/innsight token --role revenue_manager",
     ]
+
+
+def mlflow_runs(settings: Settings) -> str:
+    """The MLflow UI's page of the training runs (not its GenAI overview)."""
+    from ml.registry import ModelRegistry
+
+    return ModelRegistry.from_settings(settings).ui_url()
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
@@ -319,9 +327,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     if properties:
         print("\nper property (held out on its own last months; the group row pools them):")
         _print_table(("model", "property", "rows", "metric", "model", "baseline", "note"), properties)
-    print(f"\n{len(selected)} model(s) in {total}; runs and plots: "
-          f"{' '.join(f'{k}={v}' for k, v in OFFLINE_ENV.items())} "
-          f"{_show(Path(sys.executable).parent)}/mlflow ui --backend-store-uri {settings.mlflow_uri}")
+    print(f"\n{len(selected)} model(s) in {total}; runs and plots: {registry.ui_url()} "
+          f"(`innsight serve` starts the MLflow UI)")
     if failed:
         raise SystemExit(f"not trained: {'; '.join(failed)}; tracebacks in {_show(log_path)}")
 
@@ -391,13 +398,15 @@ def _ensure_port_free(host: str, port: int, setting: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    """Start the Dagster UI and the API; --check starts them, checks both answer, stops them."""
+    """Start the Dagster UI, the API and the MLflow UI; --check starts them, checks each
+    answers, stops them."""
     from orchestration.instance import prepare_dagster_home
     from orchestration.warehouse.resources import prepare_manifest
 
     s = settings
     _ensure_port_free(s.api_host, s.dagster_port, "INNSIGHT_DAGSTER_PORT")
     _ensure_port_free(s.api_host, s.api_port, "INNSIGHT_API_PORT")
+    _ensure_port_free(s.api_host, s.mlflow_port, "INNSIGHT_MLFLOW_PORT")
     prepare_dagster_home(s)
     prepare_manifest(s)  # the code location loads the dbt models from it
     # A process manager's SIGTERM stops the servers too, as Ctrl-C does.
@@ -424,18 +433,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         start("API", [str(bin_dir / "uvicorn"), "--factory", "serving.app:create_app",
                       "--host", s.api_host, "--port", str(s.api_port)],
               f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health", "api")
+        # one worker: the UI of one team's runs, not a tracking server under load
+        start("MLflow UI", [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", s.mlflow_uri,
+                            "-h", s.api_host, "-p", str(s.mlflow_port), "-w", "1"],
+              s.mlflow_url, "/health", "mlflow")
         for name, (proc, base, check, log) in servers.items():
-            console.status(lambda: f"starting the Dagster UI and the API … {timer}")
+            console.status(lambda: f"starting the Dagster UI, the API and the MLflow UI … {timer}")
             _wait_for(base + check, timeout=180, proc=proc, log=log)
             console.line(f"{name} is up in {timer}: {base}  (log: {_show(log)})")
         console.status(None)
         if args.check:
-            console.line("serve --check: both servers answered; stopping them")
+            console.line(f"serve --check: all {len(servers)} servers answered; stopping them")
             return
         console.line("Open:")
         for line in pointers(s):
             console.line(line)
-        console.line("Ctrl-C stops both.")
+        console.line("Ctrl-C stops them.")
         while all(proc.poll() is None for proc, *_ in servers.values()):
             time.sleep(1)
         for name, (proc, _, _, log) in servers.items():
@@ -532,8 +545,8 @@ def parser() -> argparse.ArgumentParser:
                                "INNSIGHT_EVALUATION_MONTHS)")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    serve = sub.add_parser("serve", help="start the Dagster UI and the API")
-    serve.add_argument("--check", action="store_true", help="start, check both answer, stop")
+    serve = sub.add_parser("serve", help="start the Dagster UI, the API and the MLflow UI")
+    serve.add_argument("--check", action="store_true", help="start, check each answers, stop")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="issue an API token (JWT) for local use")

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlencode
 from typing import TYPE_CHECKING, Any, Callable
 
 import duckdb
@@ -179,6 +180,11 @@ def source_tags() -> dict[str, str]:
     return {MLFLOW_GIT_COMMIT: commit, MLFLOW_GIT_DIRTY: str(dirty).lower()}
 
 
+def plot_path(name: str) -> str:
+    """Where a candidate's figure is logged in its run's artifacts."""
+    return f"plots/{name}.png"
+
+
 def describe(c: "Candidate", promoted: bool, reason: str) -> str:
     """What a run was, in one line: its as-of day and what the champion gate did, and why."""
     what = f"Trained as of {c.params['as_of']}" if c.params.get("as_of") else "Trained"
@@ -216,12 +222,13 @@ class ModelRegistry:
     """MLflow at one tracking URI: where every model is trained into, registered and served
     from. Built by an entry point (``ModelRegistry.from_settings``) and handed down."""
 
-    def __init__(self, tracking_uri: str, artifacts: Path):
-        self.tracking_uri, self.artifacts = tracking_uri, Path(artifacts)
+    def __init__(self, tracking_uri: str, artifacts: Path, ui: str | None = None):
+        # ui: where the MLflow UI answers (`innsight serve` starts it), for links to runs
+        self.tracking_uri, self.artifacts, self.ui = tracking_uri, Path(artifacts), ui
 
     @classmethod
     def from_settings(cls, settings) -> "ModelRegistry":
-        return cls(settings.mlflow_uri, Path(settings.mlflow_artifacts))
+        return cls(settings.mlflow_uri, Path(settings.mlflow_artifacts), settings.mlflow_url)
 
     def client(self) -> MlflowClient:
         """Point MLflow at this backend; create the experiment with its artifact root."""
@@ -243,12 +250,20 @@ class ModelRegistry:
         mlflow.set_experiment(EXPERIMENT)
         return client
 
-    def ui_url(self, ui: str, run_id: str | None = None) -> str:
+    def ui_url(self, run_id: str | None = None) -> str | None:
         """The MLflow UI's page of the training runs, or of one run, in its model-training
-        workflow (``ui``: where ``mlflow ui`` answers, e.g. http://127.0.0.1:5000)."""
+        workflow; None when the registry was given no UI."""
+        if not self.ui:
+            return None
         experiment = self.client().get_experiment_by_name(EXPERIMENT).experiment_id
         page = f"runs/{run_id}" if run_id else "runs"
-        return f"{ui.rstrip('/')}/#/experiments/{experiment}/{page}?{UI_WORKFLOW}"
+        return f"{self.ui.rstrip('/')}/#/experiments/{experiment}/{page}?{UI_WORKFLOW}"
+
+    def plot_url(self, run_id: str, name: str) -> str | None:
+        """A logged figure as the MLflow UI serves it (an image other pages can show)."""
+        if not self.ui:
+            return None
+        return f"{self.ui.rstrip('/')}/get-artifact?{urlencode({'path': plot_path(name), 'run_uuid': run_id})}"
 
     def train_and_register(self, spec: "ModelSpec", marts: duckdb.DuckDBPyConnection,
                            timeline: "Timeline", tags: dict[str, str] | None = None
@@ -289,7 +304,7 @@ class ModelRegistry:
                                   tags_list=[as_of] * len(c.training_data))
             mlflow.log_metrics({f"baseline_{k}": v for k, v in c.baseline.items()})
             for name, figure in c.figures.items():
-                mlflow.log_figure(figure, f"plots/{name}.png")
+                mlflow.log_figure(figure, plot_path(name))
             for name, table in c.tables.items():
                 mlflow.log_table(table, f"tables/{name}.json")
             if c.by_property is not None:

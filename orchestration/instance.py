@@ -21,7 +21,8 @@ from base.settings import Settings
 
 
 def instance_config(settings: Settings) -> dict:
-    config: dict = {"telemetry": {"enabled": False}}
+    # No telemetry, and no "join the community" pop-up asking an offline back office for an email
+    config: dict = {"telemetry": {"enabled": False}, "nux": {"enabled": False}}
     if settings.profile == "production":
         config["storage"] = {"postgres": {"postgres_url": settings.postgres_url}}
     return config

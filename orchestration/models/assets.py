@@ -38,8 +38,10 @@ def build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             context.log.info(f"{candidate.name} v{registration.version}: {registration.reason}"
                              f" -> {'promoted' if registration.promoted else 'kept champion'}")
             prefix = "" if len(trained) == 1 else f"{candidate.name}/"
-            metadata.update({f"{prefix}{k}": v
-                             for k, v in model_metadata(candidate, registration).items()})
+            run = registration.run_id
+            shown = model_metadata(candidate, registration, registry.ui_url(run),
+                                   {name: registry.plot_url(run, name) for name in candidate.figures})
+            metadata.update({f"{prefix}{k}": v for k, v in shown.items()})
         return dg.MaterializeResult(metadata=metadata, check_results=model_checks(
             spec, key, [c for c, _ in trained], timeline.as_of))
 

@@ -65,9 +65,18 @@ def plot_markdown(figure) -> str:
     return f"![plot](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
 
 
+def as_table(frame: pd.DataFrame) -> dg.TableMetadataValue:
+    """A small frame of shown values as a Dagster table, which the UI draws inline."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(row) for row in frame.to_dict("records")],
+        schema=dg.TableSchema(columns=[dg.TableColumn(str(c), "string") for c in frame.columns]))
+
+
 def model_metadata(candidate: Candidate, registration: Registration,
-                   mlflow_run_url: str | None = None) -> dict:
-    """``mlflow_run_url``: the run's page in the MLflow UI (``ModelRegistry.ui_url``), linked."""
+                   mlflow_run_url: str | None = None, plot_urls: dict[str, str] | None = None) -> dict:
+    """``mlflow_run_url``: the run's page in the MLflow UI (``ModelRegistry.ui_url``), linked;
+    ``plot_urls``: each figure as the MLflow UI serves it (``ModelRegistry.plot_url``), shown
+    inline (a data-URI image is too long for the UI to show but a click away)."""
     metadata = {
         "evaluation": dg.MetadataValue.md(
             comparison_table(candidate).to_markdown(index=False, disable_numparse=True)),
@@ -82,8 +91,7 @@ def model_metadata(candidate: Candidate, registration: Registration,
         if value is not None and not math.isnan(value):  # numbers, so Dagster plots them over runs
             metadata[name] = float(value)
     if candidate.by_property is not None:
-        metadata["evaluation_by_property"] = dg.MetadataValue.md(
-            property_table(candidate).to_markdown(index=False, disable_numparse=True))
+        metadata["evaluation_by_property"] = as_table(property_table(candidate))
         not_evaluated = candidate.by_property.loc[~candidate.by_property["evaluated"].astype(bool), "hotel"]
         metadata["properties_not_evaluated"] = ", ".join(map(str, not_evaluated)) or "none"
     if "as_of" in candidate.params:
@@ -91,5 +99,7 @@ def model_metadata(candidate: Candidate, registration: Registration,
     if "training_seconds" in candidate.params:
         metadata["training_seconds"] = float(candidate.params["training_seconds"])
     for name, figure in candidate.figures.items():
-        metadata[f"plot_{name}"] = dg.MetadataValue.md(plot_markdown(figure))
+        url = (plot_urls or {}).get(name)
+        metadata[f"plot_{name}"] = dg.MetadataValue.md(
+            f"![{name}]({url})" if url else plot_markdown(figure))
     return metadata

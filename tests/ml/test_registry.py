@@ -268,9 +268,14 @@ def test_a_run_records_its_training_data_code_dagster_run_and_descriptions(regis
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert "champion" in experiment.tags["mlflow.note.content"]
-    assert registry.ui_url("http://127.0.0.1:5000/", reg.run_id) == (
+    assert registry.ui_url(reg.run_id) is None  # no UI given
+    registry.ui = "http://127.0.0.1:5000/"
+    assert registry.ui_url(reg.run_id) == (
         f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs/{reg.run_id}"
         "?workflowType=machine_learning")
+    # a figure as the UI serves it: the artifact the run logged under plot_path
+    assert registry.plot_url(reg.run_id, "roc") == (
+        f"http://127.0.0.1:5000/get-artifact?path=plots%2Froc.png&run_uuid={reg.run_id}")
 
     # a run that is not Dagster's (innsight evaluate) has no Dagster run id; the same data
     # is the same dataset

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -70,8 +71,9 @@ def test_metadata_reads_right():
     rows = {cells[0]: cells[1:] for line in evaluation.splitlines()[2:]
             if (cells := [c.strip() for c in line.strip("|").split("|")])}
     assert rows == {"auc": ["0.8800", "0.8600"], "ece": ["0.0200", "-"], "test_rows": ["60438", "-"]}
-    by_property = metadata["evaluation_by_property"].value
-    assert "nan" not in by_property and "60438" in by_property and "| Two Week Lodge |" in by_property
+    by_property = {r.data["hotel"]: r.data for r in metadata["evaluation_by_property"].records}
+    assert "nan" not in str(by_property) and by_property["(group)"]["rows"] == "60438"
+    assert by_property["Two Week Lodge"]["evaluated"] == "False"
     assert metadata["properties_not_evaluated"] == "Two Week Lodge" and metadata["as_of"] == "2026-11-30"
     new = Registration("cancellation", "1", "run", True, 0.88, None, "no champion yet")
     assert model_metadata(c, new)["promotion"] == "v1 is the champion now: no champion yet"
@@ -95,3 +97,8 @@ def test_metadata_links_the_mlflow_run_and_keeps_the_deciding_figures_as_numbers
     assert metadata["mlflow_run"] == dg.MetadataValue.url(page)
     assert metadata["auc"] == 0.88 and metadata["baseline_auc"] == 0.86  # floats: plotted over runs
     assert "mlflow_run" not in model_metadata(c, new)  # no MLflow UI known: no link
+    # plots: an image the MLflow UI serves (short enough to show inline), else a data URI
+    c.figures = {"roc": plt.figure()}
+    served = "http://127.0.0.1:5000/get-artifact?path=plots%2Froc.png&run_uuid=0123abcd"
+    assert model_metadata(c, new, page, {"roc": served})["plot_roc"].value == f"![roc]({served})"
+    assert model_metadata(c, new)["plot_roc"].value.startswith("![plot](data:image/png;base64,")
