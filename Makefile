@@ -1,5 +1,5 @@
 # Two commands for a new user:  `make up` (install, build from the bundled data, start
-# the Dagster UI and the API) and `make test`. Everything else is a step of those.
+# the Dagster UI, the API and the MLflow UI) and `make test`. Everything else is a step of those.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
@@ -27,7 +27,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 build: setup
 	$(BIN)/innsight build
 
-# Starts the Dagster UI and the API; with CI set, checks both answer and stops them.
+# Starts the Dagster UI, the API and the MLflow UI; with CI set, checks each answers and stops them.
 serve: setup
 	$(BIN)/innsight serve $(if $(CI),--check)
 

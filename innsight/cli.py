@@ -215,7 +215,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
         console.line(f"Dagster run {result.run_id} (in the instance at {_show(settings.dagster_home)}); "
                      f"full log: {_show(log_path)}")
         if result.success:
-            console.line("Open (`innsight serve` starts the UI and the API):")
+            console.line("Open (`innsight serve` starts the Dagster and MLflow UIs and the API):")
             for line in pointers(settings, result.run_id):
                 console.line(line)
     if not result.success:
