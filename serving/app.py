@@ -37,6 +37,7 @@ from serving.services.champions import ChampionRegistry
 from serving.services.container import Services
 from serving.services.dagster_runs import DagsterRuns
 from serving.services.event_inbox import EventInbox
+from serving.services.example_data import read_sample
 from serving.services.hotel_lookup import PropertyScope
 from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
@@ -51,8 +52,13 @@ models of the MLflow registry and the online features of Feast; events into the 
 landing zone.
 
 **Auth.** Every endpoint but health needs `Authorization: Bearer <JWT>` (local use:
-`innsight token --subject you --role revenue_manager`) or a service key in `X-API-Key`
-(`innsight api-key`). Each endpoint names the permission it needs.
+`innsight token --role revenue_manager`; `--role` is repeatable, `--subject` defaults to
+`$USER`) or a service key in `X-API-Key` (`innsight api-key --name pms-sync --role service`).
+Each endpoint names the permission it needs.
+
+**Examples.** Each request's examples are made of this platform's data (a booking and a
+guest the online store knows, a hotel and room type of the property master): sent as they
+are, they answer with success. Each error status shows what this endpoint answers with it.
 
 **Errors** share one shape: `{"error", "message", "correlation_id", "details"}`. Send
 `X-Correlation-ID` to trace a call through the logs; every response echoes it.
@@ -118,6 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services  # read by serving.deps only
     errors.install(app)
     docs.install(app)
+    docs.serve_examples(app, lambda: read_sample(settings.marts_path, services.features,
+                                                 services.properties),
+                        data_version=services.marts.version)
     app.add_middleware(PropertyScope, properties=services.properties)
     app.add_middleware(RequestContext, metrics=services.metrics)
     app.include_router(platform_health.router)

@@ -19,7 +19,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from base.logging import correlation_id
 from base.settings import Settings
 from lake.properties import PropertyMaster
-from serving.core.auth import HOW, PERMISSIONS, Principal, Unauthorized, check_permission
+from serving.core.auth import (HOW, NO_CREDENTIALS, PERMISSIONS, Principal, Unauthorized,
+                               check_permission)
 from serving.core.observability import Metrics
 from serving.services.champions import Champion, ChampionRegistry
 from serving.services.container import Services
@@ -134,7 +135,7 @@ async def authenticate(request: Request,
         return authenticator.api_key(key)
     if request.headers.get("authorization"):
         raise Unauthorized(f"the Authorization header must use the Bearer scheme; {HOW}")
-    raise Unauthorized(f"this endpoint needs credentials: {HOW}")
+    raise Unauthorized(NO_CREDENTIALS)
 
 
 def require(permission: str):

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 
 from base.settings import ApiKey, Settings
-from serving.core.errors import ApiError
+from serving.core.errors import ApiError, Message
 
 AUDIENCE = "innsight-api"
 ALGORITHM = "HS256"
@@ -98,6 +98,9 @@ class Forbidden(ApiError):
 
 HOW = ("send `Authorization: Bearer <token>` (`innsight token --role ...` issues one) "
        "or a service key in `X-API-Key`")
+NO_CREDENTIALS = Message(f"this endpoint needs credentials: {HOW}")
+NOT_PERMITTED = Message("this endpoint needs the '{permission}' permission; "
+                        "{kind} '{subject}' has: {granted}")
 
 
 class Authenticator:
@@ -164,6 +167,11 @@ class Authenticator:
 def check_permission(principal: Principal, permission: str) -> None:
     """403 unless the principal holds `permission` (or admin)."""
     if permission not in principal.permissions and "admin" not in principal.permissions:
-        granted = ", ".join(sorted(principal.permissions)) or "none"
-        raise Forbidden(f"this endpoint needs the '{permission}' permission; "
-                        f"{principal.kind} '{principal.subject}' has: {granted}")
+        raise Forbidden(not_permitted(permission, principal))
+
+
+def not_permitted(permission: str, principal: Principal) -> str:
+    """The 403's message: the permission needed and what the caller has."""
+    granted = ", ".join(sorted(principal.permissions)) or "none"
+    return NOT_PERMITTED.format(permission=permission, kind=principal.kind,
+                                subject=principal.subject, granted=granted)

@@ -1,22 +1,46 @@
 """One error shape for every 4xx / 5xx, with a message that says what to fix.
 
 ``{"error": "not_found", "message": "...", "correlation_id": "...", "details": [...]}``
+
+A message is written once, as a ``Message`` template next to the code that raises it;
+the OpenAPI page documents each route's errors with examples made from the same templates
+(``serving.core.error_docs``), so an example cannot say what the code does not.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from base.logging import correlation_id
 
 log = logging.getLogger("innsight.serving")
+
+# The correlation id of the documented examples (a real one is a fresh uuid4 hex).
+EXAMPLE_CORRELATION_ID = "3f2c9e0a8b7d4c1e9f6a5b4c3d2e1f00"
+
+
+class Message(str):
+    """A message template with named blanks (``"booking '{booking_id}' is not ..."``): the
+    code that raises an error fills it with ``.format(...)``, its documented example with
+    example values, and ``pattern()`` matches every message made from it (a group per
+    blank)."""
+
+    def pattern(self) -> re.Pattern:
+        parts, seen = re.split(r"\{(\w+)\}", str(self)), set()
+        regex = re.escape(parts[0])
+        for name, text in zip(parts[1::2], parts[2::2]):
+            regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+)"
+            regex += re.escape(text)
+            seen.add(name)
+        return re.compile(regex, re.DOTALL)
 
 
 class ErrorDetail(BaseModel):
@@ -25,15 +49,13 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error; each status of each route documents its own example."""
+
     error: str = Field(description="A stable code: invalid_request, unauthorized, forbidden, "
                                    "not_found, rate_limited, unavailable, internal_error, ...")
     message: str = Field(description="What went wrong and what to do about it.")
     correlation_id: str | None = Field(None, description="Quote it when reporting a problem.")
     details: list[ErrorDetail] = Field(default_factory=list)
-
-    model_config = {"json_schema_extra": {"examples": [{
-        "error": "not_found", "message": "booking 'RH-000000' is not in the online feature store",
-        "correlation_id": "3f2c9e0a8b7d4c1e9f6a5b4c3d2e1f00", "details": []}]}}
 
 
 class ApiError(Exception):
@@ -78,15 +100,14 @@ DESCRIPTIONS = {
     401: "No credentials, or they are invalid or expired.",
     403: "The credentials lack the permission this endpoint needs.",
     404: "The guest, booking, room type or model is unknown.",
+    409: "This event_id was already used for an event with other content.",
     422: "The request is malformed: `details` names each field and what is wrong.",
     429: "Rate limit exceeded: retry after `Retry-After` seconds.",
     503: "A model or store this answer needs is unavailable: the message says which and why.",
 }
 
-
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` of a route: each error status documented with the error shape."""
-    return {code: {"model": ErrorResponse, "description": DESCRIPTIONS[code]} for code in codes}
+INVALID = Message("invalid request: {problems}")
+MAX_LISTED = 5  # problems named in the message; `details` has them all
 
 
 def _body(error: str, message: str, details: list[ErrorDetail] | None = None) -> dict:
@@ -94,7 +115,7 @@ def _body(error: str, message: str, details: list[ErrorDetail] | None = None) ->
             "details": [d.model_dump() for d in details or []]}
 
 
-def _field(loc: tuple) -> str:
+def _field(loc: Iterable) -> str:
     return ".".join(str(p) for p in loc)
 
 
@@ -110,6 +131,26 @@ def _problem(err: dict) -> str:
     return msg
 
 
+def validation_problems(errors: Iterable[dict], where: tuple = ()) -> tuple[str, list[ErrorDetail]]:
+    """The 422's message and details for pydantic's errors (``where``: the location of the
+    validated value, when the errors' own ``loc`` does not start with it)."""
+    details = [ErrorDetail(field=_field((*where, *e.get("loc", ()))), problem=_problem(e))
+               for e in errors]
+    summary = "; ".join(f"{d.field}: {d.problem}" for d in details[:MAX_LISTED])
+    more = f" (and {len(details) - MAX_LISTED} more)" if len(details) > MAX_LISTED else ""
+    return INVALID.format(problems=summary + more), details
+
+
+def validation_example(schema: Any, value: Any, where: tuple = ("body",)) -> InvalidRequest:
+    """The 422 the API answers when ``value`` (at ``where``) is validated as ``schema`` (a
+    model or an annotated type): pydantic's own errors, formatted by the handler's code."""
+    try:
+        TypeAdapter(schema).validate_python(value)
+    except ValidationError as e:
+        return InvalidRequest(*validation_problems(e.errors(), where))
+    raise ValueError(f"{value!r} is a valid {schema}: no 422 to document")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -121,19 +162,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        details = [ErrorDetail(field=_field(e.get("loc", ())), problem=_problem(e))
-                   for e in exc.errors()]
-        summary = "; ".join(f"{d.field}: {d.problem}" for d in details[:5])
-        more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
-        return JSONResponse(_body("invalid_request", f"invalid request: {summary}{more}", details), 422)
+        message, details = validation_problems(exc.errors())
+        return JSONResponse(_body(InvalidRequest.error, message, details), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # FastAPI's answer to a body that is not UTF-8; malformed JSON is already a 422
             detail = ErrorDetail(field="body", problem="not valid JSON (UTF-8)")
-            return JSONResponse(_body("invalid_request", "invalid request: body: not valid JSON (UTF-8)",
-                                      [detail]), 422)
+            return JSONResponse(_body(InvalidRequest.error, INVALID.format(
+                problems=f"{detail.field}: {detail.problem}"), [detail]), 422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = (f"no endpoint {request.method} {request.url.path}: see /docs"
                    if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed")

@@ -9,7 +9,10 @@ import time
 
 from limits import parse, storage, strategies
 
-from serving.core.errors import RateLimited
+from serving.core.errors import Message, RateLimited
+
+OVER_LIMIT = Message("rate limit of {limit} exceeded for '{subject}': retry in {retry} s, "
+                     "or ask for a higher limit")
 
 
 class RateLimiter:
@@ -38,5 +41,5 @@ class RateLimiter:
         retry = max(1, math.ceil(stats.reset_time - time.time()))
         if self.metrics is not None:
             self.metrics.rate_limited.labels(principal.subject).inc()
-        raise RateLimited(f"rate limit of {limit} exceeded for '{principal.subject}': retry in "
-                          f"{retry} s, or ask for a higher limit", headers={"Retry-After": str(retry)})
+        raise RateLimited(OVER_LIMIT.format(limit=limit, subject=principal.subject, retry=retry),
+                          headers={"Retry-After": str(retry)})

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
-from serving.core.errors import NotFound, error_responses
+from serving.core.error_docs import documented, error_responses, invalid
+from serving.core.errors import Message, NotFound
 from serving.deps import Champions, Features, MlReader, Record
 from serving.schemas.ml_schemas import ChurnRequest, ChurnResponse
-from serving.services.champions import CANCELLATION
+from serving.schemas.request_examples import examples_for
+from serving.services.champions import CANCELLATION, unavailable
 
 router = APIRouter(tags=["ml: cancellation risk"])
 
+BOOKING_NOT_IN_STORE = Message("booking '{booking_id}' is not in the online feature store; send "
+                               "its fields in `features` to score a new booking")
+
 
 @router.post("/churn/predict", response_model=ChurnResponse,
-             responses=error_responses(401, 403, 404, 422, 429, 503),
+             responses=error_responses(
+                 "ml:read",
+                 documented(NotFound, BOOKING_NOT_IN_STORE, "Unknown booking", booking_id="XX-0000"),
+                 invalid(ChurnRequest, {}, "Neither booking_id nor features"),
+                 unavailable(CANCELLATION)),
              summary="Cancellation risk of a booking (permission ml:read)")
-async def predict(body: ChurnRequest, _: MlReader, champions: Champions, features: Features,
+async def predict(body: Annotated[ChurnRequest, Body(openapi_examples=examples_for(ChurnRequest))],
+                  _: MlReader, champions: Champions, features: Features,
                   record_prediction: Record) -> ChurnResponse:
     """Scores a known booking from the online feature store by its id, or a new booking
     from its fields, with the champion cancellation model: probability, risk level, the
@@ -30,8 +41,7 @@ async def predict(body: ChurnRequest, _: MlReader, champions: Champions, feature
     else:
         record, source = features.record("cancellation", {"booking_id": body.booking_id}), "online_store"
         if record is None:
-            raise NotFound(f"booking '{body.booking_id}' is not in the online feature store; "
-                           "send its fields in `features` to score a new booking")
+            raise NotFound(BOOKING_NOT_IN_STORE.format(booking_id=body.booking_id))
     out = champion.model.predict_one(record)
     outputs = {"churn_probability": round(out["probability"], 4), "risk_level": out["risk_level"],
                "risk_factors": out["top_factors"], "recommended_actions": out["actions"]}

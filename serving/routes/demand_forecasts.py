@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
-from serving.core.errors import ErrorDetail, InvalidRequest, error_responses
+from serving.core.error_docs import error_responses, invalid
+from serving.core.errors import ErrorDetail, InvalidRequest
 from serving.deps import Champions, MlReader, Properties, Record
 from serving.schemas.ml_schemas import TARGETS, ForecastRequest, forecast_response_model
-from serving.services.champions import FORECASTS
+from serving.schemas.request_examples import examples_for
+from serving.services.champions import FORECASTS, unavailable
 from serving.services.hotel_lookup import resolve_hotel
 
 router = APIRouter(tags=["ml: forecasts"])
@@ -19,7 +22,8 @@ def _route(target: str):
     field, _ = TARGETS[target]
     served = FORECASTS[target]
 
-    def forecast(body: ForecastRequest, _: MlReader, champions: Champions,
+    def forecast(body: Annotated[ForecastRequest, Body(openapi_examples=examples_for(ForecastRequest))],
+                 _: MlReader, champions: Champions,
                  properties: Properties, record_prediction: Record):
         started = time.perf_counter()
         champion = champions.get(served)
@@ -46,7 +50,9 @@ def _route(target: str):
                         "model, with its prediction interval.")
     router.add_api_route(f"/forecast/{target}", forecast, methods=["POST"],
                          response_model=forecast_response_model(target), name=f"forecast_{target}",
-                         responses=error_responses(401, 403, 422, 429, 503),
+                         responses=error_responses(
+                             "ml:read", invalid(ForecastRequest, {"forecast_days": 0}, "No days"),
+                             unavailable(served)),
                          summary=f"{target.replace('_', ' ').capitalize()} forecast (permission ml:read)")
 
 

@@ -19,26 +19,42 @@ import csv
 import io
 import json
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from typing import Annotated, Callable
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
+from pydantic import BaseModel
 
 from lake.properties import PropertyMaster
 from lake.sources.pms import MONTHS, OPTIONAL_COLUMNS, REFERENCE_LAYOUT
-from serving.core.errors import ErrorDetail, ErrorResponse, InvalidRequest, error_responses
+from serving.core.error_docs import documented, error_responses, invalid
+from serving.core.errors import ErrorDetail, InvalidRequest
 from serving.core.observability import Metrics
 from serving.deps import EventWriter, Events, MetricsDep, Properties
 from serving.schemas.event_schemas import (AttendanceEvent, BookingEvent, EventAccepted, Kind,
                                            RoomStatusEvent)
-from serving.services.event_inbox import EventInbox
+from serving.schemas.request_examples import examples_for
+from serving.services.event_inbox import EVENT_ID_TAKEN, LANDING, STAMP, Conflict, EventInbox
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 CLOCK_SKEW = timedelta(minutes=5)
 BOOKING_COLUMNS = REFERENCE_LAYOUT + OPTIONAL_COLUMNS
-RESPONSES = {**error_responses(401, 403, 422, 429),
-             409: {"model": ErrorResponse,
-                   "description": "This event_id was already used for an event with other content."}}
+
+
+def responses(event: type[BaseModel], kind: Kind) -> dict:
+    """The documented errors of the route of an event kind."""
+    folder, prefix, ext, _ = LANDING[kind]
+    received = datetime.now(timezone.utc).strftime(STAMP)
+    return error_responses(
+        "events:write", invalid(event, {}, "Required fields missing"),
+        documented(Conflict, EVENT_ID_TAKEN, "An event_id used before", event_id="door-7",
+                   landing_file=f"{folder}/{prefix}-api-{received}-door-7.{ext}"))
+
+
+# The bodies, with their examples offered on the OpenAPI page.
+AttendanceBody = Annotated[AttendanceEvent, Body(openapi_examples=examples_for(AttendanceEvent))]
+RoomStatusBody = Annotated[RoomStatusEvent, Body(openapi_examples=examples_for(RoomStatusEvent))]
+BookingBody = Annotated[BookingEvent, Body(openapi_examples=examples_for(BookingEvent))]
 
 
 # -- rendering: one event -> the text of its landing file ------------------------------------
@@ -139,9 +155,10 @@ def land(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
 # -- routes --------------------------------------------------------------------------------
 
 
-@router.post("/attendance", status_code=202, response_model=EventAccepted, responses=RESPONSES,
+@router.post("/attendance", status_code=202, response_model=EventAccepted,
+             responses=responses(AttendanceEvent, "attendance"),
              summary="An employee checked in or out")
-def attendance(event: AttendanceEvent, principal: EventWriter, inbox: Events,
+def attendance(event: AttendanceBody, principal: EventWriter, inbox: Events,
                metrics: MetricsDep) -> EventAccepted:
     """Lands the event in `landing/attendance/` for the **attendance_events** table (source
     `api`; `location` is stored as `camera_id`). Needs `events:write`."""
@@ -155,9 +172,10 @@ def attendance(event: AttendanceEvent, principal: EventWriter, inbox: Events,
     return land(inbox, metrics, "attendance", event.event_id, render)
 
 
-@router.post("/room_status", status_code=202, response_model=EventAccepted, responses=RESPONSES,
+@router.post("/room_status", status_code=202, response_model=EventAccepted,
+             responses=responses(RoomStatusEvent, "room_status"),
              summary="A room's housekeeping status changed")
-def room_status(event: RoomStatusEvent, principal: EventWriter, inbox: Events,
+def room_status(event: RoomStatusBody, principal: EventWriter, inbox: Events,
                 metrics: MetricsDep) -> EventAccepted:
     """Lands the change in `landing/camera/` as a **room_inspections** row: inspection_id =
     event id, status = `new_status`, inspector_id = `updated_by` (default: the caller), no
@@ -173,9 +191,10 @@ def room_status(event: RoomStatusEvent, principal: EventWriter, inbox: Events,
     return land(inbox, metrics, "room_status", event.event_id, render)
 
 
-@router.post("/booking", status_code=202, response_model=EventAccepted, responses=RESPONSES,
+@router.post("/booking", status_code=202, response_model=EventAccepted,
+             responses=responses(BookingEvent, "booking"),
              summary="A booking was made, modified or cancelled")
-def booking(event: BookingEvent, principal: EventWriter, inbox: Events, metrics: MetricsDep,
+def booking(event: BookingBody, principal: EventWriter, inbox: Events, metrics: MetricsDep,
             properties: Properties) -> EventAccepted:
     """Lands the booking in `landing/pms/` as a one-row CSV in the real extract's layout
     (plus booking_id, guest_id, room_number, arrival and departure dates) for the

@@ -7,15 +7,21 @@ from fastapi import APIRouter, Path, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ml.catalog import MODELS, RETRAIN_ALL_JOB
-from serving.core.errors import error_responses
+from serving.core.error_docs import documented, error_responses, invalid
+from serving.core.errors import Unavailable
 from serving.deps import Admin, Champions, Dagster, Features, MetricsDep, MetricsReader, PredictionLogDep
 from serving.schemas.ml_schemas import MlHealth, ModelName, RetrainResponse
+from serving.services.dagster_runs import DAGSTER_UNAVAILABLE
 
 router = APIRouter(tags=["ml: operations"])
 
 
 @router.post("/retrain/{model_name}", response_model=RetrainResponse, status_code=202,
-             responses=error_responses(401, 403, 422, 429, 503),
+             responses=error_responses(
+                 "admin", invalid(ModelName, "churn", "Unknown model", where=("path", "model_name")),
+                 documented(Unavailable, DAGSTER_UNAVAILABLE, "Dagster not running",
+                            url="http://127.0.0.1:3000", job=MODELS["cancellation"].retrain_job,
+                            problem="Exception occured during execution of query")),
              summary="Retrain a model now (permission admin)")
 def retrain(principal: Admin, dagster: Dagster,
             model_name: ModelName = Path(description="A model, or `all`.")) -> RetrainResponse:
@@ -44,6 +50,6 @@ def health(champions: Champions, features: Features, predictions: PredictionLogD
 @router.get("/metrics", summary="Prometheus metrics (permission metrics:read)",
             response_class=Response, responses={
                 200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."},
-                **error_responses(401, 403, 429)})
+                **error_responses("metrics:read")})
 def metrics(_: MetricsReader, metrics: MetricsDep) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

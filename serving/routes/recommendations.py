@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
-from serving.core.errors import ErrorDetail, InvalidRequest, NotFound, error_responses
+from serving.core.error_docs import documented, error_responses, invalid
+from serving.core.errors import ErrorDetail, InvalidRequest, Message, NotFound
 from serving.deps import Champions, Features, MlReader, Properties, Record
 from serving.schemas.ml_schemas import (RoomPreferences, RoomRecommendation, RoomsRequest,
                                         RoomsResponse, ServiceContext, ServiceRecommendation,
                                         ServicesRequest, ServicesResponse)
-from serving.services.champions import ROOMS, SERVICES
+from serving.schemas.request_examples import examples_for
+from serving.services.champions import ROOMS, SERVICES, unavailable
 from serving.services.hotel_lookup import resolve_hotel
 
 router = APIRouter(tags=["ml: recommendations"])
+
+GUEST_WITHOUT_STAY = Message("guest '{guest_id}' has no stay in the lake; give "
+                             "context.guest_segment to get recommendations for a new guest")
+GUEST_NOT_IN_STORE = Message("guest '{guest_id}' is not in the online feature store; leave "
+                             "guest_id out or give segment")
 
 
 def service_id(name: str) -> str:
@@ -23,9 +31,15 @@ def service_id(name: str) -> str:
 
 
 @router.post("/recommend/services", response_model=ServicesResponse,
-             responses=error_responses(401, 403, 404, 422, 429, 503),
+             responses=error_responses(
+                 "ml:read",
+                 documented(NotFound, GUEST_WITHOUT_STAY, "Unknown guest, no segment",
+                            guest_id="XX-0000"),
+                 invalid(ServicesRequest, {}, "No guest_id"),
+                 unavailable(SERVICES)),
              summary="Services to offer a guest (permission ml:read)")
-def services(body: ServicesRequest, _: MlReader, champions: Champions, properties: Properties,
+def services(body: Annotated[ServicesRequest, Body(openapi_examples=examples_for(ServicesRequest))],
+             _: MlReader, champions: Champions, properties: Properties,
              record_prediction: Record) -> ServicesResponse:
     """Ranks the hotel's services for a guest's stay from their past stays, segment and the
     stay's context; the list covers different needs rather than near-duplicates."""
@@ -34,8 +48,7 @@ def services(body: ServicesRequest, _: MlReader, champions: Champions, propertie
     model = champion.model
     ctx = body.context or ServiceContext()
     if not model.knows(body.guest_id) and ctx.guest_segment is None:
-        raise NotFound(f"guest '{body.guest_id}' has no stay in the lake; give "
-                       "context.guest_segment to get recommendations for a new guest")
+        raise NotFound(GUEST_WITHOUT_STAY.format(guest_id=body.guest_id))
     stay = {"guest_id": body.guest_id, "segment": ctx.guest_segment,
             "hotel": resolve_hotel(properties, ctx.hotel, "body.context.hotel").name if ctx.hotel else None,
             "nights": ctx.nights, "adults": ctx.adults, "children": ctx.children,
@@ -51,9 +64,14 @@ def services(body: ServicesRequest, _: MlReader, champions: Champions, propertie
 
 
 @router.post("/recommend/rooms", response_model=RoomsResponse,
-             responses=error_responses(401, 403, 404, 422, 429, 503),
+             responses=error_responses(
+                 "ml:read",
+                 documented(NotFound, GUEST_NOT_IN_STORE, "Unknown guest", guest_id="XX-0000"),
+                 invalid(RoomsRequest, {}, "No hotel or dates"),
+                 unavailable(ROOMS)),
              summary="Room types for a stay request (permission ml:read)")
-def rooms(body: RoomsRequest, _: MlReader, champions: Champions, properties: Properties,
+def rooms(body: Annotated[RoomsRequest, Body(openapi_examples=examples_for(RoomsRequest))],
+          _: MlReader, champions: Champions, properties: Properties,
           features: Features, record_prediction: Record) -> RoomsResponse:
     """Ranks a hotel's room types for a party, stay length, season, segment and budget."""
     started = time.perf_counter()
@@ -68,8 +86,7 @@ def rooms(body: RoomsRequest, _: MlReader, champions: Champions, properties: Pro
     if body.guest_id and segment is None:
         profile = features.record("clv", {"guest_id": body.guest_id})
         if profile is None:
-            raise NotFound(f"guest '{body.guest_id}' is not in the online feature store; leave "
-                           "guest_id out or give segment")
+            raise NotFound(GUEST_NOT_IN_STORE.format(guest_id=body.guest_id))
         segment = profile.get("segment")
     prefs = body.preferences or RoomPreferences()
     budget = prefs.budget

@@ -29,15 +29,10 @@ CustomerType = allowed_values(BOOKINGS_CONTRACT, "customer_type")
 class BookingFields(BaseModel):
     """What is known of a booking when it is made."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "hotel": "City Hotel", "booking_date": "2017-06-01", "arrival_date": "2017-08-14",
-        "stays_in_weekend_nights": 1, "stays_in_week_nights": 3, "adults": 2, "children": 0,
-        "babies": 0, "meal": "BB", "country": "PRT", "market_segment": "Online TA",
-        "distribution_channel": "TA/TO", "customer_type": "Transient",
-        "deposit_type": "No Deposit", "agent": "9", "reserved_room_type": "A", "adr": 120.5,
-        "total_of_special_requests": 1}]})
+    # No example here: churn/predict's "new booking" example is made of the served data.
+    model_config = ConfigDict(extra="forbid")
 
-    hotel: str = Field(description="Hotel code or name (e.g. `CH` or `City Hotel`).")
+    hotel: str = Field(description="Hotel code or name, as the property master lists them.")
     arrival_date: date
     booking_date: date | None = Field(None, description="Defaults to arrival_date - lead_time.")
     lead_time: int | None = Field(None, ge=0, le=1500,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -24,8 +24,8 @@ def event_id_field():
 
 
 def timestamp_field(what: str):
-    return Field(None, examples=["2025-01-17T08:30:00Z"],
-                 description=f"When {what}, with a time zone; omitted: when it is received.")
+    return Field(None, description=f"When {what}, with a time zone (e.g. `Z` for UTC); "
+                                   "omitted: when it is received.")
 
 
 def hotel_name(value: str) -> str:
@@ -38,6 +38,10 @@ def hotel_name(value: str) -> str:
     return hotel.name
 
 
+# The example's reception time: now, as the landing file's name writes it (no fixed day).
+_RECEIVED = datetime.now(timezone.utc).replace(microsecond=114000)
+
+
 class EventAccepted(BaseModel):
     event_id: str = Field(description="The event's id (yours, or the one assigned).")
     kind: Kind
@@ -47,8 +51,9 @@ class EventAccepted(BaseModel):
     duplicate: bool = Field(False, description="True when this event_id had already landed.")
 
     model_config = {"json_schema_extra": {"examples": [{
-        "event_id": "door-7", "kind": "attendance", "received_at": "2025-01-17T08:30:02.114Z",
-        "landing_file": "attendance/events-api-20250117T083002114000Z-door-7.jsonl",
+        "event_id": "door-7", "kind": "attendance",
+        "received_at": _RECEIVED.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "landing_file": f"attendance/events-api-{_RECEIVED:%Y%m%dT%H%M%S%fZ}-door-7.jsonl",
         "status": "accepted", "duplicate": False}]}}
 
 
@@ -63,17 +68,15 @@ class AttendanceEvent(BaseModel):
                                  description="The camera or door that saw it (camera_id in the lake).")
     confidence: float | None = Field(None, ge=0, le=1, description="Recognition confidence.")
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "employee_id": "EMP001", "timestamp": "2025-01-17T08:30:00Z", "action": "check_in",
-        "location": "cam_lobby_01", "confidence": 0.98}]}}
+    model_config = {"extra": "forbid"}  # examples: the route's, made of the served data
 
 
 class RoomStatusEvent(BaseModel):
     """A room's housekeeping status changed (lands as a room inspection)."""
 
     event_id: str | None = event_id_field()
-    hotel: str = Field(description="Name or code of the property master.", examples=["City Hotel"])
-    room_number: str = Field(pattern=r"^[A-Za-z0-9-]{1,16}$", examples=["201"])
+    hotel: str = Field(description="Name or code of the property master.")
+    room_number: str = Field(pattern=r"^[A-Za-z0-9-]{1,16}$")
     old_status: RoomStatus | None = Field(None, description=(
         "The status before; checked, not stored (room_inspections has no column for it)."))
     new_status: RoomStatus
@@ -81,9 +84,7 @@ class RoomStatusEvent(BaseModel):
         "Who changed it (inspector_id in the lake); omitted: the caller's subject."))
     timestamp: AwareDatetime | None = timestamp_field("the status changed")
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "hotel": "City Hotel", "room_number": "201", "old_status": "dirty",
-        "new_status": "clean", "updated_by": "EMP005", "timestamp": "2025-01-17T11:00:00Z"}]}}
+    model_config = {"extra": "forbid"}  # examples: the route's, made of the served data
 
     @field_validator("hotel")
     @classmethod
@@ -111,8 +112,7 @@ class GuestData(BaseModel):
 
 
 class RoomData(BaseModel):
-    reserved_room_type: str = Field(pattern=r"^[A-Z]$", description="A room type of the hotel.",
-                                    examples=["A"])
+    reserved_room_type: str = Field(pattern=r"^[A-Z]$", description="A room type of the hotel.")
     assigned_room_type: str | None = Field(None, pattern=r"^[A-Z]$",
                                            description="Omitted: the reserved type.")
     room_number: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{1,16}$")
@@ -131,7 +131,7 @@ class BookingEvent(BaseModel):
     event_id: str | None = event_id_field()
     booking_id: str = Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$", examples=["BOOK001"])
     event_type: Literal["new_booking", "modification", "cancellation"]
-    hotel: str = Field(description="Name or code of the property master.", examples=["Resort Hotel"])
+    hotel: str = Field(description="Name or code of the property master.")
     arrival_date: date
     booking_date: date | None = Field(None, description=(
         "When it was booked; or give lead_time; neither: the day it is received."))
@@ -150,14 +150,7 @@ class BookingEvent(BaseModel):
     guest_data: GuestData = Field(default_factory=GuestData)  # type: ignore[arg-type]
     room_data: RoomData
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "booking_id": "BOOK001", "event_type": "new_booking", "hotel": "Resort Hotel",
-        "arrival_date": "2025-03-14", "booking_date": "2025-01-17",
-        "stays_in_weekend_nights": 2, "stays_in_week_nights": 3,
-        "market_segment": "Online TA", "distribution_channel": "TA/TO", "agent": "240",
-        "guest_data": {"guest_id": "G000123", "country": "PRT", "adults": 2, "children": 1},
-        "room_data": {"reserved_room_type": "A", "meal": "HB", "adr": 98.5,
-                      "total_of_special_requests": 1}}]}}
+    model_config = {"extra": "forbid"}  # examples: the route's, made of the served data
 
     @field_validator("hotel")
     @classmethod

@@ -10,14 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from ml.catalog import MODELS
 from serving.schemas.booking_fields import BookingFields, MarketSegment, Meal
 
+# Request bodies carry no examples of their own: the routes offer examples made of the
+# served data (serving.schemas.request_examples). The response examples' hotels, ids, room
+# types and days are placeholders the app fills with the same data (RESPONSE_FIELDS there).
+TODAY = date.today().isoformat()
+
 # -- cancellation risk (churn/predict: the seeds' path and field names) ------------------
 
 
 class ChurnRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"booking_id": "CH-2f0c1d9e7a51-1"},
-        {"booking_id": "WEB-20250117-0042", "features": BookingFields.model_config["json_schema_extra"]["examples"][0]},
-    ]})
+    model_config = ConfigDict(extra="forbid")
 
     booking_id: str | None = Field(None, min_length=1, max_length=64,
                                    description="A booking the online store knows needs nothing else.")
@@ -53,7 +55,7 @@ class ModelEvaluation(BaseModel):
 
 class ChurnResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "booking_id": "CH-2f0c1d9e7a51-1", "churn_probability": 0.35, "risk_level": "medium",
+        "booking_id": "<booking id>", "churn_probability": 0.35, "risk_level": "medium",
         "risk_factors": [{"factor": "lead_time", "value": 74, "impact": 0.15},
                          {"factor": "market_segment", "value": "Online TA", "impact": 0.08}],
         "recommended_actions": ["send_confirmation_email", "offer_flexible_dates"],
@@ -77,14 +79,14 @@ class ChurnResponse(BaseModel):
 
 
 class ClvRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"guest_id": "G0001234"}]})
+    model_config = ConfigDict(extra="forbid")
 
     guest_id: str = Field(min_length=1, max_length=64)
 
 
 class ClvResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "guest_id": "G0001234", "predicted_clv": 1830.5, "time_horizon_months": 12,
+        "guest_id": "<guest id>", "predicted_clv": 1830.5, "time_horizon_months": 12,
         "segment": "loyal", "retention_probability": 0.82, "model_version": "2",
         "prediction_id": "9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"}]})
 
@@ -102,9 +104,9 @@ class ClvResponse(BaseModel):
 # -- prices -------------------------------------------------------------------------------
 
 MAX_DAYS = 92
-EXAMPLE_PRICE = {"date": "2026-12-01", "hotel": "City Hotel", "hotel_code": "CH", "room_type": "A",
-                 "suggested_price": 112.4, "current_price": 104.0, "expected_occupancy": 0.85,
-                 "competitor_avg": 109.0, "confidence": 0.82, "currency": "EUR"}
+EXAMPLE_PRICE = {"date": TODAY, "hotel": "<hotel name>", "hotel_code": "<hotel code>",
+                 "room_type": "<room type>", "suggested_price": 112.4, "current_price": 104.0, "expected_occupancy": 0.85,
+                 "competitor_avg": 109.0, "confidence": 0.82, "currency": "<currency>"}
 
 
 class DateRange(BaseModel):
@@ -114,9 +116,7 @@ class DateRange(BaseModel):
 
 
 class OptimizeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "date_range": {"start": "2026-12-01", "end": "2026-12-14"}, "room_types": ["A", "D"],
-        "hotel": "CH"}]})
+    model_config = ConfigDict(extra="forbid")
 
     date_range: DateRange
     room_types: list[str] | None = Field(None, max_length=20,
@@ -175,9 +175,9 @@ class HotelPrice(BaseModel):
 
 class CurrentPriceResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "room_type": "A", "date": "2026-11-22",
+        "room_type": "<room type>", "date": TODAY,
         "prices": [{k: v for k, v in EXAMPLE_PRICE.items() if k not in ("date", "room_type")}
-                   | {"model_version": "4", "generated_at": "2026-11-22T03:00:12Z"}]}]})
+                   | {"model_version": "4", "generated_at": f"{TODAY}T03:00:12Z"}]}]})
 
     room_type: str
     date: date
@@ -196,9 +196,7 @@ TARGETS = {
 
 
 class ForecastRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"forecast_days": 30, "hotel": "all", "room_type": "all"},
-        {"forecast_days": 14, "hotel": "CH", "start_date": "2017-08-25"}]})
+    model_config = ConfigDict(extra="forbid")
 
     forecast_days: int = Field(30, ge=1, le=365)
     hotel: str = Field("all", description="Hotel code or name, or `all`.")
@@ -219,7 +217,7 @@ def forecast_point_model(target: str) -> type[BaseModel]:
 
 def forecast_response_model(target: str) -> type[BaseModel]:
     field, _ = TARGETS[target]
-    example = {"date": "2017-08-25", "hotel": "City Hotel", "hotel_code": "CH", field: 0.78,
+    example = {"date": TODAY, "hotel": "<hotel name>", "hotel_code": "<hotel code>", field: 0.78,
                "lower_bound": 0.70, "upper_bound": 0.85, "confidence": 0.8}
     return create_model(
         f"{target.title().replace('_', '')}ForecastResponse",
@@ -250,9 +248,7 @@ class ServiceContext(BaseModel):
 
 
 class ServicesRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "guest_id": "G00000020", "top_k": 5,
-        "context": {"current_room": "201", "check_in_date": "2017-12-20", "guest_segment": "business"}}]})
+    model_config = ConfigDict(extra="forbid")
 
     guest_id: str = Field(min_length=1, max_length=64)
     top_k: int = Field(5, ge=1, le=10)
@@ -273,7 +269,7 @@ class ServiceRecommendation(BaseModel):
 
 class ServicesResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "guest_id": "G00000020", "recommendations": [{
+        "guest_id": "<guest id>", "recommendations": [{
             "service_id": "massage_60_min", "service_name": "Massage 60 min", "category": "spa",
             "score": 0.41, "reason": "popular with business guests", "estimated_revenue": 85.0}],
         "model_version": "2", "prediction_id": "9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"}]})
@@ -292,9 +288,7 @@ class RoomPreferences(BaseModel):
 
 
 class RoomsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "guest_id": "G00000020", "hotel": "HAN", "check_in": "2017-12-01", "check_out": "2017-12-03",
-        "adults": 2, "children": 0, "preferences": {"budget": "high"}}]})
+    model_config = ConfigDict(extra="forbid")
 
     hotel: str = Field(description="Hotel code or name.")
     check_in: date
@@ -322,7 +316,7 @@ class RoomRecommendation(BaseModel):
 
 class RoomsResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "hotel": "Innsight Hanoi Old Quarter", "hotel_code": "HAN", "recommendations": [
+        "hotel": "<hotel name>", "hotel_code": "<hotel code>", "recommendations": [
             {"room_type": "D", "score": 0.52, "typical_rate": 95.0,
              "reason": "most often taken by similar requests (party of 2)"}],
         "unmet_preferences": ["view"], "model_version": "2",

@@ -29,11 +29,16 @@ from ml.dynamic_pricing import PricingModel
 from ml.forecasting import ForecastModel
 from ml.recommenders import RoomRecommender, ServiceRecommender
 from ml.registry import CHAMPION, ModelRegistry
-from serving.core.errors import Unavailable
+from serving.core.error_docs import Documented, documented
+from serving.core.errors import Message, Unavailable
 
 log = logging.getLogger("innsight.serving")
 
 M = TypeVar("M")
+
+MODEL_UNAVAILABLE = Message("the {model} model is unavailable: {reason}")
+NO_CHAMPION = Message("no champion registered: train it (`make build`, "
+                      "or POST /api/v1/ml/retrain/{model})")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,12 @@ ROOMS = ServedModel("recommend_rooms", RoomRecommender)
 SERVED: tuple[ServedModel, ...] = (CANCELLATION, CLV, PRICING, *FORECASTS.values(), SERVICES, ROOMS)
 
 
+def unavailable(served: ServedModel) -> Documented:
+    """The documented 503 of a route that serves ``served``: no champion registered yet."""
+    return documented(Unavailable, MODEL_UNAVAILABLE, "Model not trained yet", model=served.name,
+                      reason=NO_CHAMPION.format(model=served.name))
+
+
 class ChampionRegistry:
     """The champion of each served model, kept current with the model registry."""
 
@@ -98,7 +109,7 @@ class ChampionRegistry:
         champion = self._champions.get(served.name)
         if champion is None:
             reason = self._problems.get(served.name, "not loaded yet")
-            raise Unavailable(f"the {served.name} model is unavailable: {reason}")
+            raise Unavailable(MODEL_UNAVAILABLE.format(model=served.name, reason=reason))
         return champion
 
     def refresh(self) -> dict[str, str]:
@@ -120,8 +131,7 @@ class ChampionRegistry:
                     version = str(client.get_model_version_by_alias(name, CHAMPION).version)
                 except mlflow.exceptions.MlflowException:
                     if current is None:
-                        self._problems[name] = ("no champion registered: train it (`make build`, "
-                                                f"or POST /api/v1/ml/retrain/{name})")
+                        self._problems[name] = NO_CHAMPION.format(model=name)
                     continue
                 except Exception as e:  # the registry's database went away meanwhile
                     log.warning("model registry unreachable: %s", e)

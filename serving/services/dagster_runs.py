@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from serving.core.errors import Unavailable
+from serving.core.errors import Message, Unavailable
+
+DAGSTER_UNAVAILABLE = Message("Dagster at {url} did not accept the {job} run: {problem}. "
+                              "Is the Dagster UI running (`make serve`)?")
 
 
 class DagsterRuns:
@@ -22,8 +25,7 @@ class DagsterRuns:
         try:
             return client.submit_job_execution(job, tags=tags or {})
         except Exception as e:  # GraphQL errors and transport errors alike: Dagster is not there
-            raise Unavailable(f"Dagster at {self.url} did not accept the {job} run: {e}. "
-                              "Is the Dagster UI running (`make serve`)?") from None
+            raise Unavailable(DAGSTER_UNAVAILABLE.format(url=self.url, job=job, problem=e)) from None
 
     def run_url(self, run_id: str) -> str:
         return f"{self.url}/runs/{run_id}"

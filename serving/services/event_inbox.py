@@ -23,7 +23,7 @@ from typing import Callable
 from base.files import atomic_path
 from lake.ingest import LandingZone
 from lake.sources import ATTENDANCE_EVENTS, PMS_BOOKINGS, ROOM_INSPECTIONS, Source
-from serving.core.errors import ApiError, ErrorDetail, InvalidRequest
+from serving.core.errors import ApiError, ErrorDetail, InvalidRequest, Message
 
 # kind -> (landing folder, file-name prefix matching the source's pattern, extension, source)
 LANDING: dict[str, tuple[str, str, str, Source]] = {
@@ -32,6 +32,8 @@ LANDING: dict[str, tuple[str, str, str, Source]] = {
     "booking": ("pms", "bookings", "csv", PMS_BOOKINGS),
 }
 STAMP = "%Y%m%dT%H%M%S%fZ"
+EVENT_ID_TAKEN = Message("event_id '{event_id}' already landed in {landing_file} with other "
+                         "content: send a new event_id for a new event")
 
 
 class Conflict(ApiError):
@@ -73,9 +75,8 @@ class EventInbox:
                 received = datetime.strptime(stamp, STAMP).replace(tzinfo=timezone.utc)
                 # Rendered as of the first post (its defaults), so a true repeat is identical.
                 if path.read_text(encoding="utf-8") != render(event_id, received):
-                    raise Conflict(f"event_id '{event_id}' already landed in "
-                                   f"{path.relative_to(landing)} with other content: "
-                                   "send a new event_id for a new event")
+                    raise Conflict(EVENT_ID_TAKEN.format(event_id=event_id,
+                                                         landing_file=path.relative_to(landing)))
                 return Landed(event_id, received, str(path.relative_to(landing)), duplicate=True)
             received = datetime.now(timezone.utc)
             text = render(event_id, received)

@@ -1,4 +1,5 @@
-"""The published marts file, as the health page reports it."""
+"""The published marts file, as the health page reports it (and its version, which the
+OpenAPI page's examples follow)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import duckdb
 class MartsFile:
     def __init__(self, path: Path):
         self.path = Path(path)
+
+    def version(self) -> int | None:
+        """Changes each time a build replaces the file (None: not built)."""
+        try:
+            return self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
 
     def status(self) -> dict:
         path = self.path

@@ -8,13 +8,15 @@ import time
 from typing import Any
 
 from features.store import FeatureStore
-from serving.core.errors import Unavailable
+from serving.core.errors import Message, Unavailable
 
 log = logging.getLogger("innsight.serving")
 
 # service -> its entity key: what the warm-up reads (an unknown entity; any answer will do)
 WARM_UP = {"cancellation": "booking_id", "clv": "guest_id"}
 PROBE_SECONDS = 10.0
+STORE_UNAVAILABLE = Message("the online feature store cannot serve '{service}': {problem}. "
+                            "Build it with `make build` (features/online_store asset).")
 
 
 class OnlineFeatures:
@@ -28,11 +30,17 @@ class OnlineFeatures:
         try:
             values = self.store.online_features(service, [entity])
         except Exception as e:  # store not built / unreachable: say so, do not guess
-            raise Unavailable(f"the online feature store cannot serve '{service}': {e}. "
-                              "Build it with `make build` (features/online_store asset).") from e
+            raise Unavailable(STORE_UNAVAILABLE.format(service=service, problem=e)) from e
         record = {k: v[0] for k, v in values.items()}
         known = [v for k, v in record.items() if k not in entity and v is not None]
         return record if known else None
+
+    def known(self, service: str, key: str, values: list[str]) -> list[str]:
+        """Those of ``values`` (of the entity key ``key``) the store has features of, in
+        their order."""
+        columns = self.store.online_features(service, [{key: v} for v in values])
+        features = [col for name, col in columns.items() if name != key]
+        return [v for i, v in enumerate(values) if any(col[i] is not None for col in features)]
 
     def warm_up(self) -> None:
         """The first online read loads Feast's registry and opens the store (seconds): done

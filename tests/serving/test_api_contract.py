@@ -232,6 +232,34 @@ def test_service_api_keys_are_accepted_and_checked(keyed_client, service_keys):
     assert codes == [200, 200, 429]
 
 
+def typed(schema: dict, schemas: dict) -> bool:
+    """A schema with named fields (through $ref, anyOf and oneOf): not a bare object."""
+    if "$ref" in schema:
+        return typed(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas)
+    if "anyOf" in schema or "oneOf" in schema:
+        return all(typed(s, schemas) for s in schema.get("anyOf", schema.get("oneOf")))
+    return bool(schema.get("properties"))
+
+
+def test_every_success_response_is_typed(settings):
+    """Each route's JSON success has a schema with its fields (a model), never an untyped
+    object."""
+    from serving.app import create_app
+
+    spec = TestClient(create_app(settings)).get("/openapi.json").json()
+    schemas, untyped, seen = spec["components"]["schemas"], [], 0
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            for status, response in op["responses"].items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and schema is not None:
+                    seen += 1
+                    if not typed(schema, schemas):
+                        untyped.append(f"{method.upper()} {path} {status}: {schema}")
+    assert not untyped, "\n".join(untyped)
+    assert seen >= 17  # every route but /metrics (Prometheus text)
+
+
 # -- 2. rate limits -----------------------------------------------------------------------------
 
 

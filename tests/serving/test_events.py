@@ -242,8 +242,9 @@ def test_the_docs_show_responses_examples_and_the_contracts_values(app):
         op = schema["paths"][f"/api/v1/events/{kind}"]["post"]
         assert {"202", "401", "403", "409", "422", "429"} <= set(op["responses"])
         assert op["summary"] and op["description"]
-        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
-        assert schema["components"]["schemas"][ref]["examples"]
+        # named examples in the request box (placeholders on this home without data;
+        # test_api_examples.py sends those of a built platform)
+        assert op["requestBody"]["content"]["application/json"]["examples"]
     booking = schema["components"]["schemas"]["RoomData"]["properties"]["meal"]
     assert set(booking["enum"]) == {c.allowed for c in SOURCES["pms_bookings"].contract.columns
                                     if c.name == "meal"}.pop()

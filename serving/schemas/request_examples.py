@@ -1,0 +1,183 @@
+"""The request examples of the OpenAPI page, made of the served platform's own data.
+
+The platform's data is generated relative to today, so no booking id, guest, property or
+date can be written here: a ``Sample`` holds real values read from the published marts and
+the online store when the page is first asked for (``serving.services.example_data``),
+and each request body's named examples are built from it, so each answers with success on
+the platform that serves them (tests/serving/test_api_examples.py sends every one).
+
+Routes declare their examples with ``Body(openapi_examples=examples_for(Model))``, which
+Swagger UI offers in a drop-down; made from ``PLACEHOLDER`` they read ``<booking id>``
+and the like until the app replaces them with the data's (``serving.core.docs``). The
+response examples' hotels, ids and days are filled with the same values
+(``RESPONSE_FIELDS``), so an answer's example matches its request's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable
+
+Example = dict[str, Any]  # an OpenAPI example object: summary, value
+STAY_IN_DAYS = 30  # the examples' stays begin this many days after today
+NEW_BOOKING_ID = "EXAMPLE-NEW-1"  # the id of the booking event's example (a new booking)
+NEW_GUEST_ID = "EXAMPLE-NEW-GUEST"  # a guest no platform has
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Values of the served data the examples are made of."""
+
+    today: date
+    hotel: str  # a property's code; the stays of the examples are there
+    hotel_name: str
+    currency: str | None
+    room_type: str  # one of its room types
+    booking_id: str  # a booking the online store knows, of that hotel
+    guest_id: str  # a guest the online store knows
+    employee_id: str
+    room_number: str
+    # a booking of the hotel as it was made (BookingFields' names, dates left out)
+    booking: dict[str, Any] = field(default_factory=dict)
+    from_data: bool = True
+
+
+PLACEHOLDER = Sample(today=date.today(), hotel="<hotel code>", hotel_name="<hotel name>",
+                     currency="<currency>", room_type="<room type>",
+                     booking_id="<booking id>", guest_id="<guest id>",
+                     employee_id="<employee id>", room_number="<room number>",
+                     from_data=False)
+
+
+def _stay(s: Sample, nights: int = 3) -> tuple[str, str]:
+    arrival = s.today + timedelta(days=STAY_IN_DAYS)
+    return arrival.isoformat(), (arrival + timedelta(days=nights)).isoformat()
+
+
+def _at(day: date, hour: int) -> str:
+    return datetime.combine(day, time(hour), timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _yesterday_at(s: Sample, hour: int) -> str:
+    """A time already past (an event's timestamp may not lie in the future)."""
+    return _at(s.today - timedelta(days=1), hour)
+
+
+def _new_booking_fields(s: Sample) -> dict[str, Any]:
+    """A booking made today like the sample's, arriving in STAY_IN_DAYS days."""
+    arrival, _ = _stay(s)
+    fields = {"hotel": s.hotel, "booking_date": s.today.isoformat(), "arrival_date": arrival,
+              "stays_in_weekend_nights": 1, "stays_in_week_nights": 2, "adults": 2,
+              "reserved_room_type": s.room_type}
+    return fields | s.booking
+
+
+def _example(summary: str, value: dict[str, Any]) -> Example:
+    return {"summary": summary, "value": value}
+
+
+def churn(s: Sample) -> dict[str, Example]:
+    return {"known booking": _example("A booking the online store knows, by its id",
+                                      {"booking_id": s.booking_id}),
+            "new booking": _example("A new booking, by its fields",
+                                    {"guest_id": s.guest_id, "features": _new_booking_fields(s)})}
+
+
+def clv(s: Sample) -> dict[str, Example]:
+    return {"known guest": _example("A guest the online store knows", {"guest_id": s.guest_id})}
+
+
+def optimize(s: Sample) -> dict[str, Example]:
+    end = s.today + timedelta(days=13)
+    return {"two weeks": _example("A room type of one hotel, the next two weeks", {
+        "date_range": {"start": s.today.isoformat(), "end": end.isoformat()},
+        "room_types": [s.room_type], "hotel": s.hotel})}
+
+
+def forecast(s: Sample) -> dict[str, Example]:
+    return {"every hotel": _example("Every hotel, from the day after its data ends",
+                                    {"forecast_days": 30, "hotel": "all", "room_type": "all"}),
+            "one hotel": _example("One hotel, two weeks from today", {
+                "forecast_days": 14, "hotel": s.hotel, "start_date": s.today.isoformat()})}
+
+
+def services(s: Sample) -> dict[str, Example]:
+    arrival, _ = _stay(s)
+    return {"known guest": _example("A guest with stays in the lake", {
+                "guest_id": s.guest_id, "top_k": 5,
+                "context": {"hotel": s.hotel, "check_in_date": arrival, "nights": 3}}),
+            "new guest": _example("A guest the lake does not know: their segment is needed", {
+                "guest_id": NEW_GUEST_ID, "top_k": 3,
+                "context": {"guest_segment": "leisure", "hotel": s.hotel, "nights": 2,
+                            "adults": 2}})}
+
+
+def rooms(s: Sample) -> dict[str, Example]:
+    check_in, check_out = _stay(s, nights=2)
+    return {"known guest": _example("A known guest's stay (their segment comes from the lake)", {
+                "hotel": s.hotel, "check_in": check_in, "check_out": check_out, "adults": 2,
+                "children": 0, "guest_id": s.guest_id, "preferences": {"budget": "high"}}),
+            "family": _example("A family, any guest", {
+                "hotel": s.hotel, "check_in": check_in, "check_out": check_out, "adults": 2,
+                "children": 2, "segment": "leisure", "preferences": {"budget": "medium"}})}
+
+
+def attendance(s: Sample) -> dict[str, Example]:
+    return {"check-in": _example("An employee checked in", {
+        "employee_id": s.employee_id, "timestamp": _yesterday_at(s, 8), "action": "check_in",
+        "location": "staff door", "confidence": 0.98})}
+
+
+def room_status(s: Sample) -> dict[str, Example]:
+    return {"cleaned": _example("A room was cleaned", {
+        "hotel": s.hotel, "room_number": s.room_number, "old_status": "dirty",
+        "new_status": "clean", "updated_by": s.employee_id, "timestamp": _yesterday_at(s, 11)})}
+
+
+def booking(s: Sample) -> dict[str, Example]:
+    arrival, _ = _stay(s)
+    b = s.booking
+    # a made-up guest: trying the example adds no stay to a real guest's history
+    guest = {"guest_id": NEW_GUEST_ID, "adults": b.get("adults", 2), "children": b.get("children", 0),
+             **({"country": b["country"]} if b.get("country") else {})}
+    room = {"reserved_room_type": s.room_type, "meal": b.get("meal", "BB"), "adr": b.get("adr", 100.0)}
+    return {"new booking": _example("A booking made today", {
+        "booking_id": NEW_BOOKING_ID, "event_type": "new_booking", "hotel": s.hotel,
+        "arrival_date": arrival, "booking_date": s.today.isoformat(),
+        "stays_in_weekend_nights": 1, "stays_in_week_nights": 2,
+        **{k: b[k] for k in ("market_segment", "distribution_channel") if b.get(k)},
+        "guest_data": guest, "room_data": room})}
+
+
+# request body model name -> its examples
+BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
+    "ChurnRequest": churn, "ClvRequest": clv, "OptimizeRequest": optimize,
+    "ForecastRequest": forecast, "ServicesRequest": services, "RoomsRequest": rooms,
+    "AttendanceEvent": attendance, "RoomStatusEvent": room_status, "BookingEvent": booking,
+}
+
+# path or query parameter -> its example
+PARAMETERS: dict[str, Callable[[Sample], Any]] = {"room_type": lambda s: s.room_type}
+# a field of a response example -> its value
+RESPONSE_FIELDS: dict[str, Callable[[Sample], Any]] = {
+    "hotel": lambda s: s.hotel_name, "hotel_code": lambda s: s.hotel, "currency": lambda s: s.currency,
+    "room_type": lambda s: s.room_type, "booking_id": lambda s: s.booking_id,
+    "guest_id": lambda s: s.guest_id, "date": lambda s: s.today.isoformat(),
+    "generated_at": lambda s: _at(s.today, 3),  # by the 03:00 pricing job
+}
+
+
+def filled(example: Any, sample: Sample) -> Any:
+    """A response example with the RESPONSE_FIELDS of every object in it from ``sample``."""
+    if isinstance(example, list):
+        return [filled(item, sample) for item in example]
+    if isinstance(example, dict):
+        return {k: RESPONSE_FIELDS[k](sample) if k in RESPONSE_FIELDS else filled(v, sample)
+                for k, v in example.items()}
+    return example
+
+
+def examples_for(model: type | str, sample: Sample = PLACEHOLDER) -> dict[str, Example]:
+    """The named examples of a request body model, made of ``sample``."""
+    return BUILDERS[model if isinstance(model, str) else model.__name__](sample)
