@@ -170,6 +170,7 @@ _FORWARD_SQL = f"""
     where stay_date > $as_of
       and not (is_canceled and coalesce(reservation_status_date <= $as_of, false))
     group by all
+    order by all  -- a group by's order is the threads' (the same data, the same frame)
 """
 
 
