@@ -56,6 +56,27 @@ class InnsightTranslator(DagsterDbtTranslator):
         return metadata
 
 
+def with_row_counts(events: list, nodes: Mapping[str, Any], database: Path) -> list:
+    """The dbt run's events, each model's materialization with its table's ``dagster/row_count``."""
+    if not Path(database).exists():  # dbt failed before it wrote anything
+        return events
+    out = []
+    with duckdb.connect(str(database), read_only=True) as con:
+        for event in events:
+            node = (nodes.get(event.metadata["unique_id"].value)
+                    if isinstance(event, (dg.Output, dg.AssetMaterialization))
+                    and "unique_id" in event.metadata else None)
+            if node and node["config"].get("materialized") != "view" and node.get("relation_name"):
+                try:
+                    rows = con.execute(f"select count(*) from {node['relation_name']}").fetchone()[0]
+                except duckdb.Error:  # a model that failed to build: its event says so
+                    pass
+                else:
+                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+            out.append(event)
+    return out
+
+
 def warehouse_assets(project, published: Path) -> list[dg.AssetsDefinition]:
     """The dbt models of the project's manifest and the published marts file (``published``:
     where analysts open it, settings.marts_path)."""
@@ -72,8 +93,19 @@ def warehouse_assets(project, published: Path) -> list[dg.AssetsDefinition]:
         # dbt reads its profile's paths from the environment of the process it runs in
         os.environ.update(warehouse.dbt_env())
         warehouse.build_path.parent.mkdir(parents=True, exist_ok=True)
-        # Row counts of each model, counted by dagster-dbt once dbt has released the file.
-        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+        invocation = dbt.cli(["build"], context=context)
+        # dbt holds the DuckDB file until it ends: its events wait for it, then each model's
+        # gets its row count, all counted on one read-only connection (dagster-dbt's
+        # fetch_row_counts does the same through a dbt adapter per model, ~20 s slower).
+        events, failure = [], None
+        try:
+            for event in invocation.stream():
+                events.append(event)
+        except Exception as e:  # dbt failed: the models it built still materialize, then this
+            failure = e
+        yield from with_row_counts(events, invocation.manifest["nodes"], warehouse.build_path)
+        if failure is not None:
+            raise failure
 
     mart_keys = [key for key, group in dbt_models.group_names_by_key.items() if group == "marts"]
 
