@@ -115,6 +115,10 @@ class Chromium:
                 if not missing or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
+            while time.monotonic() < deadline and not call(  # images (plots) loaded too
+                    "Runtime.evaluate", expression="Array.from(document.images).every(i => i.complete)",
+                    returnByValue=True)["result"].get("value", True):
+                time.sleep(0.5)
             time.sleep(2)  # let the last requests paint (charts, tables)
             png.write_bytes(base64.b64decode(call("Page.captureScreenshot", format="png")["data"]))
         return text, missing
