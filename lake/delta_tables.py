@@ -98,6 +98,18 @@ class Lake:
     def version(self, name: str) -> int | None:
         return self._table(name).version() if self.exists(name) else None
 
+    def erase(self, name: str, predicate: str) -> dict[str, int]:
+        """Delete the rows matching ``predicate`` (SQL) and then every file no longer in the
+        latest version, so no old version can return them either (erasure). Time travel on
+        this table ends here. The caller keeps other writers of the table out meanwhile: a
+        file being written and not committed yet would be vacuumed too."""
+        if not self.exists(name):
+            return {"rows_deleted": 0, "files_vacuumed": 0}
+        table = self._table(name)
+        deleted = int(table.delete(predicate).get("num_deleted_rows", 0))
+        removed = table.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False)
+        return {"rows_deleted": deleted, "files_vacuumed": len(removed)}
+
     def maintain(self, name: str, retention_hours: int = 168) -> dict[str, int]:
         """Compact small files, then vacuum files older than the retention window."""
         table = self._table(name)

@@ -71,5 +71,36 @@ PRICE_SCHEDULE = Table(
     ("hotel", "room_type", "date"),
     "The 03:00 price schedule: suggested price per hotel, room type and stay date.")
 
+# Vision: the lake is the record; the LanceDB tables (face templates, the image index) are
+# built from it and can be rebuilt. Face data is erasable: vision.face_erasure removes a
+# person's rows here and their files from every old version.
+FACE_ENROLMENTS = Table(
+    "vision/face_enrolments",
+    {"enrolment_id": pl.String, "employee_id": pl.String, "photo_sha256": pl.String,
+     "accepted": pl.Boolean, "reason": pl.String, "det_score": pl.Float64,
+     "face_pixels": pl.Int32, "sharpness": pl.Float64, "model": pl.String,
+     "enrolled_at": TS},
+    ("enrolment_id",),
+    "One row per photo offered at a face enrolment: accepted or refused and why, with the "
+    "quality measured (detector score, face size, sharpness). No pixels, no template.")
+
+IMAGES = Table(
+    "vision/images",
+    {"image_id": pl.String, "category": pl.String, "hotel": pl.String,
+     "room_number": pl.String, "description": pl.String, "tags": pl.List(pl.String),
+     "sha256": pl.String, "format": pl.String, "width": pl.Int32, "height": pl.Int32,
+     "content": pl.Binary, "indexed_at": TS},
+    ("image_id",),
+    "Indexed images (rooms, lost and found, amenities) with their metadata and bytes; the "
+    "LanceDB image index is built from this table.")
+
+FACE_ERASURES = Table(
+    "vision/face_erasures",
+    {"receipt_id": pl.String, "employee_id": pl.String, "erased_at": TS, "requested_by": pl.String,
+     "receipt": pl.String},
+    ("receipt_id",),
+    "Erasure receipts: what was removed for a person, from which store, when (JSON).")
+
 TABLES: tuple[Table, ...] = (*(bronze(s) for s in SOURCES.values()), QUARANTINE, INGEST_LOG,
-                             ML_PREDICTIONS, PRICE_SCHEDULE)
+                             ML_PREDICTIONS, PRICE_SCHEDULE, FACE_ENROLMENTS, IMAGES,
+                             FACE_ERASURES)
