@@ -10,11 +10,22 @@ export OMP_WAIT_POLICY ?= passive
 # MLflow's litellm would fetch a cost map from the internet at import (and hang offline)
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
-.PHONY: up setup build serve test evaluate lock bench screenshots clean
+.PHONY: up setup tesseract build serve test evaluate lock bench screenshots clean
 
 up: setup build serve
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed tesseract
+
+# Tesseract with its Vietnamese data for the OCR endpoints (Debian packages), installed
+# where missing when we may (root with apt-get); elsewhere OCR answers 503 and says why.
+tesseract:
+	@if tesseract --list-langs 2>/dev/null | grep -qx vie; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing tesseract-ocr tesseract-ocr-vie (apt-get)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    tesseract-ocr tesseract-ocr-vie >/dev/null; \
+	else echo "OCR needs Tesseract: sudo apt-get install tesseract-ocr tesseract-ocr-vie" \
+	  "(brew install tesseract tesseract-lang on macOS)"; fi
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3.11 -m venv $(VENV)

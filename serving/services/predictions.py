@@ -25,9 +25,10 @@ import os
 import threading
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import orjson
 import polars as pl
@@ -177,24 +178,36 @@ class PredictionLog:
     def flush(self) -> int:
         """Write everything buffered now, then spooled batches; returns rows committed."""
         with self._flush_lock:
-            with self._cond:
-                rows, self._buffer = self._buffer, []
-            written, cols = 0, None
-            if rows:
-                try:
-                    cols = _columns(rows)
-                    written = self._append(_frame(cols))
-                except Exception as e:
-                    self._failed_batches += 1
-                    self._fail(f"writing {len(rows)} predictions to {self.lake.uri(TABLE)} failed", e)
-                    self._spool(rows, cols)
-                    return 0
-            if self._spooled:
-                written += self._retry_spool()
-            self._written += written
-            if not self._spooled:  # nothing failed
-                self._last_flush_at = datetime.now(timezone.utc)
-            return written
+            return self._flush()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Everything buffered and spooled written, and nothing more written until the block
+        ends: an erasure vacuums the table, and would lose a file written meanwhile."""
+        with self._flush_lock:
+            self._flush()
+            yield
+
+    def _flush(self) -> int:
+        """flush(), under the flush lock."""
+        with self._cond:
+            rows, self._buffer = self._buffer, []
+        written, cols = 0, None
+        if rows:
+            try:
+                cols = _columns(rows)
+                written = self._append(_frame(cols))
+            except Exception as e:
+                self._failed_batches += 1
+                self._fail(f"writing {len(rows)} predictions to {self.lake.uri(TABLE)} failed", e)
+                self._spool(rows, cols)
+                return 0
+        if self._spooled:
+            written += self._retry_spool()
+        self._written += written
+        if not self._spooled:  # nothing failed
+            self._last_flush_at = datetime.now(timezone.utc)
+        return written
 
     def _ensure_table(self) -> None:
         if not self._table_ready:
