@@ -343,3 +343,258 @@ def read_mrz(picture: Picture) -> dict:
     return {"document_type": "passport" if fmt == "TD3" else "id_card", "format": fmt,
             "valid": result["valid"], "fields": result["fields"], "checks": result["checks"],
             "problems": result["problems"], "mrz_lines": lines}
+
+
+# --------------------------------------------------------------------------- invoices
+
+# Labels by field, written without diacritics: rows are matched on their folded text, so
+# "Số hóa đơn", "SO HOA DON" and an OCR that lost a tone mark all match.
+LABELS = {
+    "invoice_number": r"(?:so hoa don|ma hoa don|invoice\s*(?:no|number|#|n°)|inv\.?\s*no|bill\s*no)",
+    "date": r"(?:ngay lap|ngay hoa don|ngay|invoice date|date of issue|issue date|date)",
+    "supplier": r"(?:don vi ban hang|don vi ban|nguoi ban|ben ban|nha cung cap|supplier|seller|vendor|"
+                r"sold by|from)",
+    "tax": r"(?:tien thue gtgt|thue gtgt|thue vat|tien thue|vat|tax|gst)",
+    "total": r"(?:tong cong tien thanh toan|tong tien thanh toan|tong cong|tong thanh toan|"
+             r"grand total|total amount|amount due|total due|total)",
+}
+NOT_TOTAL = re.compile(r"(?:sub\s*-?\s*total|cong tien hang|truoc thue|before tax|tong tien hang)")
+TABLE_HEAD = re.compile(r"(?:ten hang|hang hoa|dien giai|noi dung|description|item|product|service)")
+CURRENCIES = [  # (code, pattern on the raw text)
+    ("VND", r"₫|\bVN[DĐ]\b|\bđồng\b|(?<=\d)\s?[đd]\b|\bđ\b"),
+    ("USD", r"\$|\bUSD\b|\bUS\s?dollars?\b"),
+    ("EUR", r"€|\bEUR\b"),
+    ("GBP", r"£|\bGBP\b"),
+    ("JPY", r"¥|\bJPY\b"),
+    ("SGD", r"\bSGD\b|S\$"),
+    ("THB", r"฿|\bTHB\b"),
+]
+AMOUNT = re.compile(r"(?<![\w.,])(?:[$€£¥]\s?)?(\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+                    r"(?![\w%])(?:\s?(?:₫|đ|VND|VNĐ|USD|EUR))?")
+DATE_NUMERIC = re.compile(r"\b(\d{1,4})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{2,4})\b")
+DATE_VI = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})")
+MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+                                      "oct", "nov", "dec"), start=1)}
+DATE_EN = re.compile(r"\b(?:(\d{1,2})\s+([a-z]{3})[a-z]*\.?,?\s+(\d{4})|([a-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4}))\b")
+
+
+def _fold(text: str) -> str:
+    """Lower case without diacritics (đ -> d), one character per character of the input, so
+    a match in the folded text is at the same offsets in the original."""
+    import unicodedata
+    out = []
+    for ch in text:
+        if ch in "đĐ":
+            out.append("d")
+            continue
+        base = unicodedata.normalize("NFD", ch)[0]
+        out.append(base.lower() if len(base.lower()) == 1 else ch)
+    return "".join(out)
+
+
+@dataclass
+class _Row:
+    words: list[tuple[str, float, int]]  # text, confidence 0..1, left
+
+    @property
+    def text(self) -> str:
+        return " ".join(w for w, _, _ in self.words)
+
+    @property
+    def folded(self) -> str:
+        return _fold(self.text)
+
+    def confidence(self, start: int, end: int) -> float:
+        """Mean confidence of the words overlapping text[start:end]."""
+        confs, pos = [], 0
+        for word, conf, _ in self.words:
+            if pos < end and pos + len(word) > start:
+                confs.append(conf)
+            pos += len(word) + 1
+        return round(float(np.mean(confs)), 3) if confs else 0.0
+
+
+def _rows(picture: Picture) -> list[_Row]:
+    image = picture.rgb
+    width = image.shape[1]
+    scale = 1500 / width if width < 1000 else 2500 / width if width > 2500 else 1.0
+    if scale != 1.0:
+        image = cv2.resize(image, None, fx=scale, fy=scale,
+                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    data = pytesseract.image_to_data(image, lang="vie+eng", config="--psm 6",
+                                     output_type=pytesseract.Output.DICT)
+    groups: dict[tuple, list[int]] = {}
+    for i, text in enumerate(data["text"]):
+        if text.strip() and float(data["conf"][i]) >= 0:
+            groups.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
+    # lines of one visual row that Tesseract put in separate blocks (table columns) are merged
+    spans = []
+    for idx in groups.values():
+        top = min(data["top"][i] for i in idx)
+        bottom = max(data["top"][i] + data["height"][i] for i in idx)
+        spans.append([top, bottom, idx])
+    spans.sort(key=lambda s: (s[0] + s[1]) / 2)
+    merged: list[list] = []
+    for top, bottom, idx in spans:
+        if merged:
+            last = merged[-1]
+            overlap = min(bottom, last[1]) - max(top, last[0])
+            if overlap > 0.5 * min(bottom - top, last[1] - last[0]):
+                last[0], last[1], last[2] = min(top, last[0]), max(bottom, last[1]), last[2] + idx
+                continue
+        merged.append([top, bottom, list(idx)])
+    rows = []
+    for _, _, idx in merged:
+        idx.sort(key=lambda i: data["left"][i])
+        rows.append(_Row([(data["text"][i], float(data["conf"][i]) / 100, data["left"][i]) for i in idx]))
+    return rows
+
+
+def _amount(token: str) -> float | None:
+    """'1.500.000' -> 1500000, '1,500,000' -> 1500000, '120.50' -> 120.5, '1.010,50' -> 1010.5."""
+    digits = re.sub(r"[^\d.,]", "", token.replace(" ", ""))
+    if not digits:
+        return None
+    last = max(digits.rfind("."), digits.rfind(","))
+    if last >= 0 and len(digits) - last - 1 in (1, 2):  # decimals after the last separator
+        whole, frac = digits[:last], digits[last + 1:]
+    else:
+        whole, frac = digits, ""
+    whole = re.sub(r"[.,]", "", whole)
+    try:
+        return float(f"{whole or 0}.{frac or 0}")
+    except ValueError:
+        return None
+
+
+def _last_amount(row: _Row, start: int = 0):
+    """(value, confidence) of the last amount in the row after ``start``; None if none."""
+    text = row.text
+    found = [m for m in AMOUNT.finditer(text, start)]
+    if not found:
+        return None
+    m = found[-1]
+    value = _amount(m.group(1))
+    return None if value is None else (value, row.confidence(*m.span(1)))
+
+
+def _parse_date(text: str, prefer_month_first: bool) -> str | None:
+    folded = _fold(text)
+    m = DATE_VI.search(folded)
+    candidates = []
+    if m:
+        candidates.append((int(m.group(3)), int(m.group(2)), int(m.group(1))))
+    for m in DATE_NUMERIC.finditer(folded):
+        a, b, c = m.groups()
+        if len(a) == 4:
+            candidates.append((int(a), int(b), int(c)))
+        else:
+            year = int(c) + (2000 if len(c) == 2 else 0)
+            orders = [(year, int(a), int(b)), (year, int(b), int(a))]
+            candidates += orders if prefer_month_first else orders[::-1]
+    for m in DATE_EN.finditer(folded):
+        d1, mon1, y1, mon2, d2, y2 = m.groups()
+        mon, day, year = (mon1, d1, y1) if mon1 else (mon2, d2, y2)
+        if mon in MONTHS:
+            candidates.append((int(year), MONTHS[mon], int(day)))
+    for year, month, day in candidates:
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _field(value=None, confidence: float = 0.0) -> dict:
+    return {"value": value, "confidence": confidence if value is not None else 0.0}
+
+
+def _label_match(row: _Row, field: str):
+    m = re.search(rf"(?:^|[^a-z]){LABELS[field]}(?![a-z])", row.folded)
+    return m
+
+
+def read_invoice(picture: Picture) -> dict:
+    """Invoice number, date, supplier, tax, total, currency and item lines of an invoice.
+
+    Returns {invoice_number, date, supplier, total, currency, tax: {value, confidence}, lines:
+    [{description, quantity, amount, confidence}], text, language}; a field not found is
+    {value: None, confidence: 0}.
+    """
+    _require_tesseract()
+    rows = _rows(picture)
+    text = "\n".join(r.text for r in rows)
+    folded_all = _fold(text)
+    vi_hits = len(re.findall(r"hoa don|tong cong|thue gtgt|don vi|so luong|thanh tien|ngay", folded_all))
+    diacritics = sum(1 for ch in text if ch in "ăâđêôơưĂÂĐÊÔƠƯ" or ord(ch) in range(0x1EA0, 0x1EFA))
+    language = "vie" if vi_hits >= 2 or diacritics > 10 else "eng"
+
+    votes = {code: len(re.findall(pattern, text)) for code, pattern in CURRENCIES}
+    code, count = max(votes.items(), key=lambda kv: kv[1])
+    currency = _field(code, 1.0) if count else _field()
+    if count:  # the confidence of the words that carry the currency marks
+        confs = [r.confidence(*m.span()) for r in rows
+                 for m in re.finditer(dict(CURRENCIES)[code], r.text)]
+        currency = _field(code, round(float(np.mean(confs)), 3) if confs else 0.0)
+
+    out = {name: _field() for name in ("invoice_number", "date", "supplier", "total", "tax")}
+    out["currency"] = currency
+    totals_row = None
+    for i, row in enumerate(rows):
+        folded = row.folded
+        if out["invoice_number"]["value"] is None and (m := _label_match(row, "invoice_number")):
+            v = re.search(r"[:#.]?\s*([A-Za-z0-9][A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*)", row.text[m.end():])
+            if v:
+                s, e = m.end() + v.start(1), m.end() + v.end(1)
+                out["invoice_number"] = _field(v.group(1), row.confidence(s, e))
+        if out["date"]["value"] is None and (m := _label_match(row, "date")):
+            iso = _parse_date(row.text[m.start():], prefer_month_first=code == "USD")
+            if iso:
+                out["date"] = _field(iso, row.confidence(m.end(), len(row.text)))
+        if out["supplier"]["value"] is None and (m := _label_match(row, "supplier")):
+            value = row.text[m.end():].lstrip(" :.-").strip()
+            if value:
+                out["supplier"] = _field(value, row.confidence(len(row.text) - len(value), len(row.text)))
+        if (m := _label_match(row, "tax")) and not NOT_TOTAL.search(folded):
+            found = _last_amount(row, m.end())
+            if found and out["tax"]["value"] is None:
+                out["tax"] = _field(*found)
+        if (m := _label_match(row, "total")) and not NOT_TOTAL.search(folded) \
+                and not _label_match(row, "tax"):
+            found = _last_amount(row, m.end())
+            if found:  # the last total on the page is the one to pay
+                out["total"] = _field(*found)
+                totals_row = i
+    out["lines"] = _item_lines(rows)
+    out["text"] = text
+    out["language"] = language
+    return out
+
+
+def _item_lines(rows: list[_Row]) -> list[dict]:
+    """Rows between the table header and the first totals row that end in an amount."""
+    start = next((i for i, r in enumerate(rows) if TABLE_HEAD.search(r.folded)
+                  and not _label_match(r, "supplier")), None)
+    if start is None:
+        return []
+    lines = []
+    for row in rows[start + 1:]:
+        folded = row.folded
+        if NOT_TOTAL.search(folded) or _label_match(row, "total") or _label_match(row, "tax"):
+            break
+        amounts = list(AMOUNT.finditer(row.text))
+        if not amounts:
+            continue
+        first = amounts[0].start()
+        description = row.text[:first].strip(" .:-|")
+        if not description or not re.search(r"[^\W\d]", description):
+            continue
+        amount = _amount(amounts[-1].group(1))
+        quantity = None
+        if len(amounts) >= 2:
+            q = _amount(amounts[0].group(1))
+            quantity = int(q) if q is not None and float(q).is_integer() else q
+        confidence = row.confidence(0, len(row.text))
+        lines.append({"description": description, "quantity": quantity, "amount": amount,
+                      "confidence": confidence})
+    return lines
