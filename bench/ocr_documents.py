@@ -148,7 +148,7 @@ def run_invoices(docs: list[render.RenderedInvoice]) -> None:
         got_lines = [(ln["description"], ln["quantity"], ln["amount"]) for ln in r["lines"]]
         right["lines"] += got_lines == [(ln.description, ln.quantity, float(ln.amount)) for ln in doc.lines]
         base_right["invoice_number"] += doc.number in text
-        base_right["date"] += doc.date.strftime("%d/%m/%Y") in text
+        base_right["date"] += doc.date.strftime("%d/%m/%Y" if doc.currency == "VND" else "%m/%d/%Y") in text
         base_right["supplier"] += doc.supplier in text
     n = len(docs)
     print(f"Invoices  {n} documents ({sum(d.currency == 'VND' for d in docs)} VND, "

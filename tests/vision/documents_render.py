@@ -3,7 +3,7 @@
 The MRZ lines come from ``mrz.generator`` (the check digits are the library's, not ours);
 ``tampered`` changes one digit of the document number after the lines are made, so its check
 digit no longer matches, as a forged page would. The invoices are Vietnamese (VND, labels
-with diacritics) or English (USD). Every builder returns PNG bytes and the values it drew,
+with diacritics, dates day first) or English (USD, dates month first, as in the US). Every builder returns PNG bytes and the values it drew,
 so a test compares what was read with what was printed.
 """
 
@@ -207,7 +207,7 @@ def invoice(language: str = "vi", number: str | None = None, day: date | None = 
     big, normal, bold = font(SANS_BOLD, 34), font(SANS, 24), font(SANS_BOLD, 24)
     draw.text((60, 40), "HÓA ĐƠN GIÁ TRỊ GIA TĂNG" if vi else "INVOICE", font=big, fill=(0, 0, 0))
     head = ([("Đơn vị bán", supplier), ("Số hóa đơn", number), ("Ngày", day.strftime("%d/%m/%Y"))]
-            if vi else [("Supplier", supplier), ("Invoice No", number), ("Date", day.strftime("%d/%m/%Y"))])
+            if vi else [("Supplier", supplier), ("Invoice No", number), ("Date", day.strftime("%m/%d/%Y"))])
     y = 120
     for label, value in head:
         draw.text((60, y), f"{label}: {value}", font=normal, fill=(0, 0, 0))
