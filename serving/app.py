@@ -31,8 +31,9 @@ from serving.core import docs, errors
 from serving.core.auth import Authenticator
 from serving.core.observability import Metrics, RequestContext
 from serving.core.rate_limits import RateLimiter
-from serving.routes import (cancellation_risk, demand_forecasts, event_intake, guest_value,
-                            model_operations, platform_health, prices, recommendations)
+from serving.routes import (cancellation_risk, cv_documents, cv_faces, cv_health, cv_images,
+                            demand_forecasts, event_intake, guest_value, model_operations,
+                            platform_health, prices, recommendations)
 from serving.services.champions import ChampionRegistry
 from serving.services.container import Services
 from serving.services.dagster_runs import DagsterRuns
@@ -43,12 +44,14 @@ from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
 from serving.services.price_book import PriceBook
+from serving.services.vision_models import Vision
 
 log = logging.getLogger("innsight.serving")
 
 DESCRIPTION = """
 Pricing, cancellation risk, guest value, forecasts and recommendations from the champion
-models of the MLflow registry and the online features of Feast; events into the lake's
+models of the MLflow registry and the online features of Feast; face attendance, image
+search, room inspection, anomalies and documents (`/api/v1/cv`); events into the lake's
 landing zone.
 
 **Auth.** Every endpoint but health needs `Authorization: Bearer <JWT>` (local use:
@@ -66,6 +69,7 @@ are, they answer with success. Each error status shows what this endpoint answer
 
 ML_ROUTES = (cancellation_risk, guest_value, prices, demand_forecasts, recommendations,
              model_operations)
+CV_ROUTES = (cv_faces, cv_images, cv_documents, cv_health)
 
 
 def build_services(settings: Settings) -> Services:
@@ -90,6 +94,7 @@ def build_services(settings: Settings) -> Services:
         events=EventInbox(LandingZone.from_settings(settings)),
         dagster=DagsterRuns(settings.api_host, settings.dagster_port),
         marts=MartsFile(settings.marts_path),
+        vision=Vision.from_settings(settings, lake),
     )
 
 
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.predictions.start()
         services.champions.start()
         services.features.warm_up()
+        services.vision.load()
         # The models' look-up tables are millions of long-lived objects: keep them out of
         # the cyclic GC, whose full passes over them stalled requests for ~0.4 s.
         gc.collect()
@@ -134,5 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in ML_ROUTES:
         ml.include_router(module.router)
     app.include_router(ml)
+    cv = APIRouter(prefix="/api/v1/cv")
+    for module in CV_ROUTES:
+        cv.include_router(module.router)
+    app.include_router(cv)
     app.include_router(event_intake.router)
     return app

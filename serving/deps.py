@@ -30,6 +30,7 @@ from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
 from serving.services.price_book import PriceBook
+from serving.services.vision_models import Vision
 
 # Dependencies are async: trivial work, and a plain def would cost a worker-thread round
 # trip per request.
@@ -79,6 +80,10 @@ async def prediction_log_dep(request: Request) -> PredictionLog:
     return _services(request).predictions
 
 
+async def vision_dep(request: Request) -> Vision:
+    return _services(request).vision
+
+
 class Recorder:
     """Records a prediction: the metrics and the lake's prediction log (with the request's
     correlation id and caller); returns the prediction id."""
@@ -115,6 +120,7 @@ Marts = Annotated[MartsFile, Depends(marts_dep)]
 MetricsDep = Annotated[Metrics, Depends(metrics_dep)]
 PredictionLogDep = Annotated[PredictionLog, Depends(prediction_log_dep)]
 Record = Annotated[Recorder, Depends(recorder_dep)]
+VisionDep = Annotated[Vision, Depends(vision_dep)]
 
 
 # -- who is calling -----------------------------------------------------------------------
@@ -155,6 +161,8 @@ def require(permission: str):
 
 
 MlReader = Annotated[Principal, Depends(require("ml:read"))]
+CvReader = Annotated[Principal, Depends(require("cv:read"))]
+CvWriter = Annotated[Principal, Depends(require("cv:write"))]
 EventWriter = Annotated[Principal, Depends(require("events:write"))]
 MetricsReader = Annotated[Principal, Depends(require("metrics:read"))]
 Admin = Annotated[Principal, Depends(require("admin"))]

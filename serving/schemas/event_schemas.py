@@ -13,7 +13,7 @@ from serving.schemas.booking_fields import (CustomerType, DepositType, Distribut
                                             MarketSegment, Meal, allowed_values)
 from serving.services import hotel_lookup
 
-Kind = Literal["booking", "room_status", "attendance"]
+Kind = Literal["booking", "room_status", "attendance", "anomaly"]
 RoomStatus = allowed_values(ROOM_INSPECTIONS.contract, "status")
 
 

@@ -15,8 +15,11 @@ response examples' hotels, ids and days are filled with the same values
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 Example = dict[str, Any]  # an OpenAPI example object: summary, value
@@ -150,11 +153,74 @@ def booking(s: Sample) -> dict[str, Example]:
         "guest_data": guest, "room_data": room})}
 
 
+# -- vision: the images are files of serving/examples (see its README) -----------------------
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_EMPLOYEE = "EXAMPLE-EMPLOYEE"  # enrolled by the enrol example, erased by the erase one
+
+
+@lru_cache(maxsize=None)
+def example_image(name: str) -> str:
+    return base64.b64encode((EXAMPLES_DIR / name).read_bytes()).decode()
+
+
+def enroll(s: Sample) -> dict[str, Example]:
+    return {"one photo": _example("An employee from one photo (erase them with DELETE)", {
+        "employee_id": EXAMPLE_EMPLOYEE, "images": [example_image("face.jpg")],
+        "metadata": {"name": "Example Employee", "department": "front_office", "hotel": s.hotel}})}
+
+
+def recognize(s: Sample) -> dict[str, Example]:
+    return {"one frame": _example("A frame of a lobby camera", {
+                "image": example_image("face.jpg"), "camera_id": "cam_lobby_01"}),
+            "burst": _example("Three frames of one camera, decided as one", {
+                "images": [example_image("face.jpg")] * 3, "camera_id": "cam_lobby_01"})}
+
+
+def index_image(s: Sample) -> dict[str, Example]:
+    return {"room": _example("A room photo", {"image": example_image("room.jpg"), "metadata": {
+        "category": "room", "hotel": s.hotel, "room_number": s.room_number,
+        "description": "made bed with white linen, window, bedside lamp", "tags": ["clean"]}})}
+
+
+def search_images(s: Sample) -> dict[str, Example]:
+    return {"by words": _example("Lost and found, by its description", {
+                "query_text": "black leather wallet", "category": "lost_and_found", "top_k": 5}),
+            "by image": _example("Rooms that look like this one", {
+                "query_image": example_image("room.jpg"), "category": "room", "hotel": s.hotel,
+                "top_k": 5})}
+
+
+def analyze_room(s: Sample) -> dict[str, Example]:
+    return {"after cleaning": _example("A room photographed after cleaning", {
+        "image": example_image("room.jpg"), "hotel": s.hotel, "room_number": s.room_number,
+        "camera_id": "housekeeping-tablet-3"})}
+
+
+def detect_anomalies(s: Sample) -> dict[str, Example]:
+    return {"hallway": _example("A hallway camera frame", {
+        "image": example_image("room.jpg"), "hotel": s.hotel, "camera_id": "cam_hallway_03",
+        "detection_types": ["fire", "smoke", "flood", "intrusion"]})}
+
+
+def read_invoice(s: Sample) -> dict[str, Example]:
+    return {"invoice": _example("A supplier's invoice (Vietnamese)",
+                                {"image": example_image("invoice.png")})}
+
+
+def read_id(s: Sample) -> dict[str, Example]:
+    return {"passport": _example("A passport's data page", {
+        "image": example_image("passport.png"), "document_type": "passport"})}
+
+
 # request body model name -> its examples
 BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "ChurnRequest": churn, "ClvRequest": clv, "OptimizeRequest": optimize,
     "ForecastRequest": forecast, "ServicesRequest": services, "RoomsRequest": rooms,
     "AttendanceEvent": attendance, "RoomStatusEvent": room_status, "BookingEvent": booking,
+    "EnrollRequest": enroll, "RecognizeRequest": recognize, "IndexRequest": index_image,
+    "SearchRequest": search_images, "RoomAnalyzeRequest": analyze_room,
+    "AnomalyRequest": detect_anomalies, "OcrRequest": read_invoice, "IdRequest": read_id,
 }
 
 # path or query parameter -> its example

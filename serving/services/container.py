@@ -17,6 +17,7 @@ from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
 from serving.services.price_book import PriceBook
+from serving.services.vision_models import Vision
 
 
 @dataclass
@@ -33,3 +34,4 @@ class Services:
     events: EventInbox
     dagster: DagsterRuns
     marts: MartsFile
+    vision: Vision

@@ -22,7 +22,8 @@ from typing import Callable
 
 from base.files import atomic_path
 from lake.ingest import LandingZone
-from lake.sources import ATTENDANCE_EVENTS, PMS_BOOKINGS, ROOM_INSPECTIONS, Source
+from lake.sources import (ANOMALY_ALERTS, ATTENDANCE_EVENTS, PMS_BOOKINGS, ROOM_INSPECTIONS,
+                          Source)
 from serving.core.errors import ApiError, ErrorDetail, InvalidRequest, Message
 
 # kind -> (landing folder, file-name prefix matching the source's pattern, extension, source)
@@ -30,6 +31,7 @@ LANDING: dict[str, tuple[str, str, str, Source]] = {
     "attendance": ("attendance", "events", "jsonl", ATTENDANCE_EVENTS),
     "room_status": ("camera", "inspections", "jsonl", ROOM_INSPECTIONS),
     "booking": ("pms", "bookings", "csv", PMS_BOOKINGS),
+    "anomaly": ("camera", "anomalies", "jsonl", ANOMALY_ALERTS),
 }
 STAMP = "%Y%m%dT%H%M%S%fZ"
 EVENT_ID_TAKEN = Message("event_id '{event_id}' already landed in {landing_file} with other "
