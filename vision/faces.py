@@ -68,6 +68,7 @@ class FaceService:
         self._write = threading.RLock()  # one enrolment or erasure at a time
         self._impostors: np.ndarray | None = None
         self._calibration: Calibration | None = None
+        self._calibrated_at: int | None = None
 
     @classmethod
     def from_settings(cls, settings, lake: Lake, engine: FaceEngine | None = None) -> "FaceService":
@@ -98,17 +99,20 @@ class FaceService:
         ids, vectors = self.gallery.all_vectors()
         cal = calibrate(self.impostors(), ids, vectors, self.false_accept, self.engine.model)
         cal.save(self.calibration_path)
-        self._calibration = cal
+        self._calibration, self._calibrated_at = cal, None
         return cal
 
     def calibration(self) -> Calibration:
+        version = self.gallery._version()  # counting people scans the table: once a version
+        if self._calibration is not None and self._calibrated_at == version:
+            return self._calibration
         cal = self._calibration or Calibration.load(self.calibration_path)
         if cal is None or cal.model != self.engine.model \
                 or cal.enrolled_people != self.gallery.count_people():
             # Missing, of another model, or another process changed the gallery.
             with self._write:
                 cal = self.recalibrate()
-        self._calibration = cal
+        self._calibration, self._calibrated_at = cal, version
         return cal
 
     # -- API ------------------------------------------------------------------------------
