@@ -5,11 +5,12 @@ table ``images`` holds what search needs (the CLIP vector, the metadata, a ``tex
 of description and tags under a full-text index) and is rebuilt from the lake by
 ``rebuild``: after a model change, or if it is lost.
 
-Identity: an image is its bytes. ``image_id`` is the first 32 hex digits of the bytes'
-SHA-256, so indexing the same bytes again returns the existing row (``created: False``, the
-stored metadata, nothing written) even with other metadata; new metadata means new bytes or
-an edit through the lake. Both writes are idempotent, so a retry after a failure between
-the lake write and the LanceDB write completes the missing one.
+Identity: an indexed image is its bytes with its metadata. ``image_id`` is a digest of the
+bytes' SHA-256 and the normalised metadata, so indexing the same bytes with the same
+metadata again returns the existing row (``duplicate: True``, nothing written), while the
+same photo filed again with other metadata (another room, a corrected description) is a
+row of its own. Both writes are idempotent, so a retry after a failure between the lake
+write and the LanceDB write completes the missing one.
 
 Search (``search``) runs up to two ranked lists and fuses them:
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import time
 from typing import Iterator
 
@@ -55,8 +57,10 @@ META = ("category", "hotel", "room_number", "description", "tags")
 RESULT = ("image_id", *META, "indexed_at")
 
 
-def image_id_of(sha256: str) -> str:
-    return sha256[:32]
+def image_id_of(sha256: str, metadata: dict) -> str:
+    """32 hex digits naming these bytes filed with this (normalised) metadata."""
+    key = json.dumps([sha256, [metadata[k] for k in META]], ensure_ascii=False)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _sql(value: str) -> str:
@@ -80,8 +84,8 @@ class ImageIndex:
         self.lake, self.clip, self.name = lake, clip, table
 
     @classmethod
-    def from_settings(cls, settings, clip: ClipModel, lake: Lake | None = None) -> "ImageIndex":
-        return cls(settings.vectors_root, lake or Lake.from_settings(settings), clip)
+    def from_settings(cls, settings, lake: Lake, clip: ClipModel) -> "ImageIndex":
+        return cls(settings.vectors_root, lake, clip)
 
     # -- the LanceDB table --------------------------------------------------------------
 
@@ -122,21 +126,22 @@ class ImageIndex:
 
     def index(self, picture: Picture, metadata: dict, content: bytes | None = None) -> dict:
         """Store an image (lake row with the bytes, then the LanceDB row) and return its row:
-        {image_id, created, category, hotel, room_number, description, tags, sha256,
-        indexed_at}. ``content`` is the uploaded file (its SHA-256 must be the picture's);
-        without it the pixels are stored as PNG. Same bytes again: the existing row,
-        ``created`` False (see the module docstring)."""
+        {image_id, duplicate, category, hotel, room_number, description, tags, sha256,
+        indexed_at}. ``metadata``: category (room, lost_and_found, amenity), hotel, and
+        optionally room_number, description, tags (list of words). ``content`` is the
+        uploaded file (its SHA-256 must be the picture's); without it the pixels are stored
+        as PNG. Same bytes and metadata again: the existing row, ``duplicate`` True."""
         meta = self._metadata(metadata)
         if content is not None and hashlib.sha256(content).hexdigest() != picture.sha256:
             raise ValueError("content is not the bytes the picture was decoded from")
-        image_id = image_id_of(picture.sha256)
+        image_id = image_id_of(picture.sha256, meta)
         table = self._table()
         if table is not None:
             self._check_dim(table)
             found = table.search().where(f"image_id = {_sql(image_id)}").limit(1) \
                 .select([*RESULT, "sha256"]).to_list()
             if found:
-                return {**self._result(found[0]), "sha256": found[0]["sha256"], "created": False}
+                return {**self._result(found[0]), "sha256": found[0]["sha256"], "duplicate": True}
         vector = self.clip.encode_images([picture])[0]  # before any write: fails cleanly
         now = dt.datetime.now(dt.timezone.utc)
         stored = self._lake_row(image_id)
@@ -152,18 +157,18 @@ class ImageIndex:
                 "image_id": image_id, **meta, "sha256": picture.sha256, "format": fmt,
                 "width": picture.width, "height": picture.height, "content": content,
                 "indexed_at": now}], schema=IMAGES.schema))
-        else:  # the lake has it (a write that stopped before LanceDB): the lake's record wins
-            meta, now = {k: stored[k] for k in META}, stored["indexed_at"]
+        else:  # the lake has it (a write that stopped before LanceDB): keep its time
+            now = stored["indexed_at"]
         row = {"image_id": image_id, "vector": vector.tolist(), **meta,
                "text": _text(meta["description"], meta["tags"]), "sha256": picture.sha256,
                "indexed_at": now, "model": self.clip.identity}
         table = table if table is not None else self._create()
         table.merge_insert("image_id").when_not_matched_insert_all().execute(
             pa.Table.from_pylist([row], schema=self._schema(self.clip.dim)))
-        return {**self._result(row), "sha256": picture.sha256, "created": True}
+        return {**self._result(row), "sha256": picture.sha256, "duplicate": False}
 
     def _metadata(self, metadata: dict) -> dict:
-        unknown = set(metadata) - set(META)
+        unknown = {k for k, v in metadata.items() if v is not None} - set(META)
         if unknown:
             raise ValueError(f"unknown metadata {sorted(unknown)}; expected {list(META)}")
         if metadata.get("category") not in CATEGORIES:
@@ -174,10 +179,12 @@ class ImageIndex:
         tags = metadata.get("tags") or []
         if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
             raise ValueError("tags must be a list of strings")
+        tags = sorted({t.strip() for t in tags if t.strip()})  # a set of words: order is noise
         room = metadata.get("room_number")
         return {"category": metadata["category"], "hotel": str(metadata["hotel"]),
                 "room_number": None if room is None else str(room),
-                "description": metadata.get("description") or None, "tags": list(tags)}
+                "description": (metadata.get("description") or "").strip() or None,
+                "tags": tags}
 
     def _lake_row(self, image_id: str) -> dict | None:
         if not self.lake.exists(IMAGES.name):
