@@ -8,8 +8,9 @@ short), open_clip's own tokenizer; 32-dimension embeddings) and
 ``vision.clip_models`` finds an architecture open_clip does not ship.
 
 With ``train_steps`` the weights are first trained contrastively (CLIP's own loss) on
-rendered shapes and their captions ("a red circle", "a blue square"...), so text finds the
-matching image; otherwise they stay random (and images still find their own copies).
+rendered shapes and their captions ("a red circle", "a blue square"...), so a caption finds
+the pictures of its colour (the shape is learned less surely); otherwise the weights stay
+random (and images still find their own copies).
 ``shape_png`` and ``room_png`` draw the test images: shapes of a colour, and room photos
 that are tidy (a made bed on a plain floor) or messy (blotches and litter).
 """
