@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         return self.vectors_uri or str(self.home / "vectors")
 
     @property
+    def room_probe_path(self) -> Path:
+        """The room-inspection probe the Dagster asset writes and the API reads."""
+        return self.home / "models" / "room_probe" / "probe.npz"
+
+    @property
     def warehouse_dir(self) -> Path:
         return self.home / "warehouse"
 

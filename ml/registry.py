@@ -353,6 +353,22 @@ class ModelRegistry:
         return Registration(c.name, version, run.info.run_id, promoted, challenger,
                             champion_score, reason)
 
+    def log_training(self, name: str, params: dict[str, Any], metrics: dict[str, float],
+                     artifacts: dict[str, Path] | None = None, tags: dict[str, str] | None = None,
+                     note: str | None = None) -> str:
+        """Log a training run that is not a catalogue model (e.g. the room-inspection probe,
+        whose own gate decides what is served): params, measurements, metrics, files; the
+        code's commit and ``tags``. Returns the run id."""
+        self.client()
+        with mlflow.start_run(run_name=f"{name}-training", tags={
+                **source_tags(), **(tags or {}), **({MLFLOW_RUN_NOTE: note} if note else {})}) as run:
+            mlflow.log_params({k: v for k, v in params.items() if not is_measured(k, v)})
+            mlflow.log_metrics({k: float(v) for k, v in params.items() if is_measured(k, v)})
+            mlflow.log_metrics(metrics)
+            for folder, path in (artifacts or {}).items():
+                mlflow.log_artifact(str(path), folder)
+        return run.info.run_id
+
     def _as_of(self, name: str, version: str | None) -> str | None:
         """The as-of day a registered version was trained on (None for older runs)."""
         if version is None:

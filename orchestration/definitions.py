@@ -24,6 +24,9 @@ from orchestration.pricing.assets import build_price_schedule_asset
 from orchestration.pricing.jobs import PRICING_JOB
 from orchestration.pricing.schedules import pricing_schedule
 from orchestration.resources import platform_resources
+from orchestration.vision.assets import VISION_ASSETS
+from orchestration.vision.jobs import VISION_JOB, vector_maintenance
+from orchestration.vision.schedules import vector_maintenance_schedule
 from orchestration.warehouse.assets import warehouse_assets
 from orchestration.warehouse.resources import dbt_project
 
@@ -34,12 +37,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                                bronze_column_docs(settings.dbt_project_dir)),
                 *warehouse_assets(dbt_project(settings), settings.marts_path),
                 *FEATURE_ASSETS, *MODEL_ASSETS,
-                build_price_schedule_asset(settings.pricing_horizon_days)],
+                build_price_schedule_asset(settings.pricing_horizon_days), *VISION_ASSETS],
         jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
-              lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values()],
+              lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values(),
+              VISION_JOB, vector_maintenance],
         sensors=[landing_sensor],
         schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
-                   pricing_schedule],
+                   pricing_schedule, vector_maintenance_schedule],
         resources=platform_resources(settings),
     )
 

@@ -9,6 +9,7 @@ from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 from ml.registry import ModelRegistry
 from orchestration.models.resources import TrainingTimeline
+from orchestration.vision.resources import VisionModels
 from orchestration.warehouse.resources import Warehouse, dbt_resource
 
 
@@ -22,4 +23,5 @@ def platform_resources(settings: Settings) -> dict[str, object]:
         "feature_store": FeatureStore.from_settings(settings),
         "registry": ModelRegistry.from_settings(settings),  # MLflow
         "training": TrainingTimeline.from_settings(settings),  # the as-of day models train on
+        "vision": VisionModels.from_settings(settings, landing.lake),  # faces, CLIP (lazy)
     }

@@ -81,6 +81,31 @@ def set_threads(threads: int | None = None) -> int:
     return n
 
 
+def _reachable_or_cached(open_clip, model_name: str, tag: str, cache_dir) -> None:
+    """Fail in seconds, not the model hub client's ~50 s of retries, when the weights are
+    neither cached nor downloadable (no internet): the reason says what to set instead."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    config = open_clip.get_pretrained_cfg(model_name, tag) or {}
+    repo = config.get("hf_hub", "").rstrip("/")
+    if not repo:
+        return  # a URL download (no hub): open_clip's own error says what failed
+    for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+        if isinstance(try_to_load_from_cache(repo, name, cache_dir=str(cache_dir) if cache_dir else None), str):
+            return
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+    except OSError as e:
+        raise ConnectionError(
+            f"{model_name}/{tag} is not cached and {host} cannot be reached ({e}): download it "
+            "where there is internet, or set INNSIGHT_CLIP_CHECKPOINT to a local open_clip "
+            f"checkpoint of {model_name}") from None
+
+
 @dataclass
 class ClipModel:
     model_name: str
@@ -127,6 +152,8 @@ class ClipModel:
             raise ValueError(f"no pretrained tag and no checkpoint for {self.model_name}: "
                              "set clip_pretrained or clip_checkpoint")
         open_clip = import_open_clip()
+        if self.checkpoint is None:
+            _reachable_or_cached(open_clip, self.model_name, self.pretrained, cache_dir)
         set_threads(threads)
         if self.model_name not in open_clip.list_models() and self.checkpoint is not None:
             config = self.checkpoint.with_name(f"{self.model_name}.json")

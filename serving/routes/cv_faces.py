@@ -19,7 +19,7 @@ from serving.core.error_docs import documented, error_responses, invalid
 from serving.core.errors import ErrorDetail, InvalidRequest, Message, NotFound, Unavailable
 from serving.deps import CvReader, CvWriter, Events, MetricsDep, PredictionLogDep, VisionDep
 from serving.routes.event_intake import land
-from serving.schemas.cv_schemas import (EMPLOYEE_ID, EmbeddingResponse, EnrollRequest,
+from serving.schemas.cv_schemas import (EMPLOYEE_ID, EmbeddingResponse, EmployeeId, EnrollRequest,
                                         EnrollResponse, ErasureReceipt, RecognizeRequest,
                                         RecognizeResponse)
 from serving.schemas.request_examples import EXAMPLE_EMPLOYEE, examples_for
@@ -35,6 +35,10 @@ EmployeePath = Annotated[str, Path(pattern=EMPLOYEE_ID,
                                    openapi_examples={"the example employee": {
                                        "summary": "The employee the enrol example enrols",
                                        "value": EXAMPLE_EMPLOYEE}})]
+
+
+def bad_id():
+    return invalid(EmployeeId, "not an id!", "Not an employee id", where=("path", "employee_id"))
 
 
 def unavailable():
@@ -92,12 +96,13 @@ def recognize(body: Annotated[RecognizeRequest, Body(openapi_examples=examples_f
     action = vision.settings.attendance_cameras.get(body.camera_id or "")
     if out["decision"] == "match" and action:
         attendance = land_attendance(events, metrics, out, action, body)
-    status = faces.status()
+    if out["decision"] != "match":
+        out["confidence"] = 0.0  # the calibrated confidence is of a match; none here
     outputs = {k: out[k] for k in ("decision", "employee_id", "confidence", "similarity",
                                    "margin", "runner_up", "reason", "frames_voted")}
     elapsed = time.perf_counter() - started
     prediction_id = predictions.record(
-        model="face", version=status.get("model"), endpoint="cv/face/recognize",
+        model="face", version=faces.engine.model, endpoint="cv/face/recognize",
         inputs={"camera_id": body.camera_id, "frames": len(pictures),
                 "images_sha256": [p.sha256 for p in pictures]},
         outputs=outputs, latency_ms=round(elapsed * 1000, 3))
@@ -127,7 +132,7 @@ def land_attendance(events, metrics, out: dict, action: str, body: RecognizeRequ
 @router.get("/embedding/{employee_id}", response_model=EmbeddingResponse,
             responses=error_responses("cv:read", documented(
                 NotFound, NOBODY_ENROLLED, "Nobody enrolled under that id",
-                employee_id="XX-0000"), unavailable()),
+                employee_id="XX-0000"), bad_id(), unavailable()),
             summary="An employee's face templates (permission cv:read)")
 def embedding(employee_id: EmployeePath, _: CvReader, vision: VisionDep) -> EmbeddingResponse:
     """Every template of the employee: the embedding, the photo it came from (its SHA-256),
@@ -141,7 +146,7 @@ def embedding(employee_id: EmployeePath, _: CvReader, vision: VisionDep) -> Embe
 @router.delete("/{employee_id}", response_model=ErasureReceipt,
                responses=error_responses("cv:write", documented(
                    NotFound, NOBODY_ENROLLED, "Nobody enrolled under that id",
-                   employee_id="XX-0000"), unavailable()),
+                   employee_id="XX-0000"), bad_id(), unavailable()),
                summary="Erase a person's face data everywhere, with a receipt (permission cv:write)")
 def erase(employee_id: EmployeePath, principal: CvWriter, vision: VisionDep,
           predictions: PredictionLogDep) -> ErasureReceipt:

@@ -55,8 +55,8 @@ def index_image(body: Annotated[IndexRequest, Body(openapi_examples=examples_for
     embedding and words in the LanceDB index. The same image with the same metadata is
     indexed once (`duplicate`: true, its id returned)."""
     images, _rooms, _anomalies = vision.require_clip()
-    picture = vision.picture(body.image, "body.image")
-    out = images.index(picture, body.metadata.model_dump())
+    picture, content = vision.upload(body.image, "body.image")
+    out = images.index(picture, body.metadata.model_dump(), content=content)
     return IndexResponse(image_id=out["image_id"], duplicate=out["duplicate"],
                          category=body.metadata.category, indexed_at=out["indexed_at"])
 

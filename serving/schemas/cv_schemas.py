@@ -129,8 +129,9 @@ class RecognizeResponse(BaseModel):
     success: bool = Field(description="True when an enrolled employee was recognised.")
     decision: Literal["match", "unknown"]
     employee_id: str | None
-    confidence: float = Field(description="0..1: how far the similarity clears the threshold "
-                                          "and the margin (0 for unknown).")
+    confidence: float = Field(description="0..1, calibrated on strangers: 1 minus the chance "
+                                          "that someone not enrolled scores this similarity "
+                                          "against one of the enrolled people (0 for unknown).")
     similarity: float | None = Field(description="Best person's similarity.")
     margin: float | None = Field(description="Best person's lead over the next person.")
     runner_up: str | None = Field(description="The next-best person.")

@@ -13,7 +13,6 @@ import binascii
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from base.settings import Settings
@@ -32,11 +31,6 @@ log = logging.getLogger("innsight.serving")
 MODEL_UNAVAILABLE = Message("the {model} model is unavailable: {reason}")
 NOT_LOADED_YET = "still loading; retry in a few seconds"
 CLIP_CAPABILITIES = "image search, room analysis and anomaly detection"
-
-
-def room_probe_path(settings: Settings) -> Path:
-    """Where the room-inspection probe asset writes the probe the API uses."""
-    return settings.home / "models" / "room_probe" / "probe.joblib"
 
 
 @dataclass
@@ -59,19 +53,29 @@ class Vision:
                    FaceService.from_settings(settings, lake))
 
     def load(self) -> None:
-        """Load every model (each failure becomes its status)."""
-        s = self.settings
+        """Load the face models now (local files, a second or two) and CLIP in the
+        background (a download where there is internet): the API answers meanwhile, its
+        CLIP endpoints with 503 "still loading". Each failure becomes its status."""
         self.faces.load()
-        clip = ClipModel.load(s.clip_model, s.clip_pretrained, s.clip_checkpoint,
-                              s.home / "models" / "clip")
-        self.clip = clip
-        if clip.status()["loaded"]:
-            self.images = ImageIndex.from_settings(s, self.lake, clip)
-            self.rooms = RoomInspector(clip, room_probe_path(s))
-            self.anomalies = AnomalyDetector(clip)
-        self._loaded.set()
-        log.info("vision models loaded", extra={"fields": {
-            k: v.get("status") for k, v in self.status().items()}})
+        threading.Thread(target=self._load_clip, name="clip-loader", daemon=True).start()
+
+    def _load_clip(self) -> None:
+        s = self.settings
+        try:
+            clip = ClipModel.from_settings(s)
+            if clip.status()["loaded"]:
+                self.images = ImageIndex.from_settings(s, self.lake, clip)
+                self.rooms = RoomInspector(clip, s.room_probe_path)
+                self.anomalies = AnomalyDetector(clip)
+            self.clip = clip
+            log.info("vision models loaded", extra={"fields": {
+                k: v.get("status") for k, v in self.status().items()}})
+        finally:
+            self._loaded.set()
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        """True once CLIP is loaded or known not to be (for tests and the CLI)."""
+        return self._loaded.wait(timeout)
 
     # -- status ----------------------------------------------------------------------
 
@@ -92,9 +96,9 @@ class Vision:
     # -- for the routes ------------------------------------------------------------------
 
     def require_faces(self) -> FaceService:
-        status = self.faces.status()
-        if not status["loaded"]:
-            raise Unavailable(MODEL_UNAVAILABLE.format(model="face", reason=status["reason"]))
+        if not self.faces.load():  # loaded once; then a flag
+            raise Unavailable(MODEL_UNAVAILABLE.format(model="face",
+                                                       reason=self.faces.engine.reason))
         return self.faces
 
     def require_clip(self) -> tuple[ImageIndex, RoomInspector, AnomalyDetector]:
@@ -110,6 +114,10 @@ class Vision:
 
     def picture(self, data: str, field: str) -> Picture:
         """A base64 image of the request, decoded and checked; 422 naming the field."""
+        return decode(data, self.limits, field)[0]
+
+    def upload(self, data: str, field: str) -> tuple[Picture, bytes]:
+        """The checked image and the file's bytes (kept as sent)."""
         return decode(data, self.limits, field)
 
 
@@ -121,7 +129,7 @@ def _status(raw: dict, model: str | None, details: dict) -> dict[str, Any]:
                         if k not in ("loaded", "available", "model", "reason")}}
 
 
-def decode(data: str, limits: ImageLimits, field: str) -> Picture:
+def decode(data: str, limits: ImageLimits, field: str) -> tuple[Picture, bytes]:
     """base64 (with or without a data: prefix) -> a checked Picture; 422 otherwise."""
     if data.startswith("data:"):
         data = data.partition(",")[2]
@@ -130,7 +138,7 @@ def decode(data: str, limits: ImageLimits, field: str) -> Picture:
     except (binascii.Error, ValueError):
         raise _bad(field, "not valid base64: send the image file's bytes base64-encoded") from None
     try:
-        return limits.decode(raw)
+        return limits.decode(raw), raw
     except ImageRejected as e:
         raise _bad(field, str(e)) from None
 

@@ -44,19 +44,35 @@ def platform_home(tmp_path_factory) -> Path:
     return home
 
 
+# A camera whose recognitions are attendance events (setting attendance_cameras).
+STAFF_DOOR = "cam_staff_entrance"
+
+
 @pytest.fixture(scope="session")
-def api_settings(platform_home) -> Settings:
-    return Settings(home=platform_home, champion_poll_seconds=3600, predictions_flush_seconds=3600)
+def tiny_clip(tmp_path_factory) -> tuple[str, Path]:
+    """A tiny open_clip model built here (no model hub): (model name, checkpoint)."""
+    from tests.vision import tiny_clip
+
+    return tiny_clip.build(tmp_path_factory.mktemp("clip"))
+
+
+@pytest.fixture(scope="session")
+def api_settings(platform_home, tiny_clip) -> Settings:
+    return Settings(home=platform_home, champion_poll_seconds=3600, predictions_flush_seconds=3600,
+                    clip_model=tiny_clip[0], clip_checkpoint=tiny_clip[1],
+                    attendance_cameras={STAFF_DOOR: "check_in"})
 
 
 @pytest.fixture(scope="session")
 def client(api_settings):
-    """The app on the served platform, started (lifespan) once for the session."""
+    """The app on the served platform, started (lifespan) once for the session, its
+    vision models loaded."""
     from fastapi.testclient import TestClient
 
     from serving.app import create_app
 
     with TestClient(create_app(api_settings)) as c:
+        assert services(c).vision.wait_loaded(120)
         yield c
 
 

@@ -24,7 +24,7 @@ from tests.serving.conftest import bearer
 ML = "/api/v1/ml"
 # The only routes anyone may call without credentials.
 PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
-          ("GET", f"{ML}/health")}
+          ("GET", f"{ML}/health"), ("GET", "/api/v1/cv/health")}
 # The documentation pages (not in the schema; tests/test_api_docs_offline.py reads them).
 DOCS_PAGES = {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 # Path parameters that exist on the served platform.
@@ -376,7 +376,8 @@ def test_an_empty_home_answers_503_with_the_reason(tmp_path):
     from serving.app import create_app
 
     settings = Settings(home=tmp_path / "empty", dagster_port=free_port(),
-                        champion_poll_seconds=3600, predictions_flush_seconds=3600)
+                        champion_poll_seconds=3600, predictions_flush_seconds=3600,
+                        clip_checkpoint=tmp_path / "no-such-checkpoint.pt")
     admin = bearer(settings, "admin")
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         r = c.post(f"{ML}/churn/predict", json={"booking_id": "CH-1"}, headers=admin)

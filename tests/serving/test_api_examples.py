@@ -19,6 +19,7 @@ from tests.conftest import free_port
 from tests.serving.conftest import bearer
 
 ML = "/api/v1/ml"
+CV = "/api/v1/cv"
 JSON = "application/json"
 UNKNOWN = "XX-0000"
 # The route's valid request -> one that answers 404 (an id nothing has), per route with a 404.
@@ -28,9 +29,12 @@ NOT_FOUND = {
     ("POST", f"{ML}/recommend/services"): lambda ok: {**ok, "json": {"guest_id": UNKNOWN}},
     ("POST", f"{ML}/recommend/rooms"): lambda ok: {**ok, "json": {**ok["json"], "guest_id": UNKNOWN}},
     ("GET", f"{ML}/pricing/current/{{room_type}}"): lambda ok: {**ok, "path": {"room_type": "XX"}},
+    ("GET", f"{CV}/face/embedding/{{employee_id}}"): lambda ok: {**ok, "path": {"employee_id": UNKNOWN}},
+    ("DELETE", f"{CV}/face/{{employee_id}}"): lambda ok: {**ok, "path": {"employee_id": UNKNOWN}},
 }
 # Invalid path parameters (a body that is not an object is invalid on every POST).
-INVALID_PATH = {"room_type": "ROOM-TYPE-X", "model_name": "not-a-model"}
+INVALID_PATH = {"room_type": "ROOM-TYPE-X", "model_name": "not-a-model",
+                "employee_id": "not an id!"}
 # Blanks of a message that the route fixes: its example must show the route's own.
 FIXED_BY_ROUTE = {"permission", "model", "job"}
 # What a second event with the first one's id changes (a 409).
@@ -152,11 +156,13 @@ def test_a_schema_made_of_data_is_kept_until_the_marts_file_changes(client, spec
 
 @pytest.fixture(scope="module")
 def empty(tmp_path_factory):
-    """The app on a home with nothing built (no model, store, schedule or Dagster): its
-    503s."""
+    """The app on a home with nothing built or installed (no model, store, schedule,
+    Dagster, face pack or CLIP checkpoint): its 503s."""
     from serving.app import create_app
 
-    settings = Settings(home=tmp_path_factory.mktemp("empty") / "home", dagster_port=free_port(),
+    home = tmp_path_factory.mktemp("empty")
+    settings = Settings(home=home / "home", dagster_port=free_port(),
+                        face_model_pack="not-installed", clip_checkpoint=home / "no-clip.pt",
                         champion_poll_seconds=3600, predictions_flush_seconds=3600)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c, bearer(settings, "admin")
