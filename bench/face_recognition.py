@@ -29,6 +29,7 @@ from PIL import Image  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.timing import percentiles  # noqa: E402
 from base.settings import Settings  # noqa: E402
 from lake.delta_tables import Lake  # noqa: E402
 from vision.faces import FaceService  # noqa: E402
@@ -37,10 +38,6 @@ from vision.images import ImageLimits  # noqa: E402
 FIXTURES = REPO / "tests" / "fixtures" / "faces"
 TARGET_P99_MS = 100.0
 
-
-def pct(samples: list[float]) -> tuple[float, float]:
-    a = np.asarray(samples) * 1000
-    return float(np.percentile(a, 50)), float(np.percentile(a, 99))
 
 
 def main() -> None:
@@ -78,7 +75,7 @@ def main() -> None:
             result = service.recognize([limits.decode(raw["frame"])])
             full.append(time.perf_counter() - t)
         assert result["employee_id"] == "EMP-OBAMA"
-        (f50, f99), (e50, e99) = pct(floor), pct(full)
+        (f50, f99), (e50, e99) = percentiles(floor), percentiles(full)
         print(f"one camera frame ({frame.width}x{frame.height} JPEG), {args.runs} runs")
         print(f"  floor: FaceAnalysis.get (detect + embed)  p50 {f50:6.1f} ms  p99 {f99:6.1f} ms")
         print(f"  end to end (decode + detect + embed + gate + search + decision)  "

@@ -26,14 +26,11 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.timing import percentiles  # noqa: E402
 from vision.face_gallery import DIM, INDEX_FROM, FaceGallery, Template  # noqa: E402
 
 BUDGET_MS = 5.0
 
-
-def pct(samples: list[float]) -> tuple[float, float]:
-    a = np.asarray(samples) * 1000
-    return float(np.percentile(a, 50)), float(np.percentile(a, 99))
 
 
 def timed(fn, probes) -> tuple[list, list[float]]:
@@ -77,7 +74,7 @@ def run(size: int, queries: int, root: Path, rng) -> dict:
     truth = [o[0][0] for o in exact_out]
     assert truth == [f"P{i}" for i in floor_out], "exact search disagrees with brute force"
     return {"size": size, "load_s": load_s, "index_s": index_s,
-            "floor": pct(floor_t), "exact": pct(exact_t), "ann": pct(ann_t),
+            "floor": percentiles(floor_t), "exact": percentiles(exact_t), "ann": percentiles(ann_t),
             "recall_exact": float(np.mean([t == f"P{w}" for t, w in zip(truth, who)])),
             "recall_ann": float(np.mean([a[0][0] == t for a, t in zip(ann_out, truth)]))}
 

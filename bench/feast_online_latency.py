@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -30,26 +29,13 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import percentiles, timed  # noqa: E402
 from base.settings import Settings  # noqa: E402
 from features import config  # noqa: E402
 from features.config import StoreConfig  # noqa: E402
 from features.store import FeatureStore  # noqa: E402
 
 
-def percentiles(samples_s: list[float]) -> tuple[float, float]:
-    ms = sorted(s * 1000 for s in samples_s)
-    return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-
-
-def timed(fn, reads: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(reads):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def pick_booking(store: FeatureStore) -> tuple[str, dt.datetime]:

@@ -20,7 +20,6 @@ temporary lake and LanceDB folder. Prints p50/p99 in ms and the ratios.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import percentiles, timed  # noqa: E402
 from base.settings import Settings  # noqa: E402
 from lake.delta_tables import Lake  # noqa: E402
 from tests.vision import tiny_clip  # noqa: E402
@@ -41,20 +41,6 @@ WORDS = ("wallet", "umbrella", "scarf", "phone charger", "passport holder", "sun
 COLOURS = tuple(tiny_clip.COLOURS)
 
 
-def percentiles(samples_s: list[float]) -> tuple[float, float]:
-    ms = sorted(s * 1000 for s in samples_s)
-    return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-
-
-def timed(fn, reads: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(reads):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def report(label: str, samples: list[float], floor_label: str, floor: list[float]) -> None:

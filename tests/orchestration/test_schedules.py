@@ -21,6 +21,7 @@ SCHEDULES = {
     "monthly_lake_maintenance": ("lake_maintenance", "0 4 1 * *", dt.datetime(2026, 4, 1, 4, 0, tzinfo=UTC)),
     "nightly_retraining": (RETRAIN_ALL_JOB, "0 2 * * *", dt.datetime(2026, 3, 15, 2, 0, tzinfo=UTC)),
     "pricing_optimisation": ("pricing_optimisation", "0 3 * * *", dt.datetime(2026, 3, 15, 3, 0, tzinfo=UTC)),
+    "weekly_vector_maintenance": ("vector_maintenance", "30 3 * * 0", dt.datetime(2026, 3, 15, 3, 30, tzinfo=UTC)),
 }
 
 
@@ -110,6 +111,29 @@ def test_the_maintenance_tick_runs_and_compacts_the_settings_lake(platform):
     assert report["bronze/pms_bookings"]["files_added"] == 1
     after = zone.lake.read("bronze/pms_bookings").sort("booking_id")
     assert after.equals(before)
+
+
+def test_the_vector_maintenance_tick_compacts_the_lancedb_tables(platform):
+    """The weekly tick's run request, executed on a LanceDB table of three small appends:
+    compacted into fewer fragments, every row still there."""
+    import lancedb
+    import pyarrow as pa
+
+    settings, defs = platform
+    db = lancedb.connect(settings.vectors_root)
+    table = db.create_table("maintenance_probe", pa.table({"id": [0], "vector": [[0.0, 1.0]]}))
+    for i in (1, 2):
+        table.add(pa.table({"id": [i], "vector": [[float(i), 1.0]]}))
+    job_name, _, tick = SCHEDULES["weekly_vector_maintenance"]
+    [request] = defs.get_schedule_def("weekly_vector_maintenance").evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(request.job_name or job_name).execute_in_process(
+            run_config=request.run_config, tags=request.tags, instance=instance)
+    assert result.success
+    report = result.output_for_node("maintain_vector_tables")["maintenance_probe"]
+    assert report["fragments_before"] == 3 and report["fragments_after"] == 1
+    assert report["rows"] == 3 == db.open_table("maintenance_probe").count_rows()
 
 
 def test_a_run_may_set_the_as_of_day_the_models_train_on(platform, tmp_path):
