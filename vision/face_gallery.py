@@ -35,10 +35,11 @@ import pyarrow as pa
 TEMPLATES = "face_templates"
 PHOTOS = "face_photos"
 DIM = 512
-# Templates past which search uses the ANN index. bench/face_search.py (2 shared cores): exact
-# on the mirror p99 0.4 ms at 1k, 2 ms at 10k (recall 1.0), 22 ms at 100k; IVF_HNSW_SQ
-# p50 ~6 ms whatever the size (LanceDB's per-query cost) and 11.5 / 20 ms p50 / p99 at 100k
-# (recall@1 0.985). Exact wins below ~50k; the mirror (2 KB a template) also stops there.
+# Templates past which search uses the ANN index. bench/face_search.py (2 quiet cores): exact
+# on the mirror p99 0.15 ms at 1k, 1.1 ms at 10k, 13 ms at 100k (recall 1.0); IVF_HNSW_SQ
+# p50 ~6 ms whatever the size (LanceDB's per-query cost), p99 17 ms at 100k (recall@1 0.99).
+# Exact is faster at every size measured; past 50k the mirror (2 KB a template, in every API
+# worker) costs more memory than the index's few milliseconds are worth.
 INDEX_FROM = 50_000
 INDEX_TYPE = "IVF_HNSW_SQ"
 # Persons asked of the ANN search per wanted person (several templates per person) and the

@@ -228,6 +228,21 @@ def test_an_identity_document_failing_a_check_digit_is_refused(client, admin):
     assert r.json()["format"] == "TD1" and all(r.json()["checks"].values())
 
 
+def test_the_check_in_check_matches_the_document_photo_to_the_guest(client, admin):
+    from tests.vision import documents_render
+
+    page = documents_render.passport(portrait=(FACES / "obama.jpg").read_bytes()).png
+    r = client.post(f"{CV}/ocr/id", headers=admin, json={
+        "image": b64(page), "document_type": "passport", "face_image": photo("obama2.jpg")})
+    assert r.status_code == 200, r.text
+    match = r.json()["face_match"]
+    assert match["match"] is True and match["similarity"] >= match["threshold"]
+    r = client.post(f"{CV}/ocr/id", headers=admin,
+                    json={"image": b64(page), "face_image": photo("biden.jpg")})
+    assert r.status_code == 200 and r.json()["face_match"]["match"] is False
+    assert "1:1 threshold" in r.json()["face_match"]["reason"]
+
+
 def test_cv_health_says_which_models_are_loaded_and_why_not(client, tmp_path):
     from fastapi.testclient import TestClient
 

@@ -95,7 +95,7 @@ def _degrade(image: Image.Image, rng: random.Random, noise: float, blur: float,
 
 
 def _data_page(size: tuple[int, int], title: str, h: Holder, labels: list[tuple[str, str]],
-               mrz: list[str], mrz_size: int) -> Image.Image:
+               mrz: list[str], mrz_size: int, portrait: bytes | None = None) -> Image.Image:
     image = Image.new("RGB", size, (246, 243, 232))
     draw = ImageDraw.Draw(image)
     width, height = size
@@ -103,6 +103,10 @@ def _data_page(size: tuple[int, int], title: str, h: Holder, labels: list[tuple[
     # a photo placeholder: a face-coloured oval on grey, like the portrait on a real page
     draw.rectangle((40, 90, 290, 400), fill=(200, 200, 205))
     draw.ellipse((95, 140, 235, 330), fill=(214, 178, 150))
+    if portrait is not None:  # the holder's photo in its box, as printed on the page
+        photo = Image.open(io.BytesIO(portrait)).convert("RGB")
+        photo.thumbnail((250, 310))
+        image.paste(photo, (40 + (250 - photo.width) // 2, 90 + (310 - photo.height) // 2))
     x, y = 330, 95
     for label, value in labels:
         draw.text((x, y), label, font=font(SANS, 17), fill=(90, 90, 110))
@@ -118,7 +122,8 @@ def _data_page(size: tuple[int, int], title: str, h: Holder, labels: list[tuple[
 
 
 def passport(holder: Holder | None = None, tampered: bool = False, noise: float = 0.0,
-             blur: float = 0.0, rotate: float = 0.0, seed: int = 0) -> RenderedMRZ:
+             blur: float = 0.0, rotate: float = 0.0, seed: int = 0,
+             portrait: bytes | None = None) -> RenderedMRZ:
     h = holder or Holder()
     lines = td3_lines(h)
     if tampered:
@@ -128,7 +133,7 @@ def passport(holder: Holder | None = None, tampered: bool = False, noise: float 
               ("Ngày sinh / Date of birth", h.birth_date.strftime("%d/%m/%Y")),
               ("Giới tính / Sex", h.sex), ("Số hộ chiếu / Passport No", h.document_number),
               ("Có giá trị đến / Date of expiry", h.expiry_date.strftime("%d/%m/%Y"))]
-    image = _data_page((1250, 880), "HỘ CHIẾU / PASSPORT", h, labels, lines, 40)
+    image = _data_page((1250, 880), "HỘ CHIẾU / PASSPORT", h, labels, lines, 40, portrait)
     image = _degrade(image, random.Random(seed), noise, blur, rotate)
     return RenderedMRZ(png(image), h, lines, tampered)
 
