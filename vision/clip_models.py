@@ -13,7 +13,7 @@ ensembling: the mean of the prompts' normalised text embeddings, normalised agai
 softmax over the labels at the model's own logit scale.
 
 Importing this module makes ``import open_clip`` work beside a torchvision built for another
-torch (see ``_torchvision_schemas``); the other vision modules import open_clip through here.
+torch (see ``base.torch_env``); the other vision modules import open_clip through here.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from typing import Sequence
 
 import numpy as np
 
+from base.torch_env import torchvision_importable
+
 log = logging.getLogger(__name__)
 
 BATCH = 32  # images per forward pass: bounded memory on a CPU worker
@@ -37,33 +39,9 @@ class ClipUnavailable(RuntimeError):
     """The CLIP model did not load; the message is the load's reason."""
 
 
-def _torchvision_schemas() -> None:
-    """Declare ``torchvision::nms`` and ``torchvision::qnms`` when torchvision's compiled ops
-    are not loadable (a CUDA torchvision beside a CPU torch): torchvision registers fake
-    kernels for them at import and fails on an operator that does not exist, and open_clip
-    imports torchvision. Only missing schemas are declared; a working install is untouched."""
-    import torch
-
-    missing = []
-    for op in ("nms", "qnms"):
-        try:
-            torch._C._dispatch_find_schema_or_throw(f"torchvision::{op}", "")
-        except RuntimeError:
-            missing.append(op)
-    if missing:
-        global _TORCHVISION_FRAGMENT
-        _TORCHVISION_FRAGMENT = torch.library.Library("torchvision", "FRAGMENT")
-        for op in missing:
-            _TORCHVISION_FRAGMENT.define(
-                f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-
-
-_TORCHVISION_FRAGMENT = None  # kept alive: dropping the Library would undefine the schemas
-
-
 def import_open_clip():
-    """open_clip, importable in this environment (see ``_torchvision_schemas``)."""
-    _torchvision_schemas()
+    """open_clip, importable in this environment (``base.torch_env``)."""
+    torchvision_importable()
     import open_clip
 
     return open_clip
