@@ -56,6 +56,12 @@ bench: setup
 	$(PY) bench/feast_online_latency.py
 	$(PY) bench/prediction_log.py
 	$(PY) bench/api_load.py
+	$(PY) bench/face_recognition.py
+	$(PY) bench/face_search.py
+	$(PY) bench/image_search.py
+	$(PY) bench/ocr_documents.py
+	$(PY) bench/retrieval.py
+	$(PY) bench/routing.py
 
 # PNGs of /docs, a model's Dagster page and its MLflow run (docs/screenshots/), taken offline
 # with headless Chromium (Debian: apt-get install chromium); fails on a page that stays blank.
