@@ -109,6 +109,9 @@ EXAMPLE_PRICE = {"date": TODAY, "hotel": "<hotel name>", "hotel_code": "<hotel c
                  "competitor_avg": 109.0, "confidence": 0.82, "currency": "<currency>"}
 
 
+PRICING_YEARS = 20  # stays priced at most this far from today (pandas' nanoseconds end in 2262)
+
+
 class DateRange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: date
@@ -126,6 +129,11 @@ class OptimizeRequest(BaseModel):
     @model_validator(mode="after")
     def _range(self) -> "OptimizeRequest":
         days = (self.date_range.end - self.date_range.start).days + 1
+        today = date.today()
+        for name, day in (("start", self.date_range.start), ("end", self.date_range.end)):
+            if abs((day - today).days) > PRICING_YEARS * 366:
+                raise ValueError(f"date_range.{name} {day} is more than {PRICING_YEARS} years "
+                                 "from today: no stay to price")
         if days < 1:
             raise ValueError("date_range.end is before date_range.start")
         if days > MAX_DAYS:
