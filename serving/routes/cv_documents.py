@@ -8,12 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from serving.core.error_docs import documented, error_responses, invalid
-from serving.core.errors import ErrorDetail, InvalidRequest, Message, Unavailable
+from serving.core.error_docs import error_responses, invalid
+from serving.core.errors import ErrorDetail, InvalidRequest, Message
 from serving.deps import CvReader, VisionDep
 from serving.schemas.cv_schemas import IdRequest, IdResponse, InvoiceResponse, OcrRequest
 from serving.schemas.request_examples import examples_for
-from serving.services.vision_models import MODEL_UNAVAILABLE
 from vision.documents import DocumentUnreadable, read_invoice, read_mrz
 
 router = APIRouter(tags=["cv: documents"])
@@ -22,12 +21,17 @@ UNREADABLE = Message("the document could not be read: {reason}")
 CHECK_FAILED = Message("the MRZ fails its check digits ({checks}): the document is refused; "
                        "photograph it again, flat and sharp, or check it by hand")
 WRONG_KIND = Message("the MRZ is a {found}'s, not a {expected}'s")
-TESSERACT_MISSING = "tesseract is not installed: apt-get install tesseract-ocr tesseract-ocr-vie"
 
 
-def unavailable():
-    return documented(Unavailable, MODEL_UNAVAILABLE, "Tesseract not installed", model="OCR",
-                      reason=TESSERACT_MISSING)
+def read(reader, image: str, vision):
+    """The checked picture and what ``reader`` read of it; 422 when it cannot be read."""
+    vision.require_ocr()
+    picture = vision.picture(image, "body.image")
+    try:
+        return picture, reader(picture)
+    except DocumentUnreadable as e:
+        raise InvalidRequest(UNREADABLE.format(reason=e),
+                             [ErrorDetail(field="body.image", problem=str(e))]) from None
 
 
 @router.post("/ocr/invoice", response_model=InvoiceResponse,
@@ -38,14 +42,7 @@ def invoice(body: Annotated[OcrRequest, Body(openapi_examples=examples_for(OcrRe
     """Number, date, supplier, total, currency, tax and lines, each with the confidence
     of the words it was read from; a field not found is null with confidence 0, never
     guessed. Vietnamese and English invoices."""
-    vision.require_ocr()
-    picture = vision.picture(body.image, "body.image")
-    try:
-        out = read_invoice(picture)
-    except DocumentUnreadable as e:
-        raise InvalidRequest(UNREADABLE.format(reason=e),
-                             [ErrorDetail(field="body.image", problem=str(e))]) from None
-    return InvoiceResponse(**out)
+    return InvoiceResponse(**read(read_invoice, body.image, vision)[1])
 
 
 @router.post("/ocr/id", response_model=IdResponse,
@@ -58,13 +55,7 @@ def identity(body: Annotated[IdRequest, Body(openapi_examples=examples_for(IdReq
     every check digit verified: a document failing any (the composite included) is
     refused with 422 naming the checks. With `face_image`, the document's photo is matched
     1:1 against it."""
-    vision.require_ocr()
-    picture = vision.picture(body.image, "body.image")
-    try:
-        out = read_mrz(picture)
-    except DocumentUnreadable as e:
-        raise InvalidRequest(UNREADABLE.format(reason=e),
-                             [ErrorDetail(field="body.image", problem=str(e))]) from None
+    picture, out = read(read_mrz, body.image, vision)
     if not out["valid"]:
         failed = [name for name, ok in out["checks"].items() if not ok]
         raise InvalidRequest(CHECK_FAILED.format(checks=", ".join(failed) or "format"), [

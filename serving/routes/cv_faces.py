@@ -9,6 +9,7 @@ event, as ``POST /api/v1/events/attendance`` would.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from typing import Annotated
@@ -116,8 +117,6 @@ def recognize(body: Annotated[RecognizeRequest, Body(openapi_examples=examples_f
 
 def land_attendance(events, metrics, out: dict, action: str, body: RecognizeRequest):
     """The match as an attendance event of the camera (source `face`)."""
-    import json
-
     def render(event_id: str, received: datetime) -> str:
         at = (body.timestamp or received).astimezone(timezone.utc)
         return json.dumps({"event_id": event_id, "employee_id": out["employee_id"],
