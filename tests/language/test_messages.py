@@ -211,7 +211,8 @@ def test_a_polish_that_keeps_every_fact_is_taken():
     ("₫5,000,000", "₫500,000", "total_amount"),
     ("Saturday, 1 February 2025", "Sunday, 2 February 2025", "check_in"),
     ("John Doe", "Mr Doe", "guest_name"),
-    ("simply reply to this email", "enjoy 10% off when you reply to this email", "numbers not in the message (10)"),
+    ("simply reply to this email", "enjoy 10% off when you reply to this email",
+     "numbers not in the message (10)"),
 ])
 def test_a_polish_that_changes_a_fact_or_adds_a_number_is_refused(old, new, why):
     message = booking()
