@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -96,6 +97,7 @@ def upstream_of(message: str) -> str | None:
                  if m.group(1).lower() not in NOT_A_HOST), None)
 
 
+@lru_cache(maxsize=8192)  # the same few messages recur thousands of times per analysis
 def signature(message: str) -> str:
     """The message with what varies between occurrences (numbers, ids, hex, UUIDs, IPs)
     replaced: "Track 1234 lost on cam 3" and "Track 87 lost on cam 1" share one."""
