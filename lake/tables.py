@@ -101,6 +101,29 @@ FACE_ERASURES = Table(
     ("receipt_id",),
     "Erasure receipts: what was removed for a person, from which store, when (JSON).")
 
+# Language: what the API hands to the workflows. Guest requests as routed, and the actions
+# the assistant, execute/task and monitoring only queue (sending, creating tasks, alerting).
+GUEST_REQUESTS = Table(
+    "language/guest_requests",
+    {"request_id": pl.String, "received_at": TS, "guest_id": pl.String, "hotel": pl.String,
+     "channel": pl.String, "message": pl.String, "language": pl.String, "category": pl.String,
+     "confidence": pl.Float64, "priority": pl.String, "team": pl.String,
+     "request_type": pl.String, "room_number": pl.String, "items": pl.List(pl.String),
+     "quantity": pl.Int32, "urgency": pl.String, "needs_human": pl.Boolean,
+     "routed_by": pl.String, "requested_by": pl.String, "correlation_id": pl.String},
+    ("request_id",),
+    "Every guest message routed by /api/v1/llm/routing/classify: category, priority, team and "
+    "the structured request; needs_human marks those a person must read first.")
+
+QUEUED_ACTIONS = Table(
+    "language/queued_actions",
+    {"action_id": pl.String, "queued_at": TS, "action": pl.String, "arguments": pl.String,
+     "source": pl.String, "requested_by": pl.String, "correlation_id": pl.String,
+     "status": pl.String},
+    ("action_id",),
+    "Actions that write (send a message, create a task, send an alert), queued by the API for "
+    "the workflows with their arguments as JSON; status starts 'queued'.")
+
 TABLES: tuple[Table, ...] = (*(bronze(s) for s in SOURCES.values()), QUARANTINE, INGEST_LOG,
                              ML_PREDICTIONS, PRICE_SCHEDULE, FACE_ENROLMENTS, IMAGES,
-                             FACE_ERASURES)
+                             FACE_ERASURES, GUEST_REQUESTS, QUEUED_ACTIONS)

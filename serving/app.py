@@ -32,14 +32,16 @@ from serving.core.auth import Authenticator
 from serving.core.observability import Metrics, RequestContext
 from serving.core.rate_limits import RateLimiter
 from serving.routes import (cancellation_risk, cv_documents, cv_faces, cv_health, cv_images,
-                            demand_forecasts, event_intake, guest_value, model_operations,
-                            platform_health, prices, recommendations)
+                            demand_forecasts, event_intake, guest_value, llm_assistant,
+                            llm_health, llm_messages, llm_monitoring, llm_routing,
+                            model_operations, platform_health, prices, recommendations)
 from serving.services.champions import ChampionRegistry
 from serving.services.container import Services
 from serving.services.dagster_runs import DagsterRuns
 from serving.services.event_inbox import EventInbox
 from serving.services.example_data import read_sample
 from serving.services.hotel_lookup import PropertyScope
+from serving.services.language_models import Language
 from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
@@ -51,8 +53,9 @@ log = logging.getLogger("innsight.serving")
 DESCRIPTION = """
 Pricing, cancellation risk, guest value, forecasts and recommendations from the champion
 models of the MLflow registry and the online features of Feast; face attendance, image
-search, room inspection, anomalies and documents (`/api/v1/cv`); events into the lake's
-landing zone.
+search, room inspection, anomalies and documents (`/api/v1/cv`); the staff assistant, guest
+request routing, messages and log monitoring in Vietnamese and English (`/api/v1/llm`);
+events into the lake's landing zone.
 
 **Auth.** Every endpoint but health needs `Authorization: Bearer <JWT>` (local use:
 `innsight token --role revenue_manager`; `--role` is repeatable, `--subject` defaults to
@@ -70,6 +73,7 @@ are, they answer with success. Each error status shows what this endpoint answer
 ML_ROUTES = (cancellation_risk, guest_value, prices, demand_forecasts, recommendations,
              model_operations)
 CV_ROUTES = (cv_faces, cv_images, cv_documents, cv_health)
+LLM_ROUTES = (llm_assistant, llm_routing, llm_messages, llm_monitoring, llm_health)
 
 
 def build_services(settings: Settings) -> Services:
@@ -80,21 +84,27 @@ def build_services(settings: Settings) -> Services:
                                 flush_seconds=settings.predictions_flush_seconds,
                                 batch_rows=settings.predictions_batch_rows)
     metrics.predictions_pending.set_function(lambda: predictions.pending)
+    properties = PropertyMaster.load(settings.properties_file)
+    champions = ChampionRegistry(ModelRegistry.from_settings(settings), settings.marts_path,
+                                 poll_seconds=settings.champion_poll_seconds, metrics=metrics)
+    features = OnlineFeatures(FeatureStore.from_settings(settings))
+    price_book = PriceBook(lake)
     return Services(
         settings=settings,
         metrics=metrics,
         authenticator=Authenticator.from_settings(settings),
         limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage, metrics),
-        properties=PropertyMaster.load(settings.properties_file),
-        champions=ChampionRegistry(ModelRegistry.from_settings(settings), settings.marts_path,
-                                   poll_seconds=settings.champion_poll_seconds, metrics=metrics),
-        features=OnlineFeatures(FeatureStore.from_settings(settings)),
+        properties=properties,
+        champions=champions,
+        features=features,
         predictions=predictions,
-        price_book=PriceBook(lake),
+        price_book=price_book,
         events=EventInbox(LandingZone.from_settings(settings)),
         dagster=DagsterRuns(settings.api_host, settings.dagster_port),
         marts=MartsFile(settings.marts_path),
         vision=Vision.from_settings(settings, lake),
+        language=Language(settings, lake, champions, features, price_book,
+                          {h.name: h.currency for h in properties.hotels if h.currency}),
     )
 
 
@@ -111,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.champions.start()
         services.features.warm_up()
         services.vision.load()
+        services.language.load()
         # The models' look-up tables are millions of long-lived objects: keep them out of
         # the cyclic GC, whose full passes over them stalled requests for ~0.4 s.
         gc.collect()
@@ -144,5 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in CV_ROUTES:
         cv.include_router(module.router)
     app.include_router(cv)
+    llm = APIRouter(prefix="/api/v1/llm")
+    for module in LLM_ROUTES:
+        llm.include_router(module.router)
+    app.include_router(llm)
     app.include_router(event_intake.router)
     return app

@@ -26,6 +26,7 @@ from serving.services.champions import Champion, ChampionRegistry
 from serving.services.container import Services
 from serving.services.dagster_runs import DagsterRuns
 from serving.services.event_inbox import EventInbox
+from serving.services.language_models import Language
 from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
@@ -84,6 +85,10 @@ async def vision_dep(request: Request) -> Vision:
     return _services(request).vision
 
 
+async def language_dep(request: Request) -> Language:
+    return _services(request).language
+
+
 class Recorder:
     """Records a prediction: the metrics and the lake's prediction log (with the request's
     correlation id and caller); returns the prediction id."""
@@ -121,6 +126,7 @@ MetricsDep = Annotated[Metrics, Depends(metrics_dep)]
 PredictionLogDep = Annotated[PredictionLog, Depends(prediction_log_dep)]
 Record = Annotated[Recorder, Depends(recorder_dep)]
 VisionDep = Annotated[Vision, Depends(vision_dep)]
+LanguageDep = Annotated[Language, Depends(language_dep)]
 
 
 # -- who is calling -----------------------------------------------------------------------
@@ -163,6 +169,7 @@ def require(permission: str):
 MlReader = Annotated[Principal, Depends(require("ml:read"))]
 CvReader = Annotated[Principal, Depends(require("cv:read"))]
 CvWriter = Annotated[Principal, Depends(require("cv:write"))]
+LlmUser = Annotated[Principal, Depends(require("llm:query"))]
 EventWriter = Annotated[Principal, Depends(require("events:write"))]
 MetricsReader = Annotated[Principal, Depends(require("metrics:read"))]
 Admin = Annotated[Principal, Depends(require("admin"))]

@@ -51,6 +51,14 @@ class Metrics:
                                          "Predictions buffered, not yet in the lake", registry=r)
         self.events = Counter("innsight_events", "Events written to the landing zone",
                               ["kind"], registry=r)
+        self.llm_answers = Counter("innsight_llm_answers", "Assistant answers, by mode and "
+                                   "outcome (answered, refused)", ["mode", "outcome"], registry=r)
+        self.llm_tool_calls = Counter("innsight_llm_tool_calls", "Assistant tool calls",
+                                      ["tool"], registry=r)
+        self.llm_routed = Counter("innsight_llm_routed_requests", "Guest requests routed",
+                                  ["category", "needs_human"], registry=r)
+        self.llm_latency = Histogram("innsight_llm_duration_seconds", "Time per language "
+                                     "operation", ["operation"], buckets=LATENCY_BUCKETS, registry=r)
 
 
 class RequestContext:

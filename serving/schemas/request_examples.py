@@ -213,6 +213,63 @@ def read_id(s: Sample) -> dict[str, Example]:
         "image": example_image("passport.png"), "document_type": "passport"})}
 
 
+def assistant(s: Sample) -> dict[str, Example]:
+    return {"policy": _example("A policy question (English)", {
+                "user_id": "EMP001", "message": "What is our late check-out policy?",
+                "context": {"role": "receptionist", "department": "front_desk"}}),
+            "policy (vi)": _example("The same, in Vietnamese", {
+                "message": "Giờ trả phòng muộn là mấy giờ và tính phí thế nào?"}),
+            "room": _example("A room's status, from the marts", {
+                "message": f"Is room {s.room_number} clean?", "context": {"hotel": s.hotel}})}
+
+
+def task(s: Sample) -> dict[str, Example]:
+    return {"check then send": _example("Check a room, then queue the guest's confirmation", {
+        "instruction": f"Check if room {s.room_number} is clean and ready, then send the "
+                       "confirmation email to the guest",
+        "context": {"booking_id": s.booking_id}, "hotel": s.hotel})}
+
+
+def routing(s: Sample) -> dict[str, Example]:
+    return {"towels": _example("Extra towels (English)", {"request": {
+                "guest_id": s.guest_id, "message": "I need 2 extra towels in room 201 please",
+                "channel": "whatsapp", "hotel": s.hotel}}),
+            "no hot water (vi)": _example("No hot water, Vietnamese without diacritics", {"request": {
+                "message": "phong 305 khong co nuoc nong", "channel": "app"}})}
+
+
+def _message(template: str, s: Sample) -> dict[str, Any]:
+    arrival, departure = _stay(s)
+    variables = {
+        "booking_confirmation": {"guest_name": "John Doe", "room_type": s.room_type,
+                                 "check_in": arrival, "check_out": departure, "total_amount": 5000000},
+        "apology": {"guest_name": "John Doe", "issue": "the air conditioning failed overnight",
+                    "compensation": "breakfast for two is on us tomorrow"},
+        "checkin_instructions": {"guest_name": "John Doe", "check_in": arrival, "room_type": s.room_type},
+        "checkin_ready": {"guest_name": "John Doe", "room_number": s.room_number},
+    }[template]
+    return {"template_type": template, "variables": variables, "hotel": s.hotel}
+
+
+def messages(path: str) -> Callable[[Sample], dict[str, Example]]:
+    first = {"email": "booking_confirmation", "apology": "apology",
+             "checkin-instructions": "checkin_instructions", "notification": "checkin_ready"}[path]
+
+    def build(s: Sample) -> dict[str, Example]:
+        return {"vi": _example("In Vietnamese", {**_message(first, s), "language": "vi"}),
+                "en": _example("In English", {**_message(first, s), "language": "en"})}
+    return build
+
+
+def log_analysis(s: Sample) -> dict[str, Example]:
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    quiet = [{"service": "cv", "level": "error", "message": "Recognition failed",
+              "timestamp": (now - timedelta(minutes=m)).isoformat()} for m in (120, 90, 60)]
+    spike = [{"service": "cv", "level": "error", "message": "Recognition failed",
+              "timestamp": (now - timedelta(seconds=20 * i)).isoformat()} for i in range(12)]
+    return {"spike": _example("Face recognition errors spiking", {"logs": quiet + spike})}
+
+
 # request body model name -> its examples
 BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "ChurnRequest": churn, "ClvRequest": clv, "OptimizeRequest": optimize,
@@ -221,6 +278,10 @@ BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "EnrollRequest": enroll, "RecognizeRequest": recognize, "IndexRequest": index_image,
     "SearchRequest": search_images, "RoomAnalyzeRequest": analyze_room,
     "AnomalyRequest": detect_anomalies, "OcrRequest": read_invoice, "IdRequest": read_id,
+    "AssistantQuery": assistant, "TaskRequest": task, "RoutingRequest": routing,
+    "AnalyzeRequest": log_analysis,
+    **{f"message:{path}": messages(path)
+       for path in ("email", "apology", "checkin-instructions", "notification")},
 }
 
 # path or query parameter -> its example

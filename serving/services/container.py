@@ -13,6 +13,7 @@ from serving.core.rate_limits import RateLimiter
 from serving.services.champions import ChampionRegistry
 from serving.services.dagster_runs import DagsterRuns
 from serving.services.event_inbox import EventInbox
+from serving.services.language_models import Language
 from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
@@ -35,3 +36,4 @@ class Services:
     dagster: DagsterRuns
     marts: MartsFile
     vision: Vision
+    language: Language

@@ -19,6 +19,8 @@ from tests.conftest import build_marts, known_booking_day
 def platform_home(tmp_path_factory) -> Path:
     from features.store import FeatureStore
     from lake.delta_tables import Lake
+    from language.embedders import Embedder
+    from language.knowledge_base import KnowledgeBase
     from ml.catalog import MODELS
     from ml.registry import ModelRegistry
     from ml.timeline import Timeline
@@ -41,6 +43,8 @@ def platform_home(tmp_path_factory) -> Path:
     store.materialize(start=day, end=day + dt.timedelta(hours=12), views=["booking_features"])
     store.materialize(views=["guest_clv_inputs"])
     publish_schedule(Lake.from_settings(settings), registry, dt.date.today(), 7)
+    # the assistant's knowledge base, as the language/knowledge_base asset builds it
+    KnowledgeBase(settings.vectors_root, Embedder(settings.text_embedder)).rebuild(settings.knowledge_dir)
     return home
 
 
@@ -66,13 +70,14 @@ def api_settings(platform_home, tiny_clip) -> Settings:
 @pytest.fixture(scope="session")
 def client(api_settings):
     """The app on the served platform, started (lifespan) once for the session, its
-    vision models loaded."""
+    vision models and its request router loaded."""
     from fastapi.testclient import TestClient
 
     from serving.app import create_app
 
     with TestClient(create_app(api_settings)) as c:
         assert services(c).vision.wait_loaded(120)
+        assert services(c).language.wait_loaded(180)
         yield c
 
 

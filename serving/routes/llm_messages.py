@@ -1,0 +1,62 @@
+"""POST /api/v1/llm/generate/email | apology | checkin-instructions | notification: guest and
+staff messages in Vietnamese or English from templates (subject, text, HTML), optionally
+polished by the LLM with the facts kept verbatim."""
+
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from language.messages import InvalidVariable, MissingVariables, TEMPLATES
+from serving.core.error_docs import error_responses, invalid
+from serving.core.errors import ErrorDetail, InvalidRequest
+from serving.deps import LanguageDep, LlmUser, Properties
+from serving.schemas.llm_schemas import MessageRequest, MessageResponse
+from serving.schemas.request_examples import examples_for
+
+router = APIRouter(tags=["llm: messages"])
+
+# each path and the templates it renders (the first is its default)
+PATHS = {"email": tuple(TEMPLATES), "apology": ("apology",),
+         "checkin-instructions": ("checkin_instructions",),
+         "notification": ("checkin_ready", "supervisor_notice")}
+
+
+def _route(path: str, templates: tuple[str, ...]):
+    def generate(body: Annotated[MessageRequest, Body(openapi_examples=examples_for(f"message:{path}"))],
+                 _: LlmUser, language: LanguageDep, properties: Properties) -> MessageResponse:
+        if body.template_type not in templates:
+            raise InvalidRequest(f"/generate/{path} renders {', '.join(templates)}, not "
+                                 f"'{body.template_type}'",
+                                 [ErrorDetail(field="body.template_type",
+                                              problem=f"one of {', '.join(templates)}")])
+        try:
+            message = language.message(body.template_type, body.variables, body.language,
+                                       body.hotel, body.polish, properties)
+        except MissingVariables as e:
+            raise InvalidRequest(str(e), [ErrorDetail(field=f"body.variables.{n}", problem="missing")
+                                          for n in e.missing]
+                                 + [ErrorDetail(field=f"body.variables.{n}", problem="not taken")
+                                    for n in e.unknown]) from None
+        except InvalidVariable as e:
+            raise InvalidRequest(str(e), [ErrorDetail(field=f"body.variables.{e.variable}",
+                                                      problem=e.problem)]) from None
+        return MessageResponse(template_type=message.template, language=message.language,
+                               subject=message.subject, body=message.text, html_body=message.html,
+                               facts=message.facts, polished=message.polished,
+                               polish_note=message.polish_note)
+
+    generate.__doc__ = (f"Renders {', '.join(templates)} in Vietnamese or English: subject, "
+                        "plain text and HTML, amounts in the hotel's currency and dates as the "
+                        "language writes them; `facts` lists each value as written. With "
+                        "`polish` and an LLM configured the text is rewritten, and kept only "
+                        "if every fact survives verbatim (`polish_note` says why not).")
+    router.add_api_route(f"/generate/{path}", generate, methods=["POST"],
+                         response_model=MessageResponse, name=f"generate_{path.replace('-', '_')}",
+                         responses=error_responses("llm:query", invalid(MessageRequest, {}, "No template")),
+                         summary=f"Write {' or '.join(t.replace('_', ' ') for t in templates[:3])}"
+                                 f"{' ...' if len(templates) > 3 else ''} (permission llm:query)")
+
+
+for _path, _templates in PATHS.items():
+    _route(_path, _templates)
