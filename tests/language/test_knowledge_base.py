@@ -11,7 +11,8 @@ import yaml
 
 from base.settings import REPO_ROOT
 from language.embedders import Embedder
-from language.knowledge_base import KnowledgeBase, digest, passages
+from language import knowledge_base
+from language.knowledge_base import KnowledgeBase, Passage, digest, lines, passages
 
 CORPUS = REPO_ROOT / "language" / "knowledge"
 
@@ -75,6 +76,7 @@ def test_search_finds_the_passage_across_languages_and_without_accents(tmp_path,
     kb = KnowledgeBase(str(tmp_path / "vectors"), embedder)
     built = kb.rebuild(write(tmp_path / "docs"))
     assert built["passages"] == 7 and built["languages"] == ["en", "vi"]
+    assert built["lines"] == 7  # one paragraph each (a wrapped one is one line)
 
     def top(query, mode, language=None):
         hit = kb.search(query, top_k=1, mode=mode, language=language)[0]
@@ -113,3 +115,62 @@ def test_the_evaluation_set_points_at_passages_of_the_corpus():
     assert missing == []
     en = {p.file for p in passages(CORPUS) if p.language == "en"}
     assert en == {p.file for p in passages(CORPUS) if p.language == "vi"}  # same topics
+
+
+INVOICES = """# Invoices
+
+## Vietnam: VAT invoice (hóa đơn đỏ)
+- A company VAT invoice (hóa đơn GTGT) is issued on request at check-out with the company's
+  tax code.
+
+## Currencies
+- Bills are paid in the local currency; cards are accepted.
+"""
+
+
+def test_a_passage_is_also_embedded_line_by_line():
+    """List items (with their wrapped lines) and paragraphs are the lines, each under the
+    passage's title and heading."""
+    passage = Passage("en/x.md#0", "en", "x.md", "Invoices", "Rules",
+                      "Invoices — Rules\n- First rule,\n  wrapped.\n- Second rule.\n\nA paragraph\n"
+                      "on two lines.\n1. Numbered")
+    assert lines(passage) == ["Invoices — Rules\n- First rule, wrapped.",
+                              "Invoices — Rules\n- Second rule.",
+                              "Invoices — Rules\nA paragraph on two lines.",
+                              "Invoices — Rules\n1. Numbered"]
+
+
+def test_the_language_of_a_passage_does_not_draw_questions_of_that_language(
+        tmp_path, embedder, monkeypatch):
+    """An English heading with Vietnamese words in it drew a Vietnamese question about paying
+    in dollars; with each language's mean taken off, the passage on currencies comes first."""
+    folder = write(tmp_path / "docs", {"en/invoices.md": INVOICES})
+
+    def order(centring):
+        monkeypatch.setattr(knowledge_base, "CENTRING", centring)
+        kb = KnowledgeBase(str(tmp_path / f"vectors-{centring}"), embedder)
+        assert kb.rebuild(folder)["lines"] == 9
+        hits = kb.search("Khách trả bằng đô la được không?", top_k=7, mode="vector",
+                         language="en")
+        return [h["heading"] for h in hits]
+
+    chosen = knowledge_base.CENTRING
+    plain, centred = order(0.0), order(chosen)
+    assert plain.index("Vietnam: VAT invoice (hóa đơn đỏ)") < plain.index("Currencies")
+    assert centred.index("Currencies") < centred.index("Vietnam: VAT invoice (hóa đơn đỏ)")
+
+
+def test_scores_vector_is_the_cosine_and_hybrid_is_fused(tmp_path, embedder):
+    kb = KnowledgeBase(str(tmp_path / "vectors"), embedder)
+    kb.rebuild(write(tmp_path / "docs"))
+    query = "How late can I keep my room?"
+    [hit] = kb.search(query, top_k=1, mode="vector", language="en")
+    assert hit["heading"] == "Late check-out"
+    # the uncentred cosine of query and passage: the closeness the assistant thresholds
+    cosine = float(embedder.queries([query])[0] @ embedder.passages([hit["text"]])[0])
+    assert hit["score"] == pytest.approx(cosine, abs=1e-4)
+    hybrid = kb.search(query, top_k=3, mode="hybrid", language="en")
+    assert hybrid[0]["heading"] == "Late check-out"
+    assert [h["score"] for h in hybrid] == sorted((h["score"] for h in hybrid), reverse=True)
+    assert all(0.0 <= h["score"] <= 1.0 for h in hybrid)
+    assert {h["language"] for h in kb.search(query, top_k=7, mode="hybrid")} == {"en", "vi"}
