@@ -68,7 +68,7 @@ def query(body: Annotated[AssistantQuery, Body(openapi_examples=examples_for(Ass
     return answer_out(events[-1]["answer"])
 
 
-@router.post("/assistant/query-stream",
+@router.post("/assistant/query-stream", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description":
                               "Server-sent events: `tool` (a tool called, with its arguments), "
                               "`tool_result` (rows read, time), then `answer` (the whole "

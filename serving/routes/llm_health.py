@@ -32,7 +32,9 @@ def health(language: LanguageDep) -> LlmHealth | JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics of the language service (permission metrics:read)",
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **error_responses("metrics:read")})
+            response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text "
+                             "format."}, **error_responses("metrics:read")})
 def metrics(_: MetricsReader, metrics: MetricsDep) -> Response:
     """Assistant answers by mode and outcome, tool calls, routed requests by category and
     hand-over, and the time per operation."""

@@ -7,29 +7,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from language.messages import InvalidVariable, MissingVariables, TEMPLATES
+from language.messages import InvalidVariable, MissingVariables
 from serving.core.error_docs import error_responses, invalid
 from serving.core.errors import ErrorDetail, InvalidRequest
 from serving.deps import LanguageDep, LlmUser, Properties
-from serving.schemas.llm_schemas import MessageRequest, MessageResponse
+from serving.schemas.llm_schemas import MESSAGE_PATHS, MESSAGE_REQUESTS, MessageResponse
 from serving.schemas.request_examples import examples_for
 
 router = APIRouter(tags=["llm: messages"])
 
-# each path and the templates it renders (the first is its default)
-PATHS = {"email": tuple(TEMPLATES), "apology": ("apology",),
-         "checkin-instructions": ("checkin_instructions",),
-         "notification": ("checkin_ready", "supervisor_notice")}
-
-
 def _route(path: str, templates: tuple[str, ...]):
-    def generate(body: Annotated[MessageRequest, Body(openapi_examples=examples_for(f"message:{path}"))],
+    Request = MESSAGE_REQUESTS[path]
+
+    def generate(body: Annotated[Request, Body(openapi_examples=examples_for(Request))],
                  _: LlmUser, language: LanguageDep, properties: Properties) -> MessageResponse:
-        if body.template_type not in templates:
-            raise InvalidRequest(f"/generate/{path} renders {', '.join(templates)}, not "
-                                 f"'{body.template_type}'",
-                                 [ErrorDetail(field="body.template_type",
-                                              problem=f"one of {', '.join(templates)}")])
         try:
             message = language.message(body.template_type, body.variables, body.language,
                                        body.hotel, body.polish, properties)
@@ -53,10 +44,10 @@ def _route(path: str, templates: tuple[str, ...]):
                         "if every fact survives verbatim (`polish_note` says why not).")
     router.add_api_route(f"/generate/{path}", generate, methods=["POST"],
                          response_model=MessageResponse, name=f"generate_{path.replace('-', '_')}",
-                         responses=error_responses("llm:query", invalid(MessageRequest, {}, "No template")),
+                         responses=error_responses("llm:query", invalid(Request, {}, "No variables")),
                          summary=f"Write {' or '.join(t.replace('_', ' ') for t in templates[:3])}"
                                  f"{' ...' if len(templates) > 3 else ''} (permission llm:query)")
 
 
-for _path, _templates in PATHS.items():
+for _path, _templates in MESSAGE_PATHS.items():
     _route(_path, _templates)

@@ -11,7 +11,7 @@ from base.logging import correlation_id
 from language.log_monitoring import LogRecord
 from serving.core.error_docs import error_responses, invalid
 from serving.deps import LanguageDep, LlmUser
-from serving.schemas.llm_schemas import AnalyzeRequest, AnalyzeResponse, LogIssue
+from serving.schemas.llm_schemas import AnalyzeRequest, AnalyzeResponse, LogIssue, MonitoringStatus
 from serving.schemas.request_examples import examples_for
 
 router = APIRouter(tags=["llm: monitoring"])
@@ -44,10 +44,10 @@ def analyze(body: Annotated[AnalyzeRequest, Body(openapi_examples=examples_for(A
         alert_sent=bool(alert_ids), alert_channels=channels, alert_ids=alert_ids)
 
 
-@router.get("/monitoring/status", summary="What the log monitor knows per service "
+@router.get("/monitoring/status", response_model=MonitoringStatus, summary="What the log monitor knows per service "
                                           "(permission llm:query)",
             responses=error_responses("llm:query"))
-def monitoring_status(_: LlmUser, language: LanguageDep) -> dict:
+def monitoring_status(_: LlmUser, language: LanguageDep) -> MonitoringStatus:
     """Per service: its baseline error rate, the last window's rate and its open issues, as
     of the last analysis; overall ok or degraded."""
-    return language.monitor.status()
+    return MonitoringStatus(**language.monitor.status())

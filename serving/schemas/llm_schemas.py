@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, create_model
+
+from language.messages import TEMPLATES
 
 from serving.schemas.cv_schemas import HotelName, Strict
 
@@ -137,14 +139,31 @@ class RoutingResponse(BaseModel):
 
 
 class MessageRequest(Strict):
-    template_type: str = Field(description="booking_confirmation, apology, "
-                               "checkin_instructions, checkin_ready or supervisor_notice.")
-    variables: dict[str, Any]
+    template_type: str
+    variables: dict[str, Any] = Field(description="The template's variables: dates as "
+                                      "YYYY-MM-DD, amounts as numbers in the hotel's currency.")
     language: Language = "en"
     hotel: HotelName | None = Field(None, description="Whose name, currency and hours: "
                                     "defaults to the caller's only hotel or the first.")
     polish: bool = Field(False, description="Let the LLM rewrite the text (facts kept "
                          "verbatim, else the template is returned).")
+
+
+def message_request(name: str, templates: tuple[str, ...]) -> type[MessageRequest]:
+    """The body of one /generate path: MessageRequest with its own templates."""
+    described = "; ".join(f"`{t}`: {TEMPLATES[t].description} (takes {TEMPLATES[t].describe()})"
+                          for t in templates)
+    return create_model(name, __base__=MessageRequest, __module__=__name__,
+                        template_type=(Literal[templates], Field(templates[0], description=described)))
+
+
+# the /generate paths and their templates (the first is the default)
+MESSAGE_PATHS = {"email": tuple(TEMPLATES), "apology": ("apology",),
+                 "checkin-instructions": ("checkin_instructions",),
+                 "notification": ("checkin_ready", "supervisor_notice")}
+MESSAGE_REQUESTS = {path: message_request(
+    "".join(w.title() for w in path.split("-")) + "MessageRequest", templates)
+    for path, templates in MESSAGE_PATHS.items()}
 
 
 class MessageResponse(BaseModel):
@@ -191,6 +210,24 @@ class AnalyzeResponse(BaseModel):
     alert_sent: bool = Field(description="True when alerts were queued for the workflows.")
     alert_channels: list[str]
     alert_ids: list[str]
+
+
+class ServiceLogStatus(BaseModel):
+    baseline_rate: float | None
+    last_window_rate: float | None
+    last_window_errors: int | None
+    as_of: str | None
+    analysed_at: str | None
+    open_issues: list[LogIssue]
+
+
+class MonitoringStatus(BaseModel):
+    status: Literal["ok", "degraded"]
+    last_analysis: dict[str, Any] | None = Field(description="When, as of which log time, "
+                                                 "how many records, how many issues.")
+    open_issues: int
+    services: dict[str, ServiceLogStatus]
+    settings: dict[str, float]
 
 
 # -- health -----------------------------------------------------------------------------

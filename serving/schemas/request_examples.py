@@ -262,7 +262,7 @@ def messages(path: str) -> Callable[[Sample], dict[str, Example]]:
 
 
 def log_analysis(s: Sample) -> dict[str, Example]:
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.combine(s.today, time(8, 30), timezone.utc)
     quiet = [{"service": "cv", "level": "error", "message": "Recognition failed",
               "timestamp": (now - timedelta(minutes=m)).isoformat()} for m in (120, 90, 60)]
     spike = [{"service": "cv", "level": "error", "message": "Recognition failed",
@@ -280,7 +280,7 @@ BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "AnomalyRequest": detect_anomalies, "OcrRequest": read_invoice, "IdRequest": read_id,
     "AssistantQuery": assistant, "TaskRequest": task, "RoutingRequest": routing,
     "AnalyzeRequest": log_analysis,
-    **{f"message:{path}": messages(path)
+    **{"".join(w.title() for w in path.split("-")) + "MessageRequest": messages(path)
        for path in ("email", "apology", "checkin-instructions", "notification")},
 }
 

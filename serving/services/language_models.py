@@ -37,7 +37,7 @@ from language.messages import HotelVoice, Message as GuestMessage, polish, rende
 from language.request_routing import RequestRouter
 from language.routing_program import LlmRouting
 from language.task_plan import TaskRunner
-from serving.core.errors import ApiError, Message, Unavailable
+from serving.core.errors import ApiError, InvalidRequest, Message, Unavailable
 from serving.services.champions import CANCELLATION, FORECASTS, PRICING, ChampionRegistry
 from serving.services.online_features import OnlineFeatures
 from serving.services.price_book import PriceBook
@@ -46,6 +46,8 @@ log = logging.getLogger("innsight.serving")
 
 ROUTING_DATA = Path(__file__).resolve().parents[2] / "language" / "routing" / "train.jsonl"
 NOT_READY = Message("the {what} is not ready: {reason}")
+NO_CURRENCY = Message("hotel {hotel} has no currency in the property master: add its ISO code "
+                      "(currency: VND) to lake/reference/properties.yaml")
 
 
 class Language:
@@ -114,7 +116,9 @@ class Language:
                 polished: bool, properties: PropertyMaster) -> GuestMessage:
         """A message in the voice of ``hotel`` (default: the group's first property)."""
         h = properties.find(hotel) if hotel else properties.hotels[0]
-        message = render(template, variables, language, HotelVoice(h.name, h.currency or "EUR"))
+        if not h.currency:  # never guess the currency of an amount a guest will pay
+            raise InvalidRequest(NO_CURRENCY.format(hotel=h.code))
+        message = render(template, variables, language, HotelVoice(h.name, h.currency))
         if not polished:
             return message
         if not self.llm.enabled:

@@ -24,7 +24,7 @@ from tests.serving.conftest import bearer
 ML = "/api/v1/ml"
 # The only routes anyone may call without credentials.
 PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
-          ("GET", f"{ML}/health"), ("GET", "/api/v1/cv/health")}
+          ("GET", f"{ML}/health"), ("GET", "/api/v1/cv/health"), ("GET", "/api/v1/llm/health")}
 # The documentation pages (not in the schema; tests/test_api_docs_offline.py reads them).
 DOCS_PAGES = {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 # Path parameters that exist on the served platform.
