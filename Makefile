@@ -62,6 +62,7 @@ bench: setup
 	$(PY) bench/ocr_documents.py
 	$(PY) bench/retrieval.py
 	$(PY) bench/routing.py
+	$(PY) bench/assistant.py
 
 # PNGs of /docs, a model's Dagster page and its MLflow run (docs/screenshots/), taken offline
 # with headless Chromium (Debian: apt-get install chromium); fails on a page that stays blank.

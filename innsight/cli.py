@@ -407,6 +407,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     _ensure_port_free(s.api_host, s.dagster_port, "INNSIGHT_DAGSTER_PORT")
     _ensure_port_free(s.api_host, s.api_port, "INNSIGHT_API_PORT")
     _ensure_port_free(s.api_host, s.mlflow_port, "INNSIGHT_MLFLOW_PORT")
+    if s.llm_provider == "local":
+        _ensure_port_free(s.api_host, s.llm_port, "INNSIGHT_LLM_PORT")
     prepare_dagster_home(s)
     prepare_manifest(s)  # the code location loads the dbt models from it
     # A process manager's SIGTERM stops the servers too, as Ctrl-C does.
@@ -429,6 +431,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         start("Dagster UI", [str(bin_dir / "dagster"), "dev", "-w", str(WORKSPACE),
                              "-h", s.api_host, "-p", str(s.dagster_port)],
               s.dagster_url, "/server_info", "dagster")
+        if s.llm_provider == "local":
+            # the bundled SmolLM2 on llama.cpp, OpenAI-compatible; stopped with the rest
+            start("Local LLM", [sys.executable, "-m", "language.llm", "--host", s.api_host,
+                                "--port", str(s.llm_port)],
+                  f"http://{s.api_host}:{s.llm_port}", "/health", "llm")
         # 200 once every champion and the feature store are loaded
         start("API", [str(bin_dir / "uvicorn"), "--factory", "serving.app:create_app",
                       "--host", s.api_host, "--port", str(s.api_port)],
@@ -438,7 +445,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                             "-h", s.api_host, "-p", str(s.mlflow_port), "-w", "1"],
               s.mlflow_url, "/health", "mlflow")
         for name, (proc, base, check, log) in servers.items():
-            console.status(lambda: f"starting the Dagster UI, the API and the MLflow UI … {timer}")
+            console.status(lambda: f"starting the servers ({', '.join(servers)}) … {timer}")
             _wait_for(base + check, timeout=180, proc=proc, log=log)
             console.line(f"{name} is up in {timer}: {base}  (log: {_show(log)})")
         console.status(None)
@@ -545,7 +552,7 @@ def parser() -> argparse.ArgumentParser:
                                "INNSIGHT_EVALUATION_MONTHS)")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    serve = sub.add_parser("serve", help="start the Dagster UI, the API and the MLflow UI")
+    serve = sub.add_parser("serve", help="start the Dagster UI, the API, the MLflow UI and the local LLM")
     serve.add_argument("--check", action="store_true", help="start, check each answers, stop")
     serve.set_defaults(func=cmd_serve)
 
