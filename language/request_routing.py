@@ -34,20 +34,47 @@ C = 10.0
 ROOM = re.compile(r"(?:\broom|\brm|\bphong|\bp\.|\bp|#)\s*(?:no\.?|so)?\s*#?\s*(\d{2,5})\b")
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2,
                 "mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "sau": 6}
-# Item names (the training set's words) and how guests write them in Vietnamese, folded.
+# Item names (the training set's words) and how guests write them in Vietnamese. A word is
+# matched on the accent-folded text, whole (an English plural allowed: "towels"); a
+# Vietnamese word written with its accents must be written with these ones ("gối" is a
+# pillow, "gọi" a call; "chăn" a blanket, "chân" a foot), typed without them it is taken.
+# More specific names come first and keep their words from the general ones ("beach towel"
+# is not also a towel).
 ITEM_WORDS = {
-    "towel": ("towel", "khan tam", "khan"), "pillow": ("pillow", "goi"),
-    "blanket": ("blanket", "chan", "men"), "bed sheet": ("bed sheet", "sheet", "ga giuong", "drap"),
-    "toothbrush": ("toothbrush", "ban chai"), "shampoo": ("shampoo", "dau goi"),
-    "body wash": ("body wash", "sua tam"), "soap": ("soap", "xa phong", "xa bong"),
-    "toilet paper": ("toilet paper", "giay ve sinh"), "slippers": ("slipper", "dep"),
-    "bottled water": ("bottled water", "water bottle", "nuoc suoi", "chai nuoc"),
-    "key card": ("key card", "keycard", "the phong", "the tu"), "baby cot": ("baby cot", "cot", "crib", "noi", "cui"),
-    "extra bed": ("extra bed", "giuong phu"), "iron": ("iron", "ban ui", "ban la"),
-    "ironing board": ("ironing board",), "hanger": ("hanger", "moc ao"),
-    "phone charger": ("charger", "sac"), "remote control": ("remote", "dieu khien"),
-    "light bulb": ("light bulb", "bong den"), "beer": ("beer", "bia"), "coffee": ("coffee", "ca phe"),
+    "beach towel": ("beach towel", "pool towel", "khăn đi biển", "khăn hồ bơi"),
+    "hand towel": ("hand towel", "khăn tay", "khăn lau tay"),
+    "towel": ("towel", "khăn tắm", "khăn"), "pillowcase": ("pillowcase", "vỏ gối", "áo gối"),
+    "pillow": ("pillow", "gối"),
+    "blanket": ("blanket", "chăn", "mền"),
+    "bed sheet": ("bed sheet", "sheet", "ga giường", "ga trải giường", "drap"),
+    "toothpaste": ("toothpaste", "kem đánh răng"),
+    "toothbrush": ("toothbrush", "bàn chải"), "shampoo": ("shampoo", "dầu gội"),
+    "shower gel": ("shower gel",),
+    "body wash": ("body wash", "sữa tắm"), "soap": ("soap", "xà phòng", "xà bông"),
+    "toilet paper": ("toilet paper", "giấy vệ sinh"), "slippers": ("slipper", "dép"),
+    "bathrobe": ("bathrobe", "robe", "áo choàng tắm", "áo choàng"),
+    "hair dryer": ("hair dryer", "hairdryer", "máy sấy tóc", "máy sấy"),
+    "bottled water": ("bottled water", "water bottle", "nước suối", "chai nước"),
+    "key card": ("key card", "keycard", "thẻ phòng", "thẻ từ"),
+    "baby cot": ("baby cot", "cot", "crib", "nôi", "cũi"),
+    "extra bed": ("extra bed", "giường phụ"), "ironing board": ("ironing board",),
+    "iron": ("iron", "bàn ủi", "bàn là"), "hanger": ("hanger", "móc áo", "móc treo"),
+    "umbrella": ("umbrella", "cái ô", "chiếc ô", "cây dù", "cái dù"),
+    "kettle": ("kettle", "ấm siêu tốc", "ấm đun nước"),
+    "power adapter": ("adapter", "adaptor", "cục chuyển đổi", "ổ chuyển đổi"),
+    "mosquito repellent": ("mosquito repellent", "repellent", "thuốc chống muỗi"),
+    "phone charger": ("charger", "sạc"), "remote control": ("remote", "điều khiển"),
+    "light bulb": ("light bulb", "bóng đèn"), "beer": ("beer", "bia"), "coffee": ("coffee", "cà phê"),
 }
+_SHAPES = str.maketrans("đĐ", "dD")
+
+
+def _letters(text: str) -> str:
+    """Each character of ``text`` (lower case, NFC) without its diacritics, one for one, so
+    that a position in the folded text is the same position in the text."""
+    text = unicodedata.normalize("NFC", text.lower())
+    return "".join(unicodedata.normalize("NFKD", c)[0] if c.isalpha() else c
+                   for c in text.translate(_SHAPES))
 
 
 def fold(text: str) -> str:
@@ -56,19 +83,31 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+_ITEM_PATTERNS = [
+    (item, [(word, fold(word), re.compile(rf"\b{re.escape(fold(word))}(?:s|es)?\b"))
+            for word in words])
+    for item, words in ITEM_WORDS.items()]
+
+
 def extract(text: str) -> dict:
     """Room number, items and quantity written in the message (rules)."""
     folded = fold(text)
     room = ROOM.search(folded)
-    items, quantity = [], None
-    for item, words in ITEM_WORDS.items():
-        for word in words:
-            m = re.search(rf"\b{re.escape(word)}", folded)
+    written = unicodedata.normalize("NFC", text.lower())
+    letters = _letters(text)  # folded, position for position with ``written``
+    items, quantity, taken = [], None, []
+    for item, words in _ITEM_PATTERNS:
+        for word, plain, pattern in words:
+            m = next((m for m in pattern.finditer(letters)
+                      if not any(a < m.end() and m.start() < b for a, b in taken)
+                      and (written[m.start():m.start() + len(plain)] == plain  # no accents
+                           or written[m.start():m.start() + len(plain)] == word)), None)
             if m:
                 items.append(item)
+                taken.append(m.span())
                 # a count just before the item: "2 more bath towels", "them 2 cai khan"
                 before = re.findall(rf"(?<!\d)(\d{{1,2}})\b|\b({'|'.join(NUMBER_WORDS)})\b",
-                                    folded[max(0, m.start() - 25):m.start()])
+                                    letters[max(0, m.start() - 25):m.start()])
                 if quantity is None and before:
                     digits, word_number = before[-1]
                     quantity = int(digits) if digits else NUMBER_WORDS[word_number]

@@ -49,6 +49,15 @@ def test_an_emergency_is_urgent_in_either_language(router):
     ("phong 305 khong co nuoc nong", "305", [], None),
     ("rm 318 - need three extra pillows pls", "318", ["pillow"], 3),
     ("room 305 towel please", "305", ["towel"], None),  # the room number is not a count
+    # written with its accents, a Vietnamese word must be the item's: "gọi" is a call,
+    # "chân" a foot, "đẹp" nice; typed without accents it is taken
+    ("Gọi giúp mình một taxi ra sân bay, chỗ nào đẹp", None, [], None),
+    ("Cho mình thêm 2 cái gối nhé", None, ["pillow"], 2),
+    ("cho minh them 2 cai goi", None, ["pillow"], 2),
+    ("Đặt lịch massage chân lúc 5h", None, [], None),
+    # whole words, a plural allowed; the specific item keeps its words from the general one
+    ("Could you change the sheets? Not the deposit", None, ["bed sheet"], None),
+    ("two beach towels for room 1502 please", "1502", ["beach towel"], 2),
 ])
 def test_room_items_and_quantity_are_read_from_the_message(text, room, items, quantity):
     assert extract(text) == {"room_number": room, "items": items, "quantity": quantity}
