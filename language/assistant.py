@@ -64,22 +64,34 @@ GUARDS = (
 )
 
 ROOM_NUMBER = re.compile(r"(?:\broom|\bphong|\bp\.?|#)\s*(\d{2,5})\b")
-STATUS_WORDS = r"clean|dirty|ready|inspect|vacant|occupied|status|sach|ban\b|san sang|trong\b|don"
-NOW_WORDS = r"right now|currently|still|\bnow\b|hien|con\b|dang"
+# English words on the folded text; Vietnamese on the accented text, as folding merges
+# words ("sạch" clean, "sách" in "chính sách" policy; "bẩn" dirty, "bán" sell)
+STATUS_WORDS = (r"\b(?:clean|dirty|ready|inspected|vacant|occupied|status)\b",
+                r"sạch|bẩn|sẵn sàng|trống|dọn|trạng thái")
+NOW_WORDS = (r"right now|currently|\bstill\b|\bnow\b", r"hiện (?:tại|giờ|đang|còn)|\bcòn\b|\bđang\b")
+PROCEDURE = (r"\bhow (?:should|do|to|long|many minutes)\b|policy|procedure|\bsop\b|standard",
+             r"quy trình|chính sách|quy định|như thế nào|làm sao|tiêu chuẩn")
+
+
+def _has(words: tuple[str, str], folded: str, lower: str) -> bool:
+    return bool(re.search(words[0], folded) or re.search(words[1], lower))
+
+
 INTENTS = (
-    ("cancellation_risk", lambda t: re.search(r"cancel|\bhuy\b|no.?show", t)
+    ("cancellation_risk", lambda t, raw: re.search(r"cancel|\bhuy\b|no.?show", t)
      and re.search(r"likely|risk|nguy co|kha nang|probab|which|nao", t)
      and re.search(r"booking|arriv|dat phong|khach|reservation", t)),
-    ("forecast", lambda t: re.search(r"forecast|du bao|expect|predict", t)
+    ("forecast", lambda t, raw: re.search(r"forecast|du bao|expect|predict", t)
      and re.search(r"occupancy|cong suat|revenue|doanh thu|demand|housekeeping", t)),
-    ("pricing", lambda t: re.search(r"\b(?:price|rate|gia)\b", t)
+    ("pricing", lambda t, raw: re.search(r"\b(?:price|rate|gia)\b", t)
      and re.search(r"suggest|should|sell|recommend|de xuat|\bban\b|nen", t)
      and re.search(r"\broom|phong", t)),
-    ("arrivals", lambda t: re.search(r"arriv|check-?ins?\b|khach den|den nhan phong|nhan phong", t)
+    ("arrivals", lambda t, raw: re.search(r"arriv|check-?ins?\b|khach den|den nhan phong|nhan phong", t)
      and not re.search(r"how (?:do|to|early)|policy|quy dinh|may gio|what time", t)),
-    ("room_status", lambda t: (ROOM_NUMBER.search(t) and re.search(STATUS_WORDS, t))
-     or (re.search(r"\brooms\b|phong", t) and re.search(NOW_WORDS, t)
-         and re.search(STATUS_WORDS, t))),
+    ("room_status", lambda t, raw: not _has(PROCEDURE, t, raw) and (
+        (ROOM_NUMBER.search(t) and _has(STATUS_WORDS, t, raw))
+        or (re.search(r"\brooms\b|phong", t) and _has(NOW_WORDS, t, raw)
+            and _has(STATUS_WORDS, t, raw)))),
 )
 FORECAST_TARGETS = (("revenue", r"revenue|doanh thu"),
                     ("housekeeping_demand", r"housekeeping|buong|cleaning"),
@@ -161,7 +173,10 @@ def _values(token: str) -> set[float]:
 def _supported(token: str, source_text: str, source_tokens: list[str]) -> bool:
     """Whether a number of a claim is in its sources, as written (a date, a time, an id) or
     as the same value (an amount formatted differently)."""
-    if re.sub(r"[.,:/\-]", "", token.rstrip("%")) in re.sub(r"[.,:/\-]", "", source_text):
+    def plain(t: str) -> str:
+        return re.sub(r"[.,:/\-%]", "", t)
+
+    if plain(token) in {plain(t) for t in source_tokens}:  # a whole number of the source
         return True
     wanted = _values(token)
     return any(abs(a - b) <= 0.005 * max(abs(b), 1e-9) or abs(a - b) < 0.006
@@ -251,7 +266,8 @@ class Assistant:
     # -- deterministic ------------------------------------------------------------------
     def intent(self, question: str) -> str:
         folded = fold(question)
-        return next((name for name, test in INTENTS if test(folded)), "knowledge_search")
+        return next((name for name, test in INTENTS if test(folded, question.lower())),
+                    "knowledge_search")
 
     def _deterministic(self, question, language, folded, tools, permissions, hotel,
                        note: str | None = None):
@@ -290,10 +306,19 @@ class Assistant:
         args: dict = {"hotel": hotel}
         if name == "room_status":
             room = ROOM_NUMBER.search(folded)
-            floor = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)? floor|\btang (\d{1,2})\b", folded)
+            floor = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)? floor|\bfloor (\d{1,2})\b"
+                              r"|\btang (\d{1,2})\b", folded)
             args.update(room_number=room.group(1) if room else None,
                         floor=next((g for g in floor.groups() if g), None) if floor else None,
-                        only_not_ready=not room and bool(re.search(r"dirty|not ready|ban\b|chua", folded)))
+                        # bẩn (dirty) and bán (sell) fold alike: read the accents
+                        only_not_ready=not room and bool(
+                            re.search(r"dirty|not ready|not clean", folded)
+                            or re.search(r"bẩn|chưa (?:sạch|sẵn sàng|dọn)", question.lower())),
+                        only_ready=not room and bool(
+                            re.search(r"\bready\b|available|vacant", folded)
+                            and not re.search(r"not ready", folded)
+                            or re.search(r"sẵn sàng|trống", question.lower())
+                            and not re.search(r"chưa", question.lower())))
         elif name == "arrivals":
             args["day"] = question
         elif name in ("cancellation_risk", "forecast"):
@@ -401,14 +426,15 @@ def render_rows(tool: str, result: ToolResult, ids: list[str], language: str) ->
     vi = language == "vi"
     rows = result.rows
     lines = []
+    sid_of = {src["ref"]: i for i, src in zip(ids, result.sources)}
     if tool == "room_status":
-        # sources: one per room, plus one per current stay, in the order of the rows
-        sid_of = {s: i for s, i in zip((f"{r['hotel']} room {r['room_number']}" for r in rows),
-                                        [i for i, src in zip(ids, result.sources) if src["name"] == "dim_rooms"])}
-        stay_of = {src["ref"]: i for i, src in zip(ids, result.sources) if src["name"] == "fct_bookings"}
+        if "rooms matching" in sid_of:
+            total = result.sources[ids.index(sid_of["rooms matching"])]["text"].split(":")[1].split()[0]
+            lines.append((f"{total} phòng khớp" if vi else f"{total} rooms match")
+                         + f" [{sid_of['rooms matching']}].")
         for r in rows[:20]:
             sid = sid_of[f"{r['hotel']} room {r['room_number']}"]
-            ready = r["is_ready_for_guest"]
+            ready = r["is_ready_for_guest"] and not r.get("occupied")  # inspected clean, and free
             state = r["latest_inspection_status"] or ("chưa kiểm tra" if vi else "not inspected")
             if vi:
                 line = (f"Phòng {r['room_number']} ({r['hotel']}, loại {r['room_type']}, tầng {r['floor']}): "
@@ -422,24 +448,19 @@ def render_rows(tool: str, result: ToolResult, ids: list[str], language: str) ->
                         + (", ready for a guest" if ready else ", not ready for a guest") + f" [{sid}].")
             lines.append(line)
             if r.get("booking_id"):
-                stay = stay_of[r["booking_id"]]
+                stay = sid_of[r["booking_id"]]
                 lines.append(f"Đang có khách, đặt phòng {r['booking_id']}, trả phòng {r['departure_date']} [{stay}]."
                              if vi else f"Occupied by booking {r['booking_id']} until {r['departure_date']} [{stay}].")
-        if len(rows) > 20:
-            lines.append(f"… và {len(rows) - 20} phòng nữa." if vi else f"… and {len(rows) - 20} more rooms.")
     elif tool == "arrivals":
-        sid = ids[0]
-        by_hotel: dict[str, int] = {}
-        for r in rows:
-            by_hotel[r["hotel"]] = by_hotel.get(r["hotel"], 0) + 1
-        day = result.arguments["day"]
-        summary = ", ".join(f"{h}: {n}" for h, n in by_hotel.items())
-        lines.append((f"Có {len(rows)} lượt khách đến ngày {day} ({summary}) [{sid}]."
-                      if vi else f"{len(rows)} live arrivals on {day} ({summary}) [{sid}]."))
-        if len(rows) <= 10:
-            lines.append(("Đặt phòng: " if vi else "Bookings: ")
-                         + ", ".join(f"{r['booking_id']} ({r['room_type']}, {r['nights']} "
-                                     + ("đêm" if vi else "nights") + ")" for r in rows) + f" [{sid}].")
+        for src, sid in zip(result.sources, ids):
+            count, rest = src["text"].split("; ")[0].split(": ", 1)[1].split(" live arrivals at ")
+            hotel, day = rest.split(" on ")[0], rest.split(" on ")[1].split(" ")[0]
+            lines.append(f"{hotel}: {count} lượt khách đến ngày {day} [{sid}]." if vi
+                         else f"{hotel}: {count} live arrivals on {day} [{sid}].")
+            if "; " in src["text"]:  # the bookings, when few
+                lines.append(("Đặt phòng: " if vi else "Bookings: ")
+                             + src["text"].split("; ", 1)[1].replace(" nights)", " đêm)" if vi else " nights)")
+                             + f" [{sid}].")
     elif tool == "cancellation_risk":
         period = result.arguments["period"]
         lines.append((f"Các đặt phòng có nguy cơ hủy cao nhất ({period}) [{ids[0]}]:" if vi

@@ -97,6 +97,10 @@ def resolve_span(text: str, today: date) -> tuple[date, int, str]:
     return today + timedelta(days=1), 7, "the next 7 days"
 
 
+def _yes(value) -> bool:
+    return str(value).lower() in ("true", "1", "yes")
+
+
 def _row_text(name: str, row: dict) -> str:
     return f"{name}: " + ", ".join(f"{k}={round(v, 4)}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in row.items() if v is not None)
@@ -179,9 +183,10 @@ class DataTools:
 
     # -- tools --------------------------------------------------------------------------
     def room_status(self, room_number: str | None = None, floor: int | str | None = None,
-                    only_not_ready: bool | str = False, hotel: str | None = None) -> ToolResult:
+                    only_not_ready: bool | str = False, hotel: str | None = None,
+                    only_ready: bool | str = False) -> ToolResult:
         args = {"room_number": room_number, "floor": floor, "only_not_ready": only_not_ready,
-                "hotel": hotel}
+                "only_ready": only_ready, "hotel": hotel}
         hotels = self._hotels(hotel)
         if not hotels:
             return ToolResult("room_status", args, note=f"no hotel '{hotel}'")
@@ -192,33 +197,45 @@ class DataTools:
         if floor not in (None, ""):
             where.append("r.floor = ?")
             params.append(int(floor))
-        if str(only_not_ready).lower() in ("true", "1", "yes"):
+        if _yes(only_not_ready):
             where.append("not coalesce(r.is_ready_for_guest, false)")
+        elif _yes(only_ready):
+            where.append("coalesce(r.is_ready_for_guest, false)")
+        # one query: each room with its current stay, as of its hotel's day
         rooms = self.marts.query(
+            "with stays as (select b.hotel, b.room_number, b.booking_id, b.departure_date "
+            "from fct_bookings b join dim_hotel_as_of a using (hotel) "
+            "where b.arrival_date <= a.as_of_date and b.departure_date > a.as_of_date "
+            "and not b.is_canceled qualify row_number() over (partition by b.hotel, b.room_number "
+            "order by b.arrival_date desc) = 1) "
             "select r.hotel, r.room_number, r.room_type, r.floor, r.latest_inspection_status, "
-            "r.latest_inspected_at, r.is_ready_for_guest from dim_rooms r where "
-            + " and ".join(where) + " order by r.hotel, r.room_number limit 50", params)
+            "r.latest_inspected_at, r.is_ready_for_guest, s.booking_id, s.departure_date, "
+            "count(*) over () as matching from dim_rooms r left join stays s using (hotel, room_number) "
+            "where " + " and ".join(where) + " order by r.hotel, r.room_number limit 50", params)
         result = ToolResult("room_status", args)
-        for room in rooms:
-            today = hotels[room["hotel"]]
-            stay = self.marts.query(
-                "select booking_id, arrival_date, departure_date from fct_bookings where hotel = ? "
-                "and room_number = ? and arrival_date <= ? and departure_date > ? and not is_canceled "
-                "order by arrival_date desc limit 1", [room["hotel"], room["room_number"], today, today])
-            row = {**room, "occupied": bool(stay), "as_of": today,
-                   **({"booking_id": stay[0]["booking_id"], "departure_date": stay[0]["departure_date"]}
-                      if stay else {})}
-            result.rows.append(row)
-            result.sources.append({"kind": "table", "name": "dim_rooms",
-                                   "ref": f"{room['hotel']} room {room['room_number']}",
-                                   "text": _row_text("dim_rooms", room)})
-            if stay:
-                result.sources.append({"kind": "table", "name": "fct_bookings",
-                                       "ref": stay[0]["booking_id"],
-                                       "text": _row_text("fct_bookings", stay[0])})
         if not rooms:
             result.note = (f"no room {room_number} in {', '.join(hotels)}" if room_number
                            else "no room matches")
+            return result
+        matching = rooms[0]["matching"]
+        if matching > 1:
+            result.sources.append({"kind": "table", "name": "dim_rooms", "ref": "rooms matching",
+                                   "text": f"dim_rooms: {matching} rooms match "
+                                           + ", ".join(f"{k}={v}" for k, v in args.items()
+                                                       if v not in (None, "", False))})
+        for room in rooms:
+            stay = {k: room.pop(k) for k in ("booking_id", "departure_date")}
+            room.pop("matching")
+            result.rows.append({**room, "occupied": stay["booking_id"] is not None,
+                                "as_of": hotels[room["hotel"]],
+                                **(stay if stay["booking_id"] else {})})
+            result.sources.append({"kind": "table", "name": "dim_rooms",
+                                   "ref": f"{room['hotel']} room {room['room_number']}",
+                                   "text": _row_text("dim_rooms", room)})
+            if stay["booking_id"]:
+                result.sources.append({"kind": "table", "name": "fct_bookings",
+                                       "ref": stay["booking_id"],
+                                       "text": _row_text("fct_bookings", stay)})
         return result
 
     def _arrivals(self, first: date | None, days: int, hotels: dict[str, date],
@@ -236,17 +253,28 @@ class DataTools:
         return rows
 
     def arrivals(self, day: str | None = None, hotel: str | None = None) -> ToolResult:
+        """Each hotel's arrivals on the day the question names, counted from that hotel's own
+        today (hotels' data can end on different days)."""
         hotels = self._hotels(hotel)
-        today = self._today(hotels)
-        first, label = resolve_day(day or "tomorrow", today) or (today + timedelta(days=1), "tomorrow")
-        rows = self._arrivals(first, 1, hotels, label)
-        result = ToolResult("arrivals", {"day": str(first), "hotel": hotel}, rows=rows[:200])
-        result.sources = [{"kind": "table", "name": "fct_bookings",
-                           "ref": f"arrival_date={first}" + (f", hotel={hotel}" if hotel else ""),
-                           "text": f"fct_bookings: {len(rows)} live arrivals on {first} ({label}, "
-                                   f"as of {today})"}]
+        rows, counts, days = [], {}, {}
+        for h, today in hotels.items():
+            first, label = resolve_day(day or "tomorrow", today) or (today + timedelta(days=1), "tomorrow")
+            found = self._arrivals(first, 1, {h: today}, label)
+            rows += found
+            if found:
+                counts[h], days[h] = len(found), first
+        result = ToolResult("arrivals", {"day": day, "hotel": hotel,
+                                         "days": {h: str(d) for h, d in days.items()}},
+                            rows=rows[:200])
+        listed = len(rows) <= 10  # few: each booking is named in its hotel's source
+        result.sources = [{"kind": "table", "name": "fct_bookings", "ref": f"{h} arrival_date={d}",
+                           "text": f"fct_bookings: {counts[h]} live arrivals at {h} on {d} "
+                                   f"(as of {hotels[h]})" + ("; " + ", ".join(
+                                       f"{r['booking_id']} ({r['room_type']}, {r['nights']} nights)"
+                                       for r in rows if r["hotel"] == h) if listed else "")}
+                          for h, d in days.items()]
         if not rows:
-            result.note = f"no live arrivals on {first}"
+            result.note = "no live arrivals on that day at " + ", ".join(hotels)
         return result
 
     def cancellation_risk(self, period: str | None = None, hotel: str | None = None,

@@ -165,7 +165,8 @@ class TaskRunner:
             r = self.data.room_status(room_number=s.arguments["room_number"], hotel=hotel)
             if not r.rows:
                 return "failed", {"reason": r.note}
-            ready = all(bool(row["is_ready_for_guest"]) for row in r.rows)
+            # ready: inspected clean and nobody in it
+            ready = all(bool(row["is_ready_for_guest"]) and not row["occupied"] for row in r.rows)
             return "completed", {"room_ready": ready, "rooms": [
                 {k: row[k] for k in ("hotel", "room_number", "latest_inspection_status",
                                      "is_ready_for_guest", "occupied")} for row in r.rows]}
