@@ -334,7 +334,7 @@ class Assistant:
                        ids: list[str], note) -> Answer:
         text = TEXT[language]
         hits = result.rows
-        # the cosine of the question to its nearest passage: the hybrid score is a rank fusion
+        # the cosine of the question to its nearest passage: the hybrid score is a fused rank
         nearest = (self.data.knowledge.search(question, top_k=1, mode="vector",
                                               language=hits[0]["language"]) if hits else [])
         relevance = nearest[0]["score"] if nearest else 0.0

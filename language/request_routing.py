@@ -169,6 +169,11 @@ class RequestRouter:
                   min_confidence: float = MIN_CONFIDENCE) -> "RequestRouter":
         return cls.train(load(path), embedder, min_confidence)
 
+    def likeliest(self, text: str, n: int = 2) -> list[str]:
+        """The ``n`` likeliest categories of ``text``, likeliest first."""
+        probabilities = self.category.predict_proba(self._features([text]))[0]
+        return [str(self.category.classes_[i]) for i in probabilities.argsort()[::-1][:n]]
+
     def classify(self, text: str) -> dict:
         """{category, confidence, priority, team, request{type, room_number, items, quantity,
         urgency}, needs_human, reason}."""

@@ -28,12 +28,6 @@ class RouteGuestMessage(dspy.Signature):
     priority: Priority = dspy.OutputField()
 
 
-def likeliest(router: RequestRouter, text: str, n: int) -> list[str]:
-    """The classifier's ``n`` likeliest categories for ``text``."""
-    probabilities = router.category.predict_proba(router._features([text]))[0]
-    return [str(router.category.classes_[i]) for i in probabilities.argsort()[::-1][:n]]
-
-
 class LlmRouting:
     """The classifier, with the LLM as a second reader of the messages it is unsure of."""
 
@@ -45,7 +39,7 @@ class LlmRouting:
         routed = {**self.router.classify(text), "routed_by": "classifier"}
         if not routed["needs_human"] or self.lm is None:
             return routed
-        candidates = likeliest(self.router, text, 2)
+        candidates = self.router.likeliest(text, 2)
         try:
             with dspy.context(lm=self.lm):
                 answer = self.program(message=text)

@@ -11,7 +11,7 @@ import pytest
 from dspy.utils.dummies import DummyLM
 
 from language.request_routing import CATEGORIES, TEAMS
-from language.routing_program import LlmRouting, likeliest
+from language.routing_program import LlmRouting
 
 pytestmark = pytest.mark.xdist_group("language_assistant")  # one worker builds the fixtures
 
@@ -50,7 +50,7 @@ def test_the_llm_is_not_asked_about_a_message_the_classifier_is_sure_of(router):
 def test_an_llm_category_among_the_two_likeliest_settles_the_message(hesitant):
     classifier = hesitant.classify(UNSURE)
     assert classifier["needs_human"]
-    first, second = likeliest(hesitant, UNSURE, 2)
+    first, second = hesitant.likeliest(UNSURE, 2)
     assert first == classifier["category"]
     # the LLM reads it as the classifier's second guess: taken
     lm = DummyLM([{"category": second, "priority": "high"}])
@@ -65,7 +65,7 @@ def test_an_llm_category_among_the_two_likeliest_settles_the_message(hesitant):
 
 def test_an_llm_category_the_classifier_ruled_out_leaves_the_message_to_a_person(hesitant):
     classifier = hesitant.classify(UNSURE)
-    candidates = likeliest(hesitant, UNSURE, 2)
+    candidates = hesitant.likeliest(UNSURE, 2)
     outside = next(c for c in CATEGORIES if c not in candidates and c != "emergency")
     routed = LlmRouting(hesitant, DummyLM([{"category": outside, "priority": "low"}])).classify(UNSURE)
     assert routed["needs_human"] is True and routed["routed_by"] == "classifier"
@@ -76,7 +76,7 @@ def test_an_llm_category_the_classifier_ruled_out_leaves_the_message_to_a_person
 
 def test_an_emergency_the_llm_confirms_is_urgent_whatever_priority_it_says(hesitant):
     assert hesitant.classify(FIRE)["needs_human"]
-    assert "emergency" in likeliest(hesitant, FIRE, 2)
+    assert "emergency" in hesitant.likeliest(FIRE, 2)
     routed = LlmRouting(hesitant, DummyLM([{"category": "emergency", "priority": "low"}])).classify(FIRE)
     assert (routed["category"], routed["team"], routed["priority"]) == ("emergency", "security", "urgent")
     assert routed["request"]["urgency"] == "urgent" and routed["needs_human"] is False
