@@ -60,11 +60,12 @@ def run(language, items: list[dict], unanswerable: list[str]) -> dict:
     times, right_tool, facts_ok, facts_n, refused_ok, claims, ok_claims = [], 0, 0, 0, 0, 0, 0
     must_refuse = [i for i in items if i.get("refuse")]
     answerable = [i for i in items if not i.get("refuse")]
-    misses = []
+    misses, modes = [], []
     for item in items:
         t = time.perf_counter()
         answer = assistant.answer(item["question"], EVERYTHING)
         times.append(time.perf_counter() - t)
+        modes.append(answer.mode)
         c, s = supported(answer)
         claims, ok_claims = claims + c, ok_claims + s
         if item.get("refuse"):
@@ -90,7 +91,7 @@ def run(language, items: list[dict], unanswerable: list[str]) -> dict:
     return {"answerable": len(answerable), "right_tool": right_tool, "facts_n": facts_n,
             "facts_ok": facts_ok, "must_refuse": len(must_refuse), "refused_ok": refused_ok,
             "unanswerable": len(unanswerable), "dont_know": dont_know, "claims": claims,
-            "supported": ok_claims, "times": times, "misses": misses}
+            "supported": ok_claims, "times": times, "misses": misses, "modes": modes}
 
 
 def relevance(language, items: list[dict], unanswerable: list[str]) -> tuple[list[float], list[float]]:
@@ -156,10 +157,8 @@ def main() -> None:
         with TestClient(create_app(llm_settings)) as client:
             language = client.app.state.services.language
             chosen = [i for i in items if i.get("expected_facts")][:args.llm_questions]
-            r = run(language, chosen, [])
-            modes = []
-            for item in chosen:
-                modes.append(language.assistant.answer(item["question"], EVERYTHING).mode)
+            r = run(language, chosen, [])  # each question answered once, its mode kept
+            modes = r["modes"]
             p50, p99 = percentiles(r["times"])
             print(f"LLM mode, bundled SmolLM2-135M ({len(chosen)} questions): answers shown from "
                   f"the LLM {modes.count('llm')}/{len(modes)}, fallbacks to deterministic "

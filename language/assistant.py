@@ -25,10 +25,9 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from typing import Iterator
 
-from language.assistant_tools import DataTools, Tool, ToolResult, resolve_day
+from language.assistant_tools import DataTools, Tool, ToolResult
 from language.knowledge_base import query_language
 from language.request_routing import fold
 
@@ -492,5 +491,3 @@ def render_rows(tool: str, result: ToolResult, ids: list[str], language: str) ->
 def _forecast_hotels(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["hotel"] for r in rows))
 
-
-__all__ = ["Answer", "Assistant", "check_citations", "render_rows", "resolve_day", "date"]
