@@ -34,6 +34,8 @@ class ApiKey(BaseModel):
 DEVELOPMENT_SECRETS = {
     "jwt_secret": "innsight-local-development-jwt-secret",
     "pseudonym_key": "innsight-local-development-key",
+    "vault_key": "innsight-local-development-vault-key",
+    "webhook_secret": "innsight-local-development-webhook-secret",
 }
 
 
@@ -159,6 +161,47 @@ class Settings(BaseSettings):
     # LanceDB (vectors: face templates, image index): a local folder or an object-store URI.
     vectors_uri: str | None = None
 
+    # Operations (operations/, orchestration/workflows/). The ops database holds the outbox
+    # and the contact vault: SQLite under home/ops by default, its own PostgreSQL database on
+    # the postgres_url server in production.
+    ops_database: str = "innsight_ops"
+    # Guests' clear contact details live only in the vault, encrypted under this key.
+    vault_key: SecretStr = SecretStr(DEVELOPMENT_SECRETS["vault_key"])
+    # Events from the API: a local append-only spool (default) or RabbitMQ (production
+    # default), rolled into one landing file per batch: every batch_seconds or batch_events.
+    event_bus: Literal["spool", "rabbitmq"] | None = None
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    event_queue: str = "innsight.events"
+    event_batch_seconds: float = Field(2.0, gt=0)
+    event_batch_events: int = Field(5_000, ge=1)
+    # Notifications: the outbox's senders. SMTP (smtp://[user:password@]host:port; smtps:// for
+    # TLS): the default is the local mail catcher `innsight serve` starts, which keeps every
+    # message under home/mail. Webhooks are signed: X-Innsight-Signature = sha256=HMAC(body).
+    smtp_url: str = "smtp://127.0.0.1:8025"
+    smtp_sender: str = "innsight@localhost"
+    webhook_secret: SecretStr = SecretStr(DEVELOPMENT_SECRETS["webhook_secret"])
+    # Who gets what: a staff recipient (operations, duty_manager, security, revenue_manager,
+    # supervisor:<department>, or any of them with @<hotel code>) -> mailto:<address> or an
+    # http(s) webhook URL; {hotel_code} and {role} are filled in. Unlisted: notify_default.
+    notify: dict[str, str] = Field(default_factory=dict)
+    notify_default: str = "mailto:{role}@{hotel_code}.hotel.invalid"
+    outbox_max_attempts: int = Field(8, ge=1)
+    outbox_backoff_seconds: float = Field(30.0, gt=0)  # the first retry's wait; then doubles
+    # Workflows: attendance lateness tolerance, when a task is due by its priority, when a
+    # booking's cancellation risk is high, how alike a found item must be to a reported loss,
+    # where rate updates for the PMS go (a file per run, and a signed webhook when set).
+    attendance_grace_minutes: int = Field(5, ge=0)
+    task_due_minutes: dict[str, int] = Field(default_factory=lambda: {
+        "urgent": 15, "high": 30, "normal": 120, "low": 480})
+    high_risk_threshold: float = Field(0.5, gt=0, lt=1)
+    lost_found_min_similarity: float = Field(0.30, gt=0, le=1)
+    rate_update_webhook: str | None = None
+    # Retention (days) of the monthly archival: older rows move to the archive tables;
+    # 0 keeps them for ever.
+    retention_days: dict[str, int] = Field(default_factory=lambda: {
+        "serving/ml_predictions": 400, "bronze/attendance_events": 730,
+        "ops/notifications": 400, "ops/service_logs": 90})
+
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> "Settings":
         if self.profile == "production":
@@ -170,6 +213,33 @@ class Settings(BaseSettings):
                     "default: " + ", ".join(f"INNSIGHT_{n.upper()}" for n in left)
                     + " (set each in the environment or innsight.env)")
         return self
+
+    @property
+    def bus(self) -> str:
+        """The event bus in use: the setting, else the profile's default."""
+        return self.event_bus or ("rabbitmq" if self.profile == "production" else "spool")
+
+    @property
+    def ops_database_url(self) -> str:
+        """SQLAlchemy URL of the ops database (outbox, contact vault)."""
+        if self.profile == "production":
+            server = self.postgres_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+            return f"{server}/{self.ops_database}"
+        return f"sqlite:///{self.home / 'ops' / 'ops.db'}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"
+
+    @property
+    def outbound_dir(self) -> Path:
+        """Files for outside systems (rate updates for the PMS)."""
+        return self.home / "outbound"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the local mail catcher keeps what it receives."""
+        return self.home / "mail"
 
     @property
     def landing_dir(self) -> Path:

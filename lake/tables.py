@@ -124,6 +124,59 @@ QUEUED_ACTIONS = Table(
     "Actions that write (send a message, create a task, send an alert), queued by the API for "
     "the workflows with their arguments as JSON; status starts 'queued'.")
 
+# Operations: what the workflows decide and record (operations/, orchestration/workflows/).
+# Messages themselves are rows of the outbox in the ops database, not the lake: they change
+# state with every delivery attempt; the monthly archival moves old ones here.
+TASKS = Table(
+    "ops/tasks",
+    {"task_id": pl.String, "created_at": TS, "hotel": pl.String, "room_number": pl.String,
+     "category": pl.String, "request_type": pl.String, "items": pl.List(pl.String),
+     "quantity": pl.Int32, "priority": pl.String, "team": pl.String, "department": pl.String,
+     "assignee_id": pl.String, "status": pl.String, "due_at": TS, "request_id": pl.String,
+     "guest_id": pl.String, "description": pl.String, "escalated_at": TS, "closed_at": TS,
+     "updated_at": TS, "updated_by": pl.String},
+    ("task_id",),
+    "Operational tasks (a guest request, a room to clean): team, assignee on shift, priority, "
+    "due time; status open -> assigned -> done (or cancelled); escalated when overdue.")
+
+SERVICE_LOGS = Table(
+    "ops/service_logs",
+    {"log_id": pl.String, "logged_at": TS, "logged_date": pl.Date, "service": pl.String,
+     "level": pl.String, "message": pl.String, "logger": pl.String,
+     "correlation_id": pl.String, "attributes": pl.String, "received_at": TS,
+     "client": pl.String},
+    ("log_id",),
+    "Service logs posted to /api/v1/ops/logs: service, level, message, attributes (JSON).",
+    partition_by=("logged_date",))
+
+BOOKING_ACTIONS = Table(
+    "ops/booking_actions",
+    {"booking_id": pl.String, "hotel": pl.String, "scored_at": TS, "probability": pl.Float64,
+     "risk_level": pl.String, "actions": pl.List(pl.String), "model": pl.String,
+     "model_version": pl.String, "message_id": pl.String},
+    ("booking_id",),
+    "New bookings scored by the cancellation champion: the risk, the retention actions "
+    "recommended, and the confirmation message queued with them.")
+
+LOST_FOUND_MATCHES = Table(
+    "ops/lost_found_matches",
+    {"match_id": pl.String, "request_id": pl.String, "guest_id": pl.String, "hotel": pl.String,
+     "image_id": pl.String, "similarity": pl.Float64, "description": pl.String,
+     "status": pl.String, "matched_at": TS, "notice_id": pl.String},
+    ("match_id",),
+    "A found item (vision/images, lost_found) that matches a guest's reported loss: a return "
+    "notice for staff to confirm (status to_confirm), never a message to the guest.")
+
+NOTIFICATIONS_ARCHIVE = Table(
+    "ops/notifications",
+    {"message_id": pl.String, "idempotency_key": pl.String, "workflow": pl.String,
+     "channel": pl.String, "recipient": pl.String, "language": pl.String,
+     "subject": pl.String, "status": pl.String, "attempts": pl.Int32, "last_error": pl.String,
+     "created_at": TS, "sent_at": TS, "archived_at": TS},
+    ("message_id",),
+    "Outbox messages past their retention, archived monthly without their bodies.")
+
 TABLES: tuple[Table, ...] = (*(bronze(s) for s in SOURCES.values()), QUARANTINE, INGEST_LOG,
                              ML_PREDICTIONS, PRICE_SCHEDULE, FACE_ENROLMENTS, IMAGES,
-                             FACE_ERASURES, GUEST_REQUESTS, QUEUED_ACTIONS)
+                             FACE_ERASURES, GUEST_REQUESTS, QUEUED_ACTIONS, TASKS, SERVICE_LOGS,
+                             BOOKING_ACTIONS, LOST_FOUND_MATCHES, NOTIFICATIONS_ARCHIVE)

@@ -109,12 +109,14 @@ def test_production_profile_with_development_secrets_exits_naming_the_settings_t
     assert done.stdout == ""
     # one setting left at its default: only that one is named
     done = innsight("token", "--role", "admin", cwd=tmp_path, profile="production",
-                    jwt_secret="a-real-secret-of-this-environment-0123456789")
+                    jwt_secret="a-real-secret-of-this-environment-0123456789",
+                    vault_key="a-real-vault-key-0123456789", webhook_secret="a-real-webhook-secret-0123")
     assert done.returncode != 0
     assert "INNSIGHT_PSEUDONYM_KEY" in done.stderr and "INNSIGHT_JWT_SECRET" not in done.stderr
-    # both set: the command runs
+    # all set: the command runs
     done = innsight("token", "--role", "admin", cwd=tmp_path, profile="production",
                     jwt_secret="a-real-secret-of-this-environment-0123456789",
+                    vault_key="a-real-vault-key-0123456789", webhook_secret="a-real-webhook-secret-0123",
                     pseudonym_key="a-real-pseudonymisation-key-0123456789")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count(".") == 2  # a JWT: header.claims.signature

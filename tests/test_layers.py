@@ -20,7 +20,7 @@ from pathlib import Path
 
 from base.settings import REPO_ROOT
 
-DOMAIN = {"base", "lake", "features", "ml", "vision", "language"}
+DOMAIN = {"base", "lake", "features", "ml", "vision", "language", "operations"}
 # package -> the packages it may import (besides itself)
 MAY_IMPORT: dict[str, set[str]] = {
     "base": set(),
@@ -29,6 +29,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ml": {"base", "lake", "features"},
     "vision": {"base", "lake", "features"},
     "language": {"base", "lake", "features", "ml", "vision"},  # the assistant's tools use models
+    # workflows' decisions, the outbox and its senders, the event bus
+    "operations": {"base", "lake", "features", "ml", "vision", "language"},
     "orchestration": DOMAIN,
     "serving": DOMAIN,
     "innsight": DOMAIN | {"orchestration", "serving"},

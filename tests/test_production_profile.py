@@ -30,7 +30,8 @@ from tests.conftest import drop, free_port
 
 pytestmark = pytest.mark.production
 
-SECRETS = {"jwt_secret": "test-production-jwt-secret", "pseudonym_key": "test-production-key"}
+SECRETS = {"jwt_secret": "test-production-jwt-secret", "pseudonym_key": "test-production-key",
+           "vault_key": "test-production-vault-key", "webhook_secret": "test-production-webhook"}
 DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379, "rediss": 6379}
 
 

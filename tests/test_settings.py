@@ -7,8 +7,10 @@ from pydantic import ValidationError
 
 from base.settings import DEVELOPMENT_SECRETS, Settings
 
-SECRET_SETTINGS = {"jwt_secret": "INNSIGHT_JWT_SECRET", "pseudonym_key": "INNSIGHT_PSEUDONYM_KEY"}
-REAL = {"jwt_secret": "a-real-jwt-secret-from-the-vault", "pseudonym_key": "a-real-pseudonym-key"}
+SECRET_SETTINGS = {"jwt_secret": "INNSIGHT_JWT_SECRET", "pseudonym_key": "INNSIGHT_PSEUDONYM_KEY",
+                   "vault_key": "INNSIGHT_VAULT_KEY", "webhook_secret": "INNSIGHT_WEBHOOK_SECRET"}
+REAL = {"jwt_secret": "a-real-jwt-secret-from-the-vault", "pseudonym_key": "a-real-pseudonym-key",
+        "vault_key": "a-real-contact-vault-key", "webhook_secret": "a-real-webhook-secret"}
 
 
 def test_every_development_secret_is_covered_here():
@@ -56,7 +58,8 @@ def test_production_with_real_secrets_builds(tmp_path):
 def test_an_env_file_with_the_production_profile_is_held_to_the_same_rule(tmp_path):
     env = tmp_path / "innsight.env"
     env.write_text(f"INNSIGHT_PROFILE=production\nINNSIGHT_HOME={tmp_path / 'home'}\n"
-                   f"INNSIGHT_JWT_SECRET={REAL['jwt_secret']}\n")
+                   f"INNSIGHT_JWT_SECRET={REAL['jwt_secret']}\nINNSIGHT_VAULT_KEY={REAL['vault_key']}\n"
+                   f"INNSIGHT_WEBHOOK_SECRET={REAL['webhook_secret']}\n")
     with pytest.raises(ValidationError) as err:
         Settings(_env_file=env)
     assert "INNSIGHT_PSEUDONYM_KEY" in str(err.value) and "INNSIGHT_JWT_SECRET" not in str(err.value)

@@ -9,7 +9,8 @@ from base.settings import Settings
 from features.config import StoreConfig, redis_connection_string, repo_config
 from features.export import SOURCES
 
-SECRETS = {"jwt_secret": "test-jwt-secret", "pseudonym_key": "test-pseudonym-key"}
+SECRETS = {"jwt_secret": "test-jwt-secret", "pseudonym_key": "test-pseudonym-key",
+           "vault_key": "test-vault-key", "webhook_secret": "test-webhook-secret"}
 
 
 def test_embedded_and_production_configs(tmp_path):
