@@ -30,17 +30,23 @@ PERMISSIONS = {
     "llm:query": "the staff assistant and request routing",
     "events:write": "post booking, room-status and attendance events",
     "metrics:read": "Prometheus metrics",
+    "ops:read": "tasks, notifications and service logs",
+    "ops:write": "assign and close tasks, acknowledge and re-send notifications, post service logs",
+    "workflows:run": "trigger, cancel and list workflow runs; switch schedules and sensors",
+    "contacts:erase": "erase a guest's contact details from the vault",
     "admin": "retrain models and everything else",
 }
 ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "revenue_manager": frozenset({"ml:read", "llm:query"}),
-    "front_desk": frozenset({"ml:read", "llm:query", "events:write"}),
-    "housekeeping": frozenset({"cv:read", "llm:query", "events:write"}),
-    "security": frozenset({"cv:read", "cv:write", "events:write"}),
-    "monitoring": frozenset({"metrics:read"}),
-    # systems: the PMS sync, door controllers and camera pipelines
-    "service": frozenset({"ml:read", "cv:read", "events:write"}),
+    "front_desk": frozenset({"ml:read", "llm:query", "events:write", "ops:read", "ops:write",
+                             "contacts:erase"}),
+    "housekeeping": frozenset({"cv:read", "llm:query", "events:write", "ops:read", "ops:write"}),
+    "security": frozenset({"cv:read", "cv:write", "events:write", "ops:read", "ops:write"}),
+    "monitoring": frozenset({"metrics:read", "ops:read"}),
+    "operations": frozenset({"ops:read", "ops:write", "workflows:run", "metrics:read"}),
+    # systems: the PMS sync, door controllers, camera pipelines, services posting their logs
+    "service": frozenset({"ml:read", "cv:read", "events:write", "ops:write"}),
 }
 
 
