@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from lake.contact_vault import ContactVault
 from lake.contracts import REASON, Reference
 from lake.delta_tables import ROW_HASH, Lake
 from lake.mapping import PmsMapping, load_mappings
@@ -63,6 +64,8 @@ class LandingZone:
     reference: Reference
     mappings: tuple[PmsMapping, ...] = ()
     home: Path | None = None  # file names in the ingest log are relative to it
+    # Where the clear contact fields a source redacts go (guests: email, phone, name).
+    vault: ContactVault | None = None
 
     @classmethod
     def from_settings(cls, settings) -> "LandingZone":
@@ -71,7 +74,8 @@ class LandingZone:
             reference=Reference(
                 PropertyMaster.load(settings.properties_file),
                 Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())),
-            mappings=load_mappings(settings.mappings_dir), home=settings.home)
+            mappings=load_mappings(settings.mappings_dir), home=settings.home,
+            vault=ContactVault.from_settings(settings))
 
     def ensure_tables(self, source: Source) -> None:
         for table in (bronze(source), QUARANTINE, INGEST_LOG):
@@ -160,7 +164,10 @@ class LandingZone:
         merged = self.lake.merge(source.table, loaded, source.keys, insert_only=source.insert_only)
         result.rows_loaded, result.rows_inserted, result.rows_updated = (
             loaded.height, merged.inserted, merged.updated)
-        # 3. ingest log: the file counts as done only now
+        # 3. the clear contact fields, encrypted, into the vault (never the lake)
+        if source.redact and self.vault is not None and good.height:
+            self.vault.put(_contacts(good, source))
+        # 4. ingest log: the file counts as done only now
         self._log(result, started, status="loaded")
         return result
 
@@ -233,6 +240,18 @@ def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFra
                                                                    maintain_order="left")
     rows = rows.with_columns(pl.coalesce(REASON, "_conflict").alias(REASON)).drop("_conflict")
     return rows, identical.len()
+
+
+def _contacts(good: pl.DataFrame, source: Source) -> list[dict]:
+    """The vault's rows of a source's valid rows: key, name, email, phone, country."""
+    names = [c for c in ("first_name", "last_name") if c in good.columns]
+    return good.select(
+        pl.col(source.keys[0]).alias("guest_id"),
+        pl.concat_str([pl.col(c) for c in names], separator=" ", ignore_nulls=True).alias("name")
+        if names else pl.lit(None, pl.String).alias("name"),
+        *[(pl.col(c) if c in good.columns else pl.lit(None, pl.String)).alias(c)
+          for c in ("email", "phone", "country")],
+    ).to_dicts()
 
 
 def _redacted_raw(source: Source, bad: pl.DataFrame) -> pl.Expr:
