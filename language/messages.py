@@ -141,6 +141,16 @@ TEMPLATES: dict[str, TemplateSpec] = {
             "room_number": _required("str", "the room that is ready"),
             "floor": _optional("str", "the room's floor"),
         }),
+    "request_received": TemplateSpec(
+        "Acknowledges a guest's request: which team has it and by when.", "guest", {
+            "guest_name": _required("str", "the guest's name as it should be addressed"),
+            "request": _required("str", "what the guest asked for, in a few words", max_length=FREE_TEXT),
+            "team": _required("choice", "the team that has it", choices=(
+                "housekeeping", "engineering", "front_office", "concierge", "fnb", "finance",
+                "guest_relations", "security")),
+            "room_number": _optional("str", "the guest's room"),
+            "expected_by": _optional("time", "when it should be done, the hotel's local time"),
+        }),
     "supervisor_notice": TemplateSpec(
         "Staff notice to a supervisor: what, where, how urgent.", "staff", {
             "topic": _required("str", "the matter in a few words, the notice's subject line"),

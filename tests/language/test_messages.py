@@ -29,6 +29,8 @@ FULL = {
                              "room_type": "Superior Twin", "check_in_time": "13:30",
                              "room_number": "305", "booking_id": "BK-3"},
     "checkin_ready": {"guest_name": "Jane Smith", "room_number": "305", "floor": "3"},
+    "request_received": {"guest_name": "Jane Smith", "request": "2 extra towels",
+                         "team": "housekeeping", "room_number": "305", "expected_by": "14:30"},
     "supervisor_notice": {"topic": "Air conditioning broken", "room_number": "1204",
                           "details": "The guest reports warm air since 22:00.", "priority": "high"},
 }
@@ -48,7 +50,7 @@ def test_every_template_writes_all_its_facts_in_text_and_html(template, language
     message = render(template, FULL[template], language, SAIGON)
     assert (message.template, message.language, message.polished) == (template, language, False)
     assert message.subject and "\n" not in message.subject
-    worded = {"breakfast_included", "priority"}  # written as the template's words, not as facts
+    worded = {"breakfast_included", "priority", "team"}  # written as the template's words, not as facts
     assert set(message.facts) >= set(FULL[template]) - worded | {"hotel"}
     for name, value in message.facts.items():
         assert value in message.text, (name, value)
