@@ -249,6 +249,22 @@ class Outbox:
                 acked_at=None, acked_by=None))
         return self.get(message_id)
 
+    def cancel_for(self, recipient: str, reason: str, at: datetime | None = None) -> list[str]:
+        """Stop every message to ``recipient`` still due (pending, or repeating and not yet
+        acknowledged): each becomes dead with ``reason`` as its last error (a guest's contact
+        erased, say). A message a sender holds right now is left to it. The ids stopped."""
+        at = at or now()
+        due = sa.and_(OUTBOX.c.recipient == recipient, sa.or_(
+            OUTBOX.c.status == "pending",
+            sa.and_(OUTBOX.c.status == "sent", OUTBOX.c.repeat_seconds.is_not(None),
+                    OUTBOX.c.acked_at.is_(None))))
+        with self.engine.begin() as con:
+            ids = [r.message_id for r in con.execute(sa.select(OUTBOX.c.message_id).where(due))]
+            if ids:
+                con.execute(OUTBOX.update().where(OUTBOX.c.message_id.in_(ids), due).values(
+                    status="dead", last_error=reason[:2000], lease_until=None, next_attempt_at=at))
+        return ids
+
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, message_id: str) -> Stored | None:

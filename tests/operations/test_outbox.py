@@ -157,3 +157,25 @@ def test_the_guests_ingest_fills_the_vault_encrypted_and_erasure_stops_delivery(
     [m] = p.outbox.enqueue([Message("room-ready:B2", "room_ready", "guest:G1", "x", "y")])
     assert p.deliver_due().dead == 1
     assert "no email for guest G1" in p.outbox.get(m.message_id).last_error
+
+
+def test_cancel_for_stops_what_is_still_due_to_a_recipient(settings, smtp_server):
+    vault = ContactVault.from_settings(settings)
+    vault.put([{"guest_id": "G9", "email": "g9@example.com"}])
+    p = postman(settings, smtp_server.url, vault=vault)
+    to_g9 = lambda key, **kw: Message(key, "room_ready", "guest:G9", "s", "b", **kw)  # noqa: E731
+    p.outbox.enqueue([to_g9("k:sent")])
+    assert p.deliver_due().sent == 1  # delivered before the erasure
+    pending, repeating, other = p.outbox.enqueue([
+        to_g9("k:pending"), to_g9("k:repeat", repeat_seconds=60),
+        Message("k:other", "room_ready", "guest:G10", "s", "b")])
+    stopped = p.outbox.cancel_for("guest:G9", "contact erased")
+    assert sorted(stopped) == sorted([pending.message_id, repeating.message_id])
+    for m in (pending, repeating):
+        row = p.outbox.get(m.message_id)
+        assert (row.status, row.last_error) == ("dead", "contact erased")
+    assert p.outbox.by_key("k:sent").status == "sent"  # already delivered: history, untouched
+    assert p.outbox.get(other.message_id).status == "pending"  # another recipient
+    assert p.outbox.cancel_for("guest:G9", "contact erased") == []  # nothing left to stop
+    p.deliver_due(at=now() + timedelta(hours=1))
+    assert smtp_server.mailbox.keys() == ["k:sent"]
