@@ -8,7 +8,9 @@ done by the last commit).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -112,6 +114,45 @@ class LandingZone:
         rows = self._validated(parsed, source)[0]
         return [*parsed.rejects["reason"].to_list(),
                 *rows.filter(pl.col(REASON).is_not_null())[REASON].to_list()]
+
+    def problems_of_texts(self, texts: list[str], source: Source) -> list[list[str]]:
+        """``problems`` of many landing files' texts at once (a CSV's with its header), one
+        list per text: they are read as one file (one temporary file, not one per text) by
+        the same reader, mapping, contract and rules, in one pass. A key repeated across
+        texts is not a problem here (each text stands for a file of its own). Texts that
+        cannot be read together are checked one by one; a text that cannot be read at all
+        has the reader's reason as its problem."""
+        if not texts:
+            return []
+        header = texts[0].partition("\n")[0] if source.kind == "csv" else None
+        if len(texts) > 1 and header is not None and any(
+                t.partition("\n")[0] != header for t in texts):
+            return [p for t in texts for p in self.problems_of_texts([t], source)]
+        bodies = [t.partition("\n")[2] if header is not None else t for t in texts]
+        bodies = [b if b.endswith("\n") else b + "\n" for b in bodies]
+        first_lines, line = [], 1 if header is not None else 0
+        for body in bodies:
+            first_lines.append(line + 1)
+            line += body.count("\n")
+        suffix = ".csv" if source.kind == "csv" else ".jsonl"
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=suffix, encoding="utf-8",
+                                             newline="") as f:
+                f.write((header + "\n" if header is not None else "") + "".join(bodies))
+                f.flush()
+                parsed, _ = self._parse(Path(f.name), source)
+        except LandingFileError as exc:
+            if len(texts) > 1:
+                return [p for t in texts for p in self.problems_of_texts([t], source)]
+            return [[exc.problem]]
+        rows = source.derive(source.contract.type_columns(parsed.rows), self.reference)
+        rows = source.contract.apply_rules(rows, self.reference)
+        found: list[list[str]] = [[] for _ in texts]
+        bad = rows.filter(pl.col(REASON).is_not_null())
+        for number, reason in [*parsed.rejects.select(LINE, "reason").iter_rows(),
+                               *bad.select(LINE, REASON).iter_rows()]:
+            found[bisect.bisect_right(first_lines, number) - 1].append(reason)
+        return found
 
     def ingest(self, path: Path, source: Source | None = None) -> IngestResult:
         """Ingest one landing file; a file already ingested (same content) is skipped."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from base.settings import Settings
+from orchestration.events.sensors import event_bus_sensor
 from orchestration.feature_store.assets import FEATURE_ASSETS
 from orchestration.ingest.assets import bronze_assets, bronze_column_docs
 from orchestration.ingest.jobs import BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, INGEST_JOBS, PMS_SYNC_JOB
@@ -45,7 +46,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
               lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values(),
               VISION_JOB, vector_maintenance, KNOWLEDGE_JOB],
-        sensors=[landing_sensor, knowledge_sensor],
+        sensors=[landing_sensor, knowledge_sensor,
+                 event_bus_sensor],  # RabbitMQ's events -> landing/ (skips with the spool)
         schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
                    pricing_schedule, vector_maintenance_schedule],
         resources=platform_resources(settings),

@@ -8,6 +8,7 @@ from features.store import FeatureStore
 from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 from ml.registry import ModelRegistry
+from operations.event_bus import RabbitDrain
 from orchestration.language.resources import Knowledge
 from orchestration.models.resources import TrainingTimeline
 from orchestration.vision.resources import VisionModels
@@ -26,4 +27,5 @@ def platform_resources(settings: Settings) -> dict[str, object]:
         "training": TrainingTimeline.from_settings(settings),  # the as-of day models train on
         "vision": VisionModels.from_settings(settings, landing.lake),  # faces, CLIP (lazy)
         "knowledge": Knowledge.from_settings(settings),  # documents -> LanceDB
+        "event_bus": RabbitDrain.from_settings(settings),  # RabbitMQ events -> landing/
     }

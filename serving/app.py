@@ -99,7 +99,7 @@ def build_services(settings: Settings) -> Services:
         features=features,
         predictions=predictions,
         price_book=price_book,
-        events=EventInbox(LandingZone.from_settings(settings)),
+        events=EventInbox.from_settings(settings, LandingZone.from_settings(settings)),
         dagster=DagsterRuns(settings.api_host, settings.dagster_port),
         marts=MartsFile(settings.marts_path),
         vision=Vision.from_settings(settings, lake),
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         configure_logging()
         services.predictions.start()
+        services.events.start()  # the event spool: lands what an earlier process left
         services.champions.start()
         services.features.warm_up()
         services.vision.load()
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             services.champions.stop()
+            services.events.close()  # the spool's last events land
             services.predictions.close()
             log.info("API stopped; prediction log flushed",
                      extra={"fields": services.predictions.stats()})

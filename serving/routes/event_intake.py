@@ -1,16 +1,18 @@
 """Events into the lake's landing zone: bookings, room status changes, staff attendance.
 
-Each accepted event is one small file that an existing landing source reads unchanged, so
-the landing sensor ingests it like any export (docs/data-contracts.md):
+Each accepted event is rendered as the text an existing landing source reads unchanged and
+queued on the event bus (``serving.services.event_inbox``: the API's spool, or RabbitMQ),
+which lands the events in batches, one file per kind and batch, that the landing sensor
+ingests like any export (docs/data-contracts.md):
 
-- attendance  -> ``landing/attendance/events-api-<ts>-<id>.jsonl`` (attendance_events)
-- room_status -> ``landing/camera/inspections-api-<ts>-<id>.jsonl`` (room_inspections)
-- booking     -> ``landing/pms/bookings-api-<ts>-<id>.csv`` (pms_bookings, reference layout)
+- attendance  -> ``landing/attendance/events-api-<ts>-<batch>.jsonl`` (attendance_events)
+- room_status -> ``landing/camera/inspections-api-<ts>-<batch>.jsonl`` (room_inspections)
+- booking     -> ``landing/pms/bookings-api-<ts>-<batch>.csv`` (pms_bookings, reference layout)
 
-``<ts>`` is the UTC time the event was received, ``<id>`` its event id: the client's
-``event_id`` when it sends one, else a new uuid4. Re-posting an event id answers with the
-file already written (nothing new lands); the same id with other content is a 409. A file
-the ingest would quarantine is never written (``serving.services.event_inbox``).
+``<ts>`` is the UTC time the batch was landed. An event's id is the client's ``event_id``
+when it sends one, else a new uuid4. Re-posting an event id answers the first acceptance
+(nothing new is queued); the same id with other content is a 409. An event the ingest
+would quarantine is refused before it is queued (422).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from serving.deps import EventWriter, Events, MetricsDep, Properties
 from serving.schemas.event_schemas import (AttendanceEvent, BookingEvent, EventAccepted, Kind,
                                            RoomStatusEvent)
 from serving.schemas.request_examples import examples_for
-from serving.services.event_inbox import EVENT_ID_TAKEN, LANDING, STAMP, Conflict, EventInbox
+from serving.services.event_inbox import EVENT_ID_TAKEN, Conflict, EventInbox
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -43,12 +45,11 @@ BOOKING_COLUMNS = REFERENCE_LAYOUT + OPTIONAL_COLUMNS
 
 def responses(event: type[BaseModel], kind: Kind) -> dict:
     """The documented errors of the route of an event kind."""
-    folder, prefix, ext, _ = LANDING[kind]
-    received = datetime.now(timezone.utc).strftime(STAMP)
+    received = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     return error_responses(
         "events:write", invalid(event, {}, "Required fields missing"),
         documented(Conflict, EVENT_ID_TAKEN, "An event_id used before", event_id="door-7",
-                   landing_file=f"{folder}/{prefix}-api-{received}-door-7.{ext}"))
+                   received_at=received.replace("+00:00", "Z")))
 
 
 # The bodies, with their examples offered on the OpenAPI page.
@@ -144,12 +145,12 @@ def _booking_csv(e: BookingEvent, received: datetime, properties: PropertyMaster
 
 
 def land(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
-         render: Callable[[str, datetime], str]) -> EventAccepted:
-    landed = inbox.land(kind, event_id, render)
+         render: Callable[[str, datetime], str], key: str | None = None) -> EventAccepted:
+    landed = inbox.land(kind, event_id, render, key)
     if not landed.duplicate:
         metrics.events.labels(kind).inc()
     return EventAccepted(event_id=landed.event_id, kind=kind, received_at=landed.received_at,
-                         landing_file=landed.landing_file, duplicate=landed.duplicate)
+                         queued_to=landed.queued_to, duplicate=landed.duplicate)
 
 
 # -- routes --------------------------------------------------------------------------------
@@ -160,8 +161,9 @@ def land(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
              summary="An employee checked in or out")
 def attendance(event: AttendanceBody, principal: EventWriter, inbox: Events,
                metrics: MetricsDep) -> EventAccepted:
-    """Lands the event in `landing/attendance/` for the **attendance_events** table (source
-    `api`; `location` is stored as `camera_id`). Needs `events:write`."""
+    """Queues the event for `landing/attendance/` and the **attendance_events** table
+    (source `api`; `location` is stored as `camera_id`); it lands with the next batch.
+    Needs `events:write`."""
     def render(event_id: str, received: datetime) -> str:
         return _json_line({
             "event_id": event_id, "employee_id": event.employee_id,
@@ -177,7 +179,7 @@ def attendance(event: AttendanceBody, principal: EventWriter, inbox: Events,
              summary="A room's housekeeping status changed")
 def room_status(event: RoomStatusBody, principal: EventWriter, inbox: Events,
                 metrics: MetricsDep) -> EventAccepted:
-    """Lands the change in `landing/camera/` as a **room_inspections** row: inspection_id =
+    """Queues the change for `landing/camera/` as a **room_inspections** row: inspection_id =
     event id, status = `new_status`, inspector_id = `updated_by` (default: the caller), no
     camera or tags. `old_status` is validated but not stored: the table has no column for
     it. Needs `events:write`."""
@@ -196,13 +198,14 @@ def room_status(event: RoomStatusBody, principal: EventWriter, inbox: Events,
              summary="A booking was made, modified or cancelled")
 def booking(event: BookingBody, principal: EventWriter, inbox: Events, metrics: MetricsDep,
             properties: Properties) -> EventAccepted:
-    """Lands the booking in `landing/pms/` as a one-row CSV in the real extract's layout
+    """Queues the booking for `landing/pms/` as a CSV row in the real extract's layout
     (plus booking_id, guest_id, room_number, arrival and departure dates) for the
-    **pms_bookings** table, merged by `booking_id`: the latest event's row wins (the
-    ingest reads files in name order, and the name starts with the time received).
+    **pms_bookings** table, merged by `booking_id`: the latest event's row wins (a batch's
+    file holds one row per booking, later events of a booking go to the batch's next
+    files, and the ingest reads files in name order, which is batch order).
 
     A cancellation sets is_canceled, reservation_status `Canceled` and its date (the
     event's `timestamp`); a new or modified booking is not cancelled and has no final
     status yet. Needs `events:write`."""
     return land(inbox, metrics, "booking", event.event_id,
-                lambda _, at: _booking_csv(event, at, properties))
+                lambda _, at: _booking_csv(event, at, properties), key=event.booking_id)

@@ -38,7 +38,7 @@ def hotel_name(value: str) -> str:
     return hotel.name
 
 
-# The example's reception time: now, as the landing file's name writes it (no fixed day).
+# The example's reception time: now (no fixed day).
 _RECEIVED = datetime.now(timezone.utc).replace(microsecond=114000)
 
 
@@ -46,14 +46,18 @@ class EventAccepted(BaseModel):
     event_id: str = Field(description="The event's id (yours, or the one assigned).")
     kind: Kind
     received_at: datetime = Field(description="When the event was first received (UTC).")
-    landing_file: str = Field(description="The file it landed in, relative to the landing zone.")
+    queued_to: Literal["spool", "rabbitmq"] = Field(description=(
+        "The durable queue that holds it (the API's spool, or RabbitMQ) until it lands in "
+        "landing/ with the next batch (within `INNSIGHT_EVENT_BATCH_SECONDS` for the spool; "
+        "the landing sensor then ingests it)."))
     status: Literal["accepted"] = "accepted"
-    duplicate: bool = Field(False, description="True when this event_id had already landed.")
+    duplicate: bool = Field(False, description="True when this event_id had been accepted "
+                                               "before (nothing new is queued).")
 
     model_config = {"json_schema_extra": {"examples": [{
         "event_id": "door-7", "kind": "attendance",
         "received_at": _RECEIVED.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "landing_file": f"attendance/events-api-{_RECEIVED:%Y%m%dT%H%M%S%fZ}-door-7.jsonl",
+        "queued_to": "spool",
         "status": "accepted", "duplicate": False}]}}
 
 

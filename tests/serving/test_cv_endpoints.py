@@ -49,6 +49,16 @@ def admin(api_settings) -> dict[str, str]:
     return bearer(api_settings, "admin", rate_limit="100000/minute")
 
 
+def landed_event(client, settings, folder: str, id_field: str, event_id: str) -> tuple[Path, dict]:
+    """The API's event spool rolled now: the landing file that holds the event, and its row."""
+    services(client).events.roll()
+    for path in sorted((settings.landing_dir / folder).glob("*-api-*.jsonl")):
+        for line in path.read_text().splitlines():
+            if json.loads(line).get(id_field) == event_id:
+                return path, json.loads(line)
+    raise AssertionError(f"{event_id} landed nowhere in {folder}")
+
+
 def enrolment_rows(home: Path, employee_id: str) -> int:
     from lake.delta_tables import Lake
 
@@ -79,8 +89,8 @@ def test_enrol_recognise_at_the_staff_door_then_erase_everywhere(client, admin, 
     seen = r.json()
     assert (seen["decision"], seen["employee_id"], seen["success"]) == ("match", person, True)
     assert seen["similarity"] >= seen["threshold"] and 0 < seen["confidence"] <= 1
-    landed = api_settings.landing_dir / seen["attendance_event"]["landing_file"]
-    event = json.loads(landed.read_text())
+    _, event = landed_event(client, api_settings, "attendance", "event_id",
+                            seen["attendance_event"]["event_id"])
     assert (event["employee_id"], event["action"], event["camera_id"], event["source"]) == (
         person, "check_in", STAFF_DOOR, "face")
     # The same face at a lobby camera: recognised, no attendance.
@@ -194,8 +204,8 @@ def test_room_analysis_and_anomalies_land_in_the_lake(client, admin, api_setting
     assert room["status"] in ("clean", "dirty", "maintenance") and room["tags"]
     assert room["ready_for_guest"] == (room["status"] == "clean")
     assert room["estimated_cleaning_time_minutes"] >= 0
-    landed = api_settings.landing_dir / room["inspection"]["landing_file"]
-    row = json.loads(landed.read_text())
+    landed, row = landed_event(client, api_settings, "camera", "inspection_id",
+                               room["inspection"]["event_id"])
     assert (row["room_number"], row["status"], row["inspector_id"]) == ("204", room["status"], "vision")
     zone = LandingZone.from_settings(api_settings)
     assert zone.problems(landed, ROOM_INSPECTIONS) == []  # what the ingest will read
@@ -209,7 +219,8 @@ def test_room_analysis_and_anomalies_land_in_the_lake(client, admin, api_setting
     assert all(a["reason"] for a in found["anomalies"])
     assert len(found["alerts"]) == sum(a["alert"] for a in found["anomalies"])
     for alert in found["alerts"]:
-        assert zone.problems(api_settings.landing_dir / alert["landing_file"], ANOMALY_ALERTS) == []
+        path, _ = landed_event(client, api_settings, "camera", "alert_id", alert["event_id"])
+        assert zone.problems(path, ANOMALY_ALERTS) == []
 
 
 def test_an_identity_document_failing_a_check_digit_is_refused(client, admin):

@@ -1,5 +1,6 @@
-"""Events land as files the landing sources ingest unchanged: one row in bronze, nothing
-quarantined; bad events are refused (401/403/409/422) and leave nothing in landing/."""
+"""Events are queued on the API's spool and land, rolled in batches, as files the landing
+sources ingest unchanged: one row in bronze, nothing quarantined; bad events are refused
+(401/403/409/422) and queue nothing. (The bus itself: tests/operations/test_event_bus.py.)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from base import files
 from base.settings import Settings
 from lake.ingest import LandingZone
 from lake.properties import BUNDLED
 from lake.sources import SOURCES, source_for_file
 from lake.tables import QUARANTINE
+from operations import event_bus
 from serving import deps
 from serving.app import create_app
 from serving.core.auth import issue_token
@@ -37,8 +38,10 @@ BOOKING = {"booking_id": "BOOK001", "event_type": "new_booking", "hotel": "Resor
 
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
-    """The API on a fresh home, not started: events need no model."""
-    return create_app(settings.model_copy(update={"rate_limit": "1000/minute"}))
+    """The API on a fresh home, not started: events need no model. Its spool rolls when a
+    test says (``roll``), not on a timer."""
+    return create_app(settings.model_copy(update={"rate_limit": "1000/minute",
+                                                  "event_batch_seconds": 3600}))
 
 
 @pytest.fixture
@@ -57,8 +60,16 @@ def landed(home: Path) -> list[Path]:
     return sorted(p for p in (home / "landing").rglob("*") if p.is_file())
 
 
-def ingest(zone: LandingZone, answer: dict, source: str):
-    path = zone.root / answer["landing_file"]
+def roll(app: FastAPI) -> list[Path]:
+    """The spool rolled now (the API does it every event_batch_seconds): its landing files."""
+    return app.state.services.events.roll()
+
+
+def ingest(zone: LandingZone, app: FastAPI, answer: dict, source: str):
+    """Roll the spool and ingest the one landing file it wrote, which holds the event."""
+    assert answer["queued_to"] == "spool"
+    [path] = roll(app)
+    assert path.suffix == ".csv" or answer["event_id"] in path.read_text()  # a booking: its id
     assert source_for_file(path.parent.name, path.name) is SOURCES[source]
     assert path in zone.files(SOURCES[source])  # what the sensor and the asset read
     result = zone.ingest(path)
@@ -72,20 +83,22 @@ def problems(response) -> dict[str, str]:
     return {d["field"]: d["problem"] for d in response.json()["details"]}
 
 
-def test_attendance_lands_as_an_event_file_and_reaches_bronze(home, zone, client, app):
+def test_attendance_is_spooled_then_rolled_into_a_landing_file_and_reaches_bronze(
+        home, zone, client, app):
     counted = app.state.services.metrics.events.labels("attendance")._value.get
     before = counted()
     r = post(client, "attendance", ATTENDANCE)
     assert r.status_code == 202, r.text
     a = r.json()
     assert a["kind"] == "attendance" and a["status"] == "accepted" and not a["duplicate"]
-    assert len(a["event_id"]) == 32
-    name = Path(a["landing_file"])
-    assert name.parent == Path("attendance") and name.name.startswith("events-api-")
-    assert name.name.endswith(f"-{a['event_id']}.jsonl")
-    assert landed(home) == [home / "landing" / name]  # no temp file left
+    assert len(a["event_id"]) == 32 and a["queued_to"] == "spool"
+    assert landed(home) == []  # durable in the spool, not landed yet
+    assert a["event_id"] in "".join(p.read_text() for p in (home / "spool").glob("active-*"))
 
-    result, bronze = ingest(zone, a, "attendance_events")
+    result, bronze = ingest(zone, app, a, "attendance_events")
+    [name] = [p.relative_to(home / "landing") for p in landed(home)]  # no temp file left
+    assert name.parent == Path("attendance") and name.name.startswith("events-api-")
+    assert name.name.endswith(".jsonl")
     assert result.rows_inserted == 1
     row = bronze.row(0, named=True)
     assert row["event_id"] == a["event_id"] and row["employee_id"] == "EMP001"
@@ -97,12 +110,13 @@ def test_attendance_lands_as_an_event_file_and_reaches_bronze(home, zone, client
     assert counted() == before + 1
 
 
-def test_room_status_lands_as_an_inspection_of_the_hotel_named_by_code(zone, client):
+def test_room_status_lands_as_an_inspection_of_the_hotel_named_by_code(home, zone, client, app):
     r = post(client, "room_status", ROOM)
     assert r.status_code == 202, r.text
     a = r.json()
-    assert a["landing_file"].startswith("camera/inspections-api-")
-    _, bronze = ingest(zone, a, "room_inspections")
+    _, bronze = ingest(zone, app, a, "room_inspections")
+    assert landed(home)[0].relative_to(home / "landing").as_posix().startswith(
+        "camera/inspections-api-")
     row = bronze.row(0, named=True)
     assert row["inspection_id"] == a["event_id"] and row["hotel"] == "City Hotel"
     assert (row["room_number"], row["status"], row["tags"]) == ("201", "clean", [])
@@ -111,12 +125,14 @@ def test_room_status_lands_as_an_inspection_of_the_hotel_named_by_code(zone, cli
     assert row["camera_id"] is None and "old_status" not in bronze.columns
 
 
-def test_a_booking_lands_in_the_extract_layout_and_a_cancellation_updates_it(zone, client):
+def test_a_booking_lands_in_the_extract_layout_and_a_cancellation_updates_it(home, zone, client,
+                                                                            app):
     r = post(client, "booking", BOOKING)
     assert r.status_code == 202, r.text
     a = r.json()
-    assert a["landing_file"].startswith("pms/bookings-api-") and a["landing_file"].endswith(".csv")
-    result, bronze = ingest(zone, a, "pms_bookings")
+    result, bronze = ingest(zone, app, a, "pms_bookings")
+    name = landed(home)[0].relative_to(home / "landing").as_posix()
+    assert name.startswith("pms/bookings-api-") and name.endswith(".csv")
     assert result.layout == "reference" and result.rows_inserted == 1
     row = bronze.row(0, named=True)
     expected = {
@@ -134,34 +150,58 @@ def test_a_booking_lands_in_the_extract_layout_and_a_cancellation_updates_it(zon
     cancel = {**BOOKING, "event_type": "cancellation", "timestamp": "2025-02-01T09:00:00Z"}
     r = post(client, "booking", cancel)
     assert r.status_code == 202, r.text
-    result, bronze = ingest(zone, r.json(), "pms_bookings")
+    result, bronze = ingest(zone, app, r.json(), "pms_bookings")
     assert result.rows_updated == 1 and bronze.height == 1
     row = bronze.row(0, named=True)
     assert row["is_canceled"] is True and row["reservation_status"] == "Canceled"
     assert row["reservation_status_date"] == date(2025, 2, 1)
 
 
-def test_reposting_an_event_id_lands_one_file_and_one_row(home, zone, client):
+def test_a_booking_and_its_cancellation_in_one_batch_land_in_order(zone, client, app):
+    """A landing file holds one row per booking: the cancellation goes to the batch's next
+    file, and ingesting in name order leaves the cancelled booking."""
+    assert post(client, "booking", BOOKING).status_code == 202
+    cancel = {**BOOKING, "event_type": "cancellation", "timestamp": "2025-02-01T09:00:00Z"}
+    assert post(client, "booking", cancel).status_code == 202
+    paths = roll(app)
+    assert len(paths) == 2 and paths == sorted(paths) == zone.files(SOURCES["pms_bookings"])
+    assert [zone.ingest(p).rows_quarantined for p in paths] == [0, 0]
+    bronze = zone.lake.read(SOURCES["pms_bookings"].table)
+    assert bronze.height == 1 and bronze.row(0, named=True)["is_canceled"] is True
+
+
+def test_reposting_an_event_id_lands_one_row_also_after_a_restart(home, zone, client, app,
+                                                                   settings):
     # booking_date omitted: it defaults to the day of the first post, also for the repost
     arrival = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
     body = {**BOOKING, "event_id": "pms-42", "booking_date": None, "arrival_date": arrival}
     first, again = post(client, "booking", body), post(client, "booking", body)
     assert first.status_code == again.status_code == 202, again.text
     assert again.json()["duplicate"] and not first.json()["duplicate"]
-    for key in ("event_id", "landing_file", "received_at"):
+    for key in ("event_id", "queued_to", "received_at"):
         assert first.json()[key] == again.json()[key]
-    assert len(landed(home)) == 1
-    ingest(zone, first.json(), "pms_bookings")
+    ingest(zone, app, first.json(), "pms_bookings")  # one file, one row
 
     att = {**ATTENDANCE, "event_id": "door-7"}
     a1, a2 = post(client, "attendance", att), post(client, "attendance", att)
     assert a1.json()["event_id"] == "door-7" and a2.json()["duplicate"]
-    ingest(zone, a1.json(), "attendance_events")
+    ingest(zone, app, a1.json(), "attendance_events")
     assert all(zone.ingest(p).skipped for p in landed(home))  # the ingest had them all
 
     conflict = post(client, "attendance", {**att, "action": "check_out"})
     assert conflict.status_code == 409 and conflict.json()["error"] == "conflict"
-    assert "door-7" in conflict.json()["message"] and len(landed(home)) == 2
+    assert "door-7" in conflict.json()["message"] and roll(app) == []
+
+    # Another API process on the same home (the first one stopped) knows the ids.
+    app.state.services.events.close()
+    later = create_app(settings)
+    token = issue_token("desk", ["front_desk"], settings=settings)
+    again_client = TestClient(later, headers={"Authorization": f"Bearer {token}"})
+    r = post(again_client, "attendance", att)
+    assert r.status_code == 202 and r.json()["duplicate"], r.text
+    assert r.json()["received_at"] == a1.json()["received_at"]
+    assert post(again_client, "attendance", {**att, "action": "check_out"}).status_code == 409
+    assert roll(later) == [] and len(landed(home)) == 2
 
 
 def test_credentials_are_required_and_need_events_write(home, app, client, settings):
@@ -177,10 +217,10 @@ def test_credentials_are_required_and_need_events_write(home, app, client, setti
     housekeeping = issue_token("hk", ["housekeeping"], settings=s)
     r = post(anonymous, "room_status", ROOM, headers={"Authorization": f"Bearer {housekeeping}"})
     assert r.status_code == 202
-    assert len(landed(home)) == 1
+    assert len(roll(app)) == 1
 
 
-def test_invalid_events_are_refused_naming_the_field_and_land_nothing(home, client):
+def test_invalid_events_are_refused_naming_the_field_and_land_nothing(home, client, app):
     assert "body.action" in problems(post(client, "attendance", {**ATTENDANCE, "action": "lunch"}))
     assert "body.confidence" in problems(post(client, "attendance", {**ATTENDANCE, "confidence": 1.5}))
     assert "body.timestamp" in problems(post(client, "attendance", {
@@ -206,10 +246,10 @@ def test_invalid_events_are_refused_naming_the_field_and_land_nothing(home, clie
         **BOOKING, "room_data": room}))
     assert "body.event_type" in problems(post(client, "booking", {**BOOKING, "event_type": "noshow"}))
     assert "body.event_id" in problems(post(client, "booking", {**BOOKING, "event_id": "../x"}))
-    assert landed(home) == []
+    assert roll(app) == [] and landed(home) == []
 
 
-def test_an_event_the_contract_would_quarantine_is_never_written(home, settings, tmp_path):
+def test_an_event_the_contract_would_quarantine_is_never_queued(home, settings, tmp_path):
     """The API's property master knows a hotel the lake's reference data does not: the
     request passes validation, and the landing zone's own check (the ingest's) refuses it."""
     master = yaml.safe_load(BUNDLED.read_text())
@@ -218,22 +258,31 @@ def test_an_event_the_contract_would_quarantine_is_never_written(home, settings,
     wider = tmp_path / "properties.yaml"
     wider.write_text(yaml.safe_dump(master))
     app = create_app(settings.model_copy(update={"properties_file": wider}))
-    app.dependency_overrides[deps.events_dep] = lambda: EventInbox(LandingZone.from_settings(settings))
+    inbox = EventInbox.from_settings(settings)  # the lake's reference data
+    app.dependency_overrides[deps.events_dep] = lambda: inbox
     token = issue_token("desk", ["front_desk"], settings=settings)
     r = post(TestClient(app, headers={"Authorization": f"Bearer {token}"}), "room_status",
              {**ROOM, "hotel": "Hotel California"})
     assert problems(r)["hotel"].startswith("unknown hotel 'Hotel California'")
     assert "room_inspections contract" in r.json()["message"]
-    assert landed(home) == []
+    assert inbox.stats()["pending"] == 0 and inbox.roll() == [] and landed(home) == []
 
 
-def test_a_failed_write_leaves_no_partial_file(home, client, monkeypatch):
-    def broken(src, dst):
+def test_a_spool_that_cannot_be_written_answers_503_and_keeps_nothing(home, client, app,
+                                                                      monkeypatch):
+    def broken(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(files.os, "replace", broken)
-    assert post(client, "attendance", ATTENDANCE).status_code == 500
-    assert landed(home) == []
+    body = {**ATTENDANCE, "event_id": "door-9"}
+    with monkeypatch.context() as m:
+        m.setattr(event_bus.os, "fsync", broken)
+        r = post(client, "attendance", body)
+    assert r.status_code == 503 and "disk full" in r.json()["message"], r.text
+    # not recorded as accepted: the client's retry is a first acceptance
+    r = post(client, "attendance", body)
+    assert r.status_code == 202 and not r.json()["duplicate"], r.text
+    [path] = roll(app)
+    assert path.read_text().count("door-9") == 1
 
 
 def test_the_docs_show_responses_examples_and_the_contracts_values(app):
