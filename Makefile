@@ -55,6 +55,7 @@ bench: setup
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/feast_online_latency.py
 	$(PY) bench/prediction_log.py
+	$(PY) bench/event_bus.py
 	$(PY) bench/api_load.py
 	$(PY) bench/face_recognition.py
 	$(PY) bench/face_search.py

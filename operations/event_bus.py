@@ -706,7 +706,7 @@ class RabbitBus(EventBus):
                 while any(self._state(t) == "waiting" for t in tags):
                     if time.monotonic() > deadline:
                         break
-                    self._conn.process_data_events(0.05)
+                    self._conn.process_data_events(0.002)
                 todo = [e for e, t in zip(todo, tags) if self._state(t) != "confirmed"]
                 if todo:
                     last_error = RuntimeError(f"{len(todo)} messages nacked or unconfirmed")

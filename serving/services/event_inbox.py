@@ -26,12 +26,10 @@ from pathlib import Path
 from typing import Callable
 
 from lake.ingest import LandingZone
-from operations.event_bus import (KIND_ROUTES, BusUnavailable, EventBus, EventIdTaken,
-                                  EventRefused, event_bus_from_settings)
+from operations.event_bus import (BusUnavailable, EventBus, EventIdTaken, EventRefused,
+                                  event_bus_from_settings)
 from serving.core.errors import ApiError, ErrorDetail, InvalidRequest, Message, Unavailable
 
-# kind -> (landing folder, file-name prefix matching the source's pattern, extension, source)
-LANDING = {kind: (r.folder, r.prefix, r.ext, r.source) for kind, r in KIND_ROUTES.items()}
 EVENT_ID_TAKEN = Message("event_id '{event_id}' was accepted at {received_at} with other "
                          "content: send a new event_id for a new event")
 
