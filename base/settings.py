@@ -196,11 +196,13 @@ class Settings(BaseSettings):
     high_risk_threshold: float = Field(0.5, gt=0, lt=1)
     lost_found_min_similarity: float = Field(0.30, gt=0, le=1)
     rate_update_webhook: str | None = None
-    # Retention (days) of the monthly archival: older rows move to the archive tables;
-    # 0 keeps them for ever.
+    # Retention (days) of the monthly archival: older rows move to archive/<table> (the
+    # outbox's to the lake's ops/notifications, without bodies), or are deleted for the tables
+    # in retention_delete; 0 keeps them for ever.
     retention_days: dict[str, int] = Field(default_factory=lambda: {
         "serving/ml_predictions": 400, "bronze/attendance_events": 730,
-        "ops/notifications": 400, "ops/service_logs": 90})
+        "outbox": 90, "ops/service_logs": 90})
+    retention_delete: list[str] = Field(default_factory=lambda: ["ops/service_logs"])
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> "Settings":

@@ -56,11 +56,14 @@ class Lake:
                             storage_options=self._options)
 
     def read(self, name: str, columns: list[str] | None = None,
-             filters: list[tuple] | None = None) -> pl.DataFrame:
-        """The table (or some columns); ``filters`` in deltalake's DNF form, e.g.
-        ``[("predicted_date", "in", dates)]``, prune partitions before reading."""
+             filters: list[tuple] | None = None, version: int | None = None) -> pl.DataFrame:
+        """The table (or some columns), at its latest or a given version; ``filters`` in
+        deltalake's DNF form, e.g. ``[("predicted_date", "in", dates)]``, prune partitions
+        before reading."""
         try:
             table = self._table(name)
+            if version is not None:
+                table.load_as_version(version)
         except TableNotFoundError:
             return pl.DataFrame()
         return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
@@ -73,7 +76,8 @@ class Lake:
 
     def merge(self, name: str, df: pl.DataFrame, keys: list[str],
               insert_only: bool = False) -> MergeResult:
-        """Upsert by business key; rows whose _row_hash is unchanged are left alone.
+        """Upsert by business key; rows whose _row_hash is unchanged are left alone (a
+        frame without a _row_hash column updates every row it matches).
 
         Re-running the same data therefore commits nothing new: the merge is idempotent.
         With insert_only (event streams), existing keys are never rewritten. When none of the
@@ -90,13 +94,23 @@ class Lake:
         merger = self._table(name).merge(df.to_arrow(), predicate=on, source_alias="s",
                                          target_alias="t")
         if not insert_only:
-            merger = merger.when_matched_update_all(predicate=f"t.{ROW_HASH} <> s.{ROW_HASH}")
+            # a table without a row hash (the ops tables: one row changed at a time) takes
+            # every matched row as it comes
+            merger = merger.when_matched_update_all(
+                predicate=f"t.{ROW_HASH} <> s.{ROW_HASH}" if ROW_HASH in df.columns else None)
         metrics = merger.when_not_matched_insert_all().execute()
         return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
                            updated=int(metrics.get("num_target_rows_updated", 0)))
 
     def version(self, name: str) -> int | None:
         return self._table(name).version() if self.exists(name) else None
+
+    def delete(self, name: str, predicate: str) -> int:
+        """Delete the rows matching ``predicate`` (SQL): one commit; older versions keep them
+        until the maintenance vacuums (``erase`` when they must go at once)."""
+        if not self.exists(name):
+            return 0
+        return int(self._table(name).delete(predicate).get("num_deleted_rows", 0))
 
     def erase(self, name: str, predicate: str) -> dict[str, int]:
         """Delete the rows matching ``predicate`` (SQL) and then every file no longer in the

@@ -25,17 +25,19 @@ class Warehouse:
     marts_path: Path
     lake_root: str
     properties_file: Path
+    attendance_grace_minutes: int = 5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Warehouse":
         return cls(settings.dbt_build_path, settings.marts_path, settings.lake_root,
-                   settings.properties_file)
+                   settings.properties_file, settings.attendance_grace_minutes)
 
     def dbt_env(self) -> dict[str, str]:
         """What dbt reads: the lake (profiles.yml), the file it builds, the property master
-        (the staging models of the properties)."""
+        (the staging models of the properties), the attendance grace period (a var)."""
         return {"INNSIGHT_LAKE_ROOT": self.lake_root, "INNSIGHT_DBT_BUILD_PATH": str(self.build_path),
-                "INNSIGHT_PROPERTIES_FILE": str(self.properties_file)}
+                "INNSIGHT_PROPERTIES_FILE": str(self.properties_file),
+                "INNSIGHT_ATTENDANCE_GRACE_MINUTES": str(self.attendance_grace_minutes)}
 
 
 def dbt_project(settings: Settings) -> DbtProject:

@@ -1,0 +1,13 @@
+"""New bookings in bronze start the booking-risk job."""
+
+import dagster as dg
+
+from orchestration.workflows.bookings.assets import BOOKINGS
+from orchestration.workflows.bookings.jobs import BOOKING_JOB
+
+
+@dg.asset_sensor(asset_key=BOOKINGS, job=BOOKING_JOB, minimum_interval_seconds=10,
+                 default_status=dg.DefaultSensorStatus.RUNNING,
+                 description="Each ingest of bookings runs the booking-risk job.")
+def booking_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    yield dg.RunRequest(run_key=str(asset_event.storage_id))

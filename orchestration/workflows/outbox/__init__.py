@@ -1,0 +1,1 @@
+"""The outbox's sender: every few seconds, what is due goes out (SMTP, signed webhooks)."""
