@@ -25,8 +25,12 @@ from base.settings import Settings
 from features.store import FeatureStore
 from lake.delta_tables import Lake
 from lake.ingest import LandingZone
+from lake.contact_vault import ContactVault
 from lake.properties import PropertyMaster
 from ml.registry import ModelRegistry
+from operations.outbox import Outbox
+from operations.senders import AddressBook
+from operations.tasks import Roster, TaskBoard
 from serving.core import docs, errors
 from serving.core.auth import Authenticator
 from serving.core.observability import Metrics, RequestContext
@@ -35,6 +39,7 @@ from serving.routes import (cancellation_risk, cv_documents, cv_faces, cv_health
                             demand_forecasts, event_intake, guest_value, llm_assistant,
                             llm_health, llm_messages, llm_monitoring, llm_routing,
                             model_operations, platform_health, prices, recommendations)
+from serving.routes import guest_contacts, ops_notifications, ops_tasks
 from serving.services.champions import ChampionRegistry
 from serving.services.container import Services
 from serving.services.dagster_runs import DagsterRuns
@@ -89,6 +94,7 @@ def build_services(settings: Settings) -> Services:
                                  poll_seconds=settings.champion_poll_seconds, metrics=metrics)
     features = OnlineFeatures(FeatureStore.from_settings(settings))
     price_book = PriceBook(lake)
+    vault = ContactVault.from_settings(settings)
     return Services(
         settings=settings,
         metrics=metrics,
@@ -105,6 +111,9 @@ def build_services(settings: Settings) -> Services:
         vision=Vision.from_settings(settings, lake),
         language=Language(settings, lake, champions, features, price_book,
                           {h.name: h.currency for h in properties.hotels if h.currency}),
+        outbox=Outbox(settings.ops_database_url, AddressBook.from_settings(settings, vault).channel),
+        vault=vault,
+        tasks=TaskBoard(lake, Roster(lake), properties, settings.task_due_minutes),
     )
 
 
@@ -144,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     docs.install(app)
     docs.serve_examples(app, lambda: read_sample(settings.marts_path, services.features,
-                                                 services.properties),
+                                                 services.properties, services.tasks),
                         data_version=services.marts.version)
     app.add_middleware(PropertyScope, properties=services.properties)
     app.add_middleware(RequestContext, metrics=services.metrics)
@@ -162,4 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         llm.include_router(module.router)
     app.include_router(llm)
     app.include_router(event_intake.router)
+    app.include_router(ops_tasks.router)
+    app.include_router(ops_notifications.router)
+    app.include_router(guest_contacts.router)
     return app

@@ -21,6 +21,9 @@ from base.settings import Settings
 from lake.properties import PropertyMaster
 from serving.core.auth import (HOW, NO_CREDENTIALS, PERMISSIONS, Principal, Unauthorized,
                                check_permission)
+from lake.contact_vault import ContactVault
+from operations.outbox import Outbox
+from operations.tasks import TaskBoard
 from serving.core.observability import Metrics
 from serving.services.champions import Champion, ChampionRegistry
 from serving.services.container import Services
@@ -89,6 +92,18 @@ async def language_dep(request: Request) -> Language:
     return _services(request).language
 
 
+async def outbox_dep(request: Request) -> Outbox:
+    return _services(request).outbox
+
+
+async def vault_dep(request: Request) -> ContactVault:
+    return _services(request).vault
+
+
+async def task_board_dep(request: Request) -> TaskBoard:
+    return _services(request).tasks
+
+
 class Recorder:
     """Records a prediction: the metrics and the lake's prediction log (with the request's
     correlation id and caller); returns the prediction id."""
@@ -127,6 +142,9 @@ PredictionLogDep = Annotated[PredictionLog, Depends(prediction_log_dep)]
 Record = Annotated[Recorder, Depends(recorder_dep)]
 VisionDep = Annotated[Vision, Depends(vision_dep)]
 LanguageDep = Annotated[Language, Depends(language_dep)]
+OutboxDep = Annotated[Outbox, Depends(outbox_dep)]
+VaultDep = Annotated[ContactVault, Depends(vault_dep)]
+TaskBoardDep = Annotated[TaskBoard, Depends(task_board_dep)]
 
 
 # -- who is calling -----------------------------------------------------------------------

@@ -44,6 +44,9 @@ class Sample:
     # a booking of the hotel as it was made (BookingFields' names, dates left out)
     booking: dict[str, Any] = field(default_factory=dict)
     from_data: bool = True
+    # an open task of the lake's ops/tasks, and an employee of its hotel and department
+    task_id: str = "<task id>"
+    task_assignee_id: str = "<employee id>"
 
 
 PLACEHOLDER = Sample(today=date.today(), hotel="<hotel code>", hotel_name="<hotel name>",
@@ -270,6 +273,14 @@ def log_analysis(s: Sample) -> dict[str, Example]:
     return {"spike": _example("Face recognition errors spiking", {"logs": quiet + spike})}
 
 
+def task_update(s: Sample) -> dict[str, Example]:
+    # assigning again is harmless; closing is not repeatable (a closed task does not reopen)
+    return {"assign": _example("Assign the task to someone of its team", {
+                "assignee_id": s.task_assignee_id}),
+            "assign (status)": _example("The same, saying the status", {
+                "status": "assigned", "assignee_id": s.task_assignee_id})}
+
+
 # request body model name -> its examples
 BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "ChurnRequest": churn, "ClvRequest": clv, "OptimizeRequest": optimize,
@@ -280,12 +291,14 @@ BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "AnomalyRequest": detect_anomalies, "OcrRequest": read_invoice, "IdRequest": read_id,
     "AssistantQuery": assistant, "TaskRequest": task, "RoutingRequest": routing,
     "AnalyzeRequest": log_analysis,
+    "TaskUpdate": task_update,
     **{"".join(w.title() for w in path.split("-")) + "MessageRequest": messages(path)
        for path in ("email", "apology", "checkin-instructions", "notification")},
 }
 
 # path or query parameter -> its example
-PARAMETERS: dict[str, Callable[[Sample], Any]] = {"room_type": lambda s: s.room_type}
+PARAMETERS: dict[str, Callable[[Sample], Any]] = {"room_type": lambda s: s.room_type,
+                                                   "task_id": lambda s: s.task_id}
 # a field of a response example -> its value
 RESPONSE_FIELDS: dict[str, Callable[[Sample], Any]] = {
     "hotel": lambda s: s.hotel_name, "hotel_code": lambda s: s.hotel, "currency": lambda s: s.currency,

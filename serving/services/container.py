@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from base.settings import Settings
+from lake.contact_vault import ContactVault
 from lake.properties import PropertyMaster
+from operations.outbox import Outbox
+from operations.tasks import TaskBoard
 from serving.core.auth import Authenticator
 from serving.core.observability import Metrics
 from serving.core.rate_limits import RateLimiter
@@ -37,3 +40,6 @@ class Services:
     marts: MartsFile
     vision: Vision
     language: Language
+    outbox: Outbox  # the ops database's messages (operations.outbox)
+    vault: ContactVault  # guests' contact details, encrypted
+    tasks: TaskBoard  # the lake's ops/tasks

@@ -1,6 +1,7 @@
 """Real values for the OpenAPI page's request examples (``serving.schemas.request_examples``):
 a booking and a guest the online feature store knows, the booking's hotel and room type, a
-room of that type, an employee, all read from the published marts file.
+room of that type, an employee, all read from the published marts file; and an open task
+of the lake's ops/tasks with someone who may take it.
 
 The online store may hold only some bookings (a materialisation window), so the bookings
 of the marts are tried against it in chunks, the ones still on the books first.
@@ -9,13 +10,17 @@ of the marts are tried against it in chunks, the ones still on the books first.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from lake.properties import PropertyMaster
+from lake.tables import TASKS
+from operations.tasks import TaskBoard
 from serving.schemas.request_examples import PLACEHOLDER, Sample
 from serving.services.online_features import OnlineFeatures
 
@@ -48,17 +53,47 @@ def _booking_fields(row: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def read_sample(marts_path: Path, features: OnlineFeatures, properties: PropertyMaster) -> Sample:
+def read_sample(marts_path: Path, features: OnlineFeatures, properties: PropertyMaster,
+                tasks: TaskBoard | None = None) -> Sample:
     """The examples' values from the data; ``PLACEHOLDER`` when there is none yet (marts
-    file not built, online store empty)."""
+    file not built, online store empty). With the task board, an open task of the lake and
+    someone who may take it (placeholders while the lake has none)."""
     if not Path(marts_path).exists():
         return PLACEHOLDER
     try:
         with duckdb.connect(str(marts_path), read_only=True) as con:
-            return _sample(con, features, properties) or PLACEHOLDER
+            sample = _sample(con, features, properties) or PLACEHOLDER
     except Exception as e:  # a half-built platform: the page still opens, with placeholders
         log.warning("no request examples from the data: %s", e)
         return PLACEHOLDER
+    if tasks is not None and sample.from_data:
+        try:
+            found = _open_task(tasks)
+        except Exception as e:  # the lake unreadable: the task examples stay placeholders
+            log.warning("no task example from the lake: %s", e)
+            found = None
+        if found:
+            sample = replace(sample, task_id=found[0], task_assignee_id=found[1])
+    return sample
+
+
+def _open_task(board: TaskBoard) -> tuple[str, str] | None:
+    """The newest task still open or assigned whose hotel and department have staff: its
+    id, and its assignee (else the first employee who may take it)."""
+    if not board.lake.exists(TASKS.name):
+        return None
+    tasks = board.lake.read(TASKS.name, columns=["task_id", "created_at", "hotel", "department",
+                                                  "assignee_id", "status"])
+    staff = board.roster.employees()
+    for task in tasks.filter(pl.col("status").is_in(["open", "assigned"])).sort(
+            ["created_at", "task_id"], descending=True).iter_rows(named=True):
+        team = staff.filter((pl.col("hotel") == task["hotel"])
+                            & (pl.col("department") == task["department"]))
+        if task["assignee_id"] in team["employee_id"]:
+            return task["task_id"], task["assignee_id"]
+        if team.height:
+            return task["task_id"], team.sort("employee_id")["employee_id"][0]
+    return None
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:

@@ -27,6 +27,15 @@ def test_merge_upserts_by_key_and_is_idempotent(lake):
     assert lake.version("t") > version
 
 
+def test_a_table_without_a_row_hash_updates_the_rows_it_matches(lake):
+    lake.ensure("ops", {"id": pl.String, "v": pl.Int64})
+    plain = lambda rows: pl.DataFrame(rows, schema={"id": pl.String, "v": pl.Int64}, orient="row")  # noqa: E731
+    lake.merge("ops", plain([("a", 1), ("b", 2)]), ["id"])
+    result = lake.merge("ops", plain([("b", 20), ("c", 3)]), ["id"])
+    assert (result.inserted, result.updated) == (1, 1)
+    assert dict(lake.read("ops").rows()) == {"a": 1, "b": 20, "c": 3}
+
+
 def test_insert_only_merge_never_rewrites_an_existing_key(lake):
     lake.ensure("events", SCHEMA)
     lake.merge("events", frame([("e1", 1)]), ["id"], insert_only=True)

@@ -44,6 +44,7 @@ def platform_home(tmp_path_factory) -> Path:
     store.materialize(start=day, end=day + dt.timedelta(hours=12), views=["booking_features"])
     store.materialize(views=["guest_clv_inputs"])
     publish_schedule(Lake.from_settings(settings), registry, dt.date.today(), 7)
+    open_a_task(settings)  # a platform in use has tasks (the PATCH example assigns one)
     # the assistant's knowledge base, as the language/knowledge_base asset builds it, of the
     # documents the tests ask about (embedding all of them line by line takes minutes)
     KnowledgeBase(settings.vectors_root, Embedder(settings.text_embedder)).rebuild(
@@ -52,6 +53,40 @@ def platform_home(tmp_path_factory) -> Path:
 
 
 KNOWLEDGE_TOPICS = ("check-in-check-out.md", "pets.md", "parking.md")
+
+
+def guest_requests(*rows: dict):
+    """Rows of language/guest_requests (as the routing route writes them): each dict gives
+    request_id and hotel, and any other column."""
+    import polars as pl
+
+    from lake.tables import GUEST_REQUESTS
+
+    defaults = {"received_at": dt.datetime.now(dt.timezone.utc), "channel": "app",
+                "message": "I need 2 extra towels in room 201 please", "language": "en",
+                "category": "housekeeping", "confidence": 0.9, "priority": "normal",
+                "team": "housekeeping", "request_type": "amenity", "room_number": "201",
+                "items": ["towel"], "quantity": 2, "urgency": "normal", "needs_human": False,
+                "routed_by": "test", "requested_by": "tester", "guest_id": None,
+                "correlation_id": None}
+    return pl.DataFrame([{**defaults, **r} for r in rows], schema=GUEST_REQUESTS.schema)
+
+
+def open_a_task(settings: Settings, request_id: str = "served-1") -> str:
+    """A housekeeping task of a hotel with housekeeping staff, made by the task board from
+    a routed guest request: its id."""
+    import polars as pl
+
+    from lake.delta_tables import Lake
+    from lake.properties import PropertyMaster
+    from operations.tasks import Roster, TaskBoard
+
+    lake = Lake.from_settings(settings)
+    roster = Roster(lake)
+    hotel = roster.employees().filter(pl.col("department") == "housekeeping").sort("employee_id")["hotel"][0]
+    board = TaskBoard(lake, roster, PropertyMaster.load(settings.properties_file), settings.task_due_minutes)
+    board.from_requests(guest_requests({"request_id": request_id, "hotel": hotel}))
+    return f"req-{request_id}"
 
 
 def knowledge_subset(folder: Path) -> Path:

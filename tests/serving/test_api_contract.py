@@ -28,7 +28,8 @@ PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
 # The documentation pages (not in the schema; tests/test_api_docs_offline.py reads them).
 DOCS_PAGES = {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 # Path parameters that exist on the served platform.
-PATH_VALUES = {"room_type": "A", "model_name": "cancellation", "employee_id": "EMP-CONTRACT"}
+PATH_VALUES = {"room_type": "A", "model_name": "cancellation", "employee_id": "EMP-CONTRACT",
+               "task_id": "req-CONTRACT", "message_id": "0" * 32, "guest_id": "G-CONTRACT"}
 ERROR_KEYS = {"error", "message", "correlation_id", "details"}
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,8 +21,10 @@ from tests.serving.conftest import bearer
 
 ML = "/api/v1/ml"
 CV = "/api/v1/cv"
+OPS = "/api/v1/ops"
 JSON = "application/json"
 UNKNOWN = "XX-0000"
+UNKNOWN_MESSAGE = "0" * 32  # an outbox message id nothing has
 # The route's valid request -> one that answers 404 (an id nothing has), per route with a 404.
 NOT_FOUND = {
     ("POST", f"{ML}/churn/predict"): lambda ok: {**ok, "json": {"booking_id": UNKNOWN}},
@@ -31,10 +34,21 @@ NOT_FOUND = {
     ("GET", f"{ML}/pricing/current/{{room_type}}"): lambda ok: {**ok, "path": {"room_type": "XX"}},
     ("GET", f"{CV}/face/embedding/{{employee_id}}"): lambda ok: {**ok, "path": {"employee_id": UNKNOWN}},
     ("DELETE", f"{CV}/face/{{employee_id}}"): lambda ok: {**ok, "path": {"employee_id": UNKNOWN}},
+    ("GET", f"{OPS}/tasks/{{task_id}}"): lambda ok: {**ok, "path": {"task_id": UNKNOWN}},
+    ("PATCH", f"{OPS}/tasks/{{task_id}}"): lambda ok: {**ok, "path": {"task_id": UNKNOWN}},
+    **{(method, f"{OPS}/notifications/{{message_id}}{action}"): lambda ok: {
+        **ok, "path": {"message_id": UNKNOWN_MESSAGE}}
+       for method, action in (("GET", ""), ("POST", "/resend"), ("POST", "/ack"))},
 }
 # Invalid path parameters (a body that is not an object is invalid on every POST).
 INVALID_PATH = {"room_type": "ROOM-TYPE-X", "model_name": "not-a-model",
-                "employee_id": "not an id!"}
+                "employee_id": "not an id!", "task_id": "not an id!", "message_id": "not an id!",
+                "guest_id": "not an id!"}
+# Path parameters with no example (a real one would change the platform's data): a value
+# that passes validation.
+PATH_DEFAULTS = {"model_name": "cancellation", "message_id": UNKNOWN_MESSAGE}
+# Invalid query parameters, for the routes with neither a body nor a path parameter.
+INVALID_QUERY = {f"{OPS}/tasks": {"limit": 0}, f"{OPS}/notifications": {"limit": 0}}
 # Blanks of a message that the route fixes: its example must show the route's own.
 FIXED_BY_ROUTE = {"permission", "model", "job"}
 # What a second event with the first one's id changes (a 409).
@@ -60,9 +74,11 @@ def request_examples(op: dict) -> list[dict]:
     return [{"path": path}] if path else []
 
 
-def send(client: TestClient, method: str, path: str, headers: dict, path_values=None, json=None):
+def send(client: TestClient, method: str, path: str, headers: dict, path_values=None, json=None,
+         params=None):
     url = re.sub(r"\{(\w+)\}", lambda m: str((path_values or {})[m.group(1)]), path)
-    return client.request(method, url, headers=headers, **({} if json is None else {"json": json}))
+    return client.request(method, url, headers=headers, params=params,
+                          **({} if json is None else {"json": json}))
 
 
 def success(op: dict) -> int:
@@ -187,7 +203,7 @@ def path_names(path: str) -> list[str]:
 def valid_request(op: dict, path: str) -> dict:
     """The route's first request example (retrain has none: a model's name)."""
     first = (request_examples(op) or [{"path": {}}])[0]
-    return {"path": {"model_name": "cancellation", **first["path"]}, "json": first.get("json")}
+    return {"path": {**PATH_DEFAULTS, **first["path"]}, "json": first.get("json")}
 
 
 def invalid_request(op: dict, path: str) -> dict:
@@ -195,6 +211,8 @@ def invalid_request(op: dict, path: str) -> dict:
     parameters out of their range."""
     if "requestBody" in op:
         return {**valid_request(op, path), "json": []}
+    if not path_names(path):
+        return {"path": {}, "json": None, "params": INVALID_QUERY[path]}
     return {"path": {name: INVALID_PATH[name] for name in path_names(path)}, "json": None}
 
 
@@ -203,7 +221,8 @@ def trigger(status: int, method: str, path: str, op: dict, client, settings, emp
     ok, admin = valid_request(op, path), bearer(settings, "admin")
 
     def call(request: dict, headers: dict, app=client):
-        return send(app, method, path, headers, request["path"], request["json"])
+        return send(app, method, path, headers, request["path"], request["json"],
+                    request.get("params"))
 
     if status == 401:
         return call(ok, {})
@@ -220,6 +239,8 @@ def trigger(status: int, method: str, path: str, op: dict, client, settings, emp
         return call(first, once)
     if status == 404:
         return call(NOT_FOUND[(method, path)](ok), admin)
+    if status == 409 and path.startswith(OPS):
+        return conflict(method, path, client, settings, lambda request: call(request, admin))
     if status == 409:
         kind = path.rsplit("/", 1)[-1]
         event = {**ok["json"], "event_id": f"conflict-{uuid.uuid4().hex[:12]}"}
@@ -229,6 +250,28 @@ def trigger(status: int, method: str, path: str, op: dict, client, settings, emp
         app, empty_admin = empty
         return call(ok, empty_admin, app)
     raise AssertionError(f"no way to trigger a {status} on {method} {path}: add one")
+
+
+def conflict(method: str, path: str, client, settings, call):
+    """The 409 of an operations route: a closed task changed, a message resent while a
+    sender holds it."""
+    from operations.outbox import Message, now
+    from tests.serving.conftest import open_a_task, services
+
+    s = services(client)
+    if (method, path) == ("PATCH", f"{OPS}/tasks/{{task_id}}"):
+        task_id = open_a_task(settings, f"conflict-{uuid.uuid4().hex[:12]}")
+        assert call({"path": {"task_id": task_id}, "json": {"status": "cancelled"}}).status_code == 200
+        return call({"path": {"task_id": task_id}, "json": {"status": "open"}})
+    if (method, path) == ("POST", f"{OPS}/notifications/{{message_id}}/resend"):
+        [m] = s.outbox.enqueue([Message(f"conflict:{uuid.uuid4().hex}", "test", "operations", "s", "b")],
+                               at=now() - timedelta(days=3650))  # due before anything else
+        [held] = [c for c in s.outbox.claim(limit=1) if c.message_id == m.message_id]
+        try:
+            return call({"path": {"message_id": m.message_id}, "json": None})
+        finally:
+            s.outbox.release(held)
+    raise AssertionError(f"no way to trigger a 409 on {method} {path}: add one")
 
 
 def test_every_error_example_is_what_the_route_answers(client, spec, api_settings, empty):
