@@ -9,8 +9,9 @@ landing file per event (the path before the event bus), in the same run.
   contract check, rename), then each file ingested (three Delta commits each).
 - **bus**: ``--events`` attendance events published by ``--threads`` threads (as the API's
   request threads publish them: each waits for its event to be durable), landed (the
-  spool rolled; RabbitMQ drained as the Dagster sensor does) and every landing file
-  ingested as the ingest job does: events/s from the first publish to the last bronze row.
+  spool rolled at the end; RabbitMQ drained meanwhile by another process, as the Dagster
+  sensor does) and every landing file ingested as the ingest job does: events/s from the
+  first publish to the last bronze row.
 - **API**: one API server process (`uvicorn --factory serving.app:create_app`, as
   `innsight serve` runs it) on a fresh home per bus takes ``--api-events`` events posted
   over ``--connections`` keep-alive connections (closed loop), then the same landing and
@@ -45,6 +46,40 @@ from operations.event_bus import RabbitDrain  # noqa: E402
 from serving.core.auth import issue_token  # noqa: E402
 
 WHEN = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
+
+
+DRAINER = """
+import sys
+import time
+from pathlib import Path
+from operations.event_bus import RabbitDrain
+url, queue, landing, ledger, expected = sys.argv[1:6]
+drain = RabbitDrain(url, queue, Path(landing), Path(ledger), batch_events=5000)
+print("ready", flush=True)
+landed = 0
+while landed < int(expected):
+    drained = drain.drain(idle_s=0.3).landed
+    landed += drained
+    if landed < int(expected):
+        time.sleep(2.0)  # the sensor's interval (at least 5 s in Dagster)
+print(landed, flush=True)
+"""
+
+
+class Drainer:
+    """The Dagster sensor's drain, in a process of its own, running while events are
+    published (the sensor drains every few seconds): stops once ``expected`` landed."""
+
+    def __init__(self, settings: Settings, expected: int):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", DRAINER, settings.rabbitmq_url, settings.event_queue,
+             str(settings.landing_dir), str(settings.spool_dir / "rabbitmq-landed.sqlite"),
+             str(expected)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def wait(self) -> None:
+        self.proc.wait(600)
+        assert self.proc.returncode == 0
 
 
 def free_port() -> int:
@@ -160,11 +195,12 @@ def through_the_api(bus: str, events: int, connections: int, batch_seconds: floa
             while landed_lines(zone) < 200:
                 time.sleep(0.05)
         ingest_all(zone, 200)  # warm: Delta tables exist, the server's caches are hot
+        drainer = Drainer(settings, events) if bus == "rabbitmq" else None
         t0 = time.perf_counter()
         posted = post_all(port, token, [body(i, run) for i in range(events)], connections)
-        if bus == "rabbitmq":
-            drained = RabbitDrain.from_settings(settings).drain()
-            files = len(drained.files)
+        if drainer is not None:
+            drainer.wait()
+            files = len(zone.files(ATTENDANCE_EVENTS)) - 1
         else:
             while landed_lines(zone) < 200 + events:
                 time.sleep(0.02)
@@ -217,6 +253,7 @@ def through_the_bus(bus_name: str, events: int, threads: int) -> dict:
             bus.publish("attendance", *render(i))
 
     bus.publish("attendance", *render(events + 1))  # warm: the index, the reader
+    drainer = Drainer(settings, events + 1) if bus_name == "rabbitmq" else None
     t0 = time.perf_counter()
     workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
     for w in workers:
@@ -224,9 +261,10 @@ def through_the_bus(bus_name: str, events: int, threads: int) -> dict:
     for w in workers:
         w.join()
     published = time.perf_counter() - t0
-    if bus_name == "rabbitmq":
+    if drainer is not None:
         bus.close()
-        files = len(RabbitDrain.from_settings(settings).drain().files)
+        drainer.wait()
+        files = len(zone.files(ATTENDANCE_EVENTS))
     else:
         files = len(bus.roll())
         bus.close()
