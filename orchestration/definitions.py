@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from base.settings import Settings
+from operations.deferred_runs import DeferredRuns
 from orchestration.events.sensors import event_bus_sensor
 from orchestration.feature_store.assets import FEATURE_ASSETS
 from orchestration.ingest.assets import bronze_assets, bronze_column_docs
@@ -33,9 +34,13 @@ from orchestration.vision.jobs import VISION_JOB, vector_maintenance
 from orchestration.vision.schedules import vector_maintenance_schedule
 from orchestration.warehouse.assets import warehouse_assets
 from orchestration.warehouse.resources import dbt_project
+from orchestration.workflow_api.sensors import build_deferred_runs_sensor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    jobs = [BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
+            lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values(),
+            VISION_JOB, vector_maintenance, KNOWLEDGE_JOB]
     return dg.Definitions(
         assets=[*bronze_assets(settings.freshness_hours, settings.quarantine_tolerance,
                                bronze_column_docs(settings.dbt_project_dir)),
@@ -43,14 +48,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 *FEATURE_ASSETS, *MODEL_ASSETS,
                 build_price_schedule_asset(settings.pricing_horizon_days), *VISION_ASSETS,
                 knowledge_base],
-        jobs=[BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
-              lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values(),
-              VISION_JOB, vector_maintenance, KNOWLEDGE_JOB],
-        sensors=[landing_sensor, knowledge_sensor,
+        jobs=jobs,
+        # the API's triggers for later may name any job
+        sensors=[landing_sensor, knowledge_sensor, build_deferred_runs_sensor(jobs),
                  event_bus_sensor],  # RabbitMQ's events -> landing/ (skips with the spool)
         schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
                    pricing_schedule, vector_maintenance_schedule],
-        resources=platform_resources(settings),
+        resources={**platform_resources(settings),
+                   "deferred_runs": DeferredRuns.from_url(settings.ops_database_url)},
     )
 
 

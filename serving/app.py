@@ -28,6 +28,7 @@ from lake.ingest import LandingZone
 from lake.contact_vault import ContactVault
 from lake.properties import PropertyMaster
 from ml.registry import ModelRegistry
+from operations.deferred_runs import DeferredRuns
 from operations.outbox import Outbox
 from operations.senders import AddressBook
 from operations.tasks import Roster, TaskBoard
@@ -38,7 +39,8 @@ from serving.core.rate_limits import RateLimiter
 from serving.routes import (cancellation_risk, cv_documents, cv_faces, cv_health, cv_images,
                             demand_forecasts, event_intake, guest_value, llm_assistant,
                             llm_health, llm_messages, llm_monitoring, llm_routing,
-                            model_operations, platform_health, prices, recommendations)
+                            model_operations, ops_logs, platform_health, prices, recommendations,
+                            workflow_runs)
 from serving.routes import guest_contacts, ops_notifications, ops_tasks
 from serving.services.champions import ChampionRegistry
 from serving.services.container import Services
@@ -51,6 +53,7 @@ from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
 from serving.services.price_book import PriceBook
+from serving.services.service_logs import ServiceLogs
 from serving.services.vision_models import Vision
 
 log = logging.getLogger("innsight.serving")
@@ -106,11 +109,13 @@ def build_services(settings: Settings) -> Services:
         predictions=predictions,
         price_book=price_book,
         events=EventInbox.from_settings(settings, LandingZone.from_settings(settings)),
-        dagster=DagsterRuns(settings.api_host, settings.dagster_port),
+        dagster=DagsterRuns(settings.api_host, settings.dagster_port,
+                            DeferredRuns.from_url(settings.ops_database_url)),
         marts=MartsFile(settings.marts_path),
         vision=Vision.from_settings(settings, lake),
         language=Language(settings, lake, champions, features, price_book,
                           {h.name: h.currency for h in properties.hotels if h.currency}),
+        service_logs=ServiceLogs(lake),
         outbox=Outbox(settings.ops_database_url, AddressBook.from_settings(settings, vault).channel),
         vault=vault,
         tasks=TaskBoard(lake, Roster(lake), properties, settings.task_due_minutes),
@@ -171,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         llm.include_router(module.router)
     app.include_router(llm)
     app.include_router(event_intake.router)
+    app.include_router(workflow_runs.router)
+    app.include_router(ops_logs.router)
     app.include_router(ops_tasks.router)
     app.include_router(ops_notifications.router)
     app.include_router(guest_contacts.router)

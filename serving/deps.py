@@ -34,6 +34,7 @@ from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
 from serving.services.price_book import PriceBook
+from serving.services.service_logs import ServiceLogs
 from serving.services.vision_models import Vision
 
 # Dependencies are async: trivial work, and a plain def would cost a worker-thread round
@@ -92,6 +93,10 @@ async def language_dep(request: Request) -> Language:
     return _services(request).language
 
 
+async def service_logs_dep(request: Request) -> ServiceLogs:
+    return _services(request).service_logs
+
+
 async def outbox_dep(request: Request) -> Outbox:
     return _services(request).outbox
 
@@ -142,6 +147,7 @@ PredictionLogDep = Annotated[PredictionLog, Depends(prediction_log_dep)]
 Record = Annotated[Recorder, Depends(recorder_dep)]
 VisionDep = Annotated[Vision, Depends(vision_dep)]
 LanguageDep = Annotated[Language, Depends(language_dep)]
+ServiceLogsDep = Annotated[ServiceLogs, Depends(service_logs_dep)]
 OutboxDep = Annotated[Outbox, Depends(outbox_dep)]
 VaultDep = Annotated[ContactVault, Depends(vault_dep)]
 TaskBoardDep = Annotated[TaskBoard, Depends(task_board_dep)]

@@ -281,6 +281,27 @@ def task_update(s: Sample) -> dict[str, Example]:
                 "status": "assigned", "assignee_id": s.task_assignee_id})}
 
 
+def workflow_trigger(s: Sample) -> dict[str, Example]:
+    tomorrow_night = _at(s.today + timedelta(days=1), 23)
+    return {"now": _example("Sync the PMS now", {
+                "job_name": "pms_sync", "tags": {"reason": "late PMS export re-sent"}}),
+            "later": _example("Retrain the models tomorrow night (a trigger for later)", {
+                "job_name": "nightly_retraining", "start_at": tomorrow_night,
+                "tags": {"reason": "new bookings loaded"}})}
+
+
+def service_logs(s: Sample) -> dict[str, Example]:
+    now = datetime.combine(s.today, time(8, 30), timezone.utc)
+    return {"two lines": _example("A face recognition failure and a warning", {"records": [
+        {"service": "cv", "level": "error", "message": "Recognition failed: camera cam_lobby_01 timed out",
+         "logged_at": now.isoformat().replace("+00:00", "Z"), "logger": "vision.faces",
+         "correlation_id": "3f2c9e0a8b7d4c1e9f6a5b4c3d2e1f00",
+         "attributes": {"camera_id": "cam_lobby_01", "hotel": s.hotel}},
+        {"service": "api", "level": "warning", "message": "Slow request: 2.4 s",
+         "logged_at": (now + timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
+         "attributes": {"route": "/api/v1/ml/pricing/optimize"}}]})}
+
+
 # request body model name -> its examples
 BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "ChurnRequest": churn, "ClvRequest": clv, "OptimizeRequest": optimize,
@@ -290,7 +311,7 @@ BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
     "SearchRequest": search_images, "RoomAnalyzeRequest": analyze_room,
     "AnomalyRequest": detect_anomalies, "OcrRequest": read_invoice, "IdRequest": read_id,
     "AssistantQuery": assistant, "TaskRequest": task, "RoutingRequest": routing,
-    "AnalyzeRequest": log_analysis,
+    "AnalyzeRequest": log_analysis, "TriggerRequest": workflow_trigger, "LogBatch": service_logs,
     "TaskUpdate": task_update,
     **{"".join(w.title() for w in path.split("-")) + "MessageRequest": messages(path)
        for path in ("email", "apology", "checkin-instructions", "notification")},
@@ -298,7 +319,11 @@ BUILDERS: dict[str, Callable[[Sample], dict[str, Example]]] = {
 
 # path or query parameter -> its example
 PARAMETERS: dict[str, Callable[[Sample], Any]] = {"room_type": lambda s: s.room_type,
-                                                   "task_id": lambda s: s.task_id}
+                                                   "task_id": lambda s: s.task_id,
+                                                   # Dagster's (a run id has no example made of data)
+                                                   "run_id": lambda s: "0f9a2c51-6d3e-4b8a-9e7f-2c41d5a8b7e3",
+                                                   "schedule_name": lambda s: "hourly_pms_sync",
+                                                   "sensor_name": lambda s: "landing_sensor"}
 # a field of a response example -> its value
 RESPONSE_FIELDS: dict[str, Callable[[Sample], Any]] = {
     "hotel": lambda s: s.hotel_name, "hotel_code": lambda s: s.hotel, "currency": lambda s: s.currency,

@@ -21,6 +21,7 @@ from serving.services.marts_file import MartsFile
 from serving.services.online_features import OnlineFeatures
 from serving.services.predictions import PredictionLog
 from serving.services.price_book import PriceBook
+from serving.services.service_logs import ServiceLogs
 from serving.services.vision_models import Vision
 
 
@@ -40,6 +41,7 @@ class Services:
     marts: MartsFile
     vision: Vision
     language: Language
+    service_logs: ServiceLogs
     outbox: Outbox  # the ops database's messages (operations.outbox)
     vault: ContactVault  # guests' contact details, encrypted
     tasks: TaskBoard  # the lake's ops/tasks

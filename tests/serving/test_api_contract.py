@@ -29,7 +29,12 @@ PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
 DOCS_PAGES = {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 # Path parameters that exist on the served platform.
 PATH_VALUES = {"room_type": "A", "model_name": "cancellation", "employee_id": "EMP-CONTRACT",
+               "run_id": "0f9a2c51-6d3e-4b8a-9e7f-2c41d5a8b7e3", "schedule_name": "hourly_pms_sync",
+               "sensor_name": "landing_sensor",
                "task_id": "req-CONTRACT", "message_id": "0" * 32, "guest_id": "G-CONTRACT"}
+# Routes that call Dagster (not running beside these tests: a 503 naming its URL; they are
+# tested against a real Dagster webserver in test_workflow_api.py and test_retrain.py).
+DAGSTER_ROUTES = "/api/v1/workflows/"
 ERROR_KEYS = {"error", "message", "correlation_id", "details"}
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -164,7 +169,9 @@ def test_auth_failures_on_every_protected_route(client, api_settings):
                 problems.append(f"{where} [{label}]: {e}")
         if permission != "admin":  # admin: retrain would call Dagster (tested with a key below)
             r = call(client, method, path, bearer(api_settings, role_with(permission)))
-            if r.status_code in (401, 403) or r.status_code >= 500:
+            if r.status_code in (401, 403) or r.status_code >= 500 and not (
+                    path.startswith(DAGSTER_ROUTES) and r.status_code == 503
+                    and api_settings.dagster_url in r.json()["message"]):
                 problems.append(f"{where} [role with {permission}]: {r.status_code} {r.text[:300]}")
     assert not problems, "\n".join(problems)
 
@@ -436,7 +443,8 @@ def test_openapi_schema_fuzzing_finds_no_server_error(client, api_settings):
     failures: dict[str, str] = {}
     calls: dict[str, int] = {}
     for op in operations:
-        if (op.method.upper(), op.path) == ("POST", f"{ML}/retrain/{{model_name}}"):
+        if (op.method.upper(), op.path) == ("POST", f"{ML}/retrain/{{model_name}}") or \
+                op.path.startswith(DAGSTER_ROUTES):
             continue  # would call Dagster: its 503 is tested above
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             label = f"{op.method.upper()} {op.path} ({mode.value})"
