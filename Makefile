@@ -64,6 +64,7 @@ bench: setup
 	$(PY) bench/retrieval.py
 	$(PY) bench/routing.py
 	$(PY) bench/assistant.py
+	$(PY) bench/workflows.py
 
 # PNGs of /docs, a model's Dagster page and its MLflow run (docs/screenshots/), taken offline
 # with headless Chromium (Debian: apt-get install chromium); fails on a page that stays blank.

@@ -39,6 +39,10 @@ DEVELOPMENT_SECRETS = {
 }
 
 
+# The local mail catcher's SMTP address (operations.mail_catcher), the embedded default.
+LOCAL_SMTP = "smtp://127.0.0.1:8025"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="INNSIGHT_", env_file="innsight.env", extra="ignore"
@@ -177,7 +181,8 @@ class Settings(BaseSettings):
     # Notifications: the outbox's senders. SMTP (smtp://[user:password@]host:port; smtps:// for
     # TLS): the default is the local mail catcher `innsight serve` starts, which keeps every
     # message under home/mail. Webhooks are signed: X-Innsight-Signature = sha256=HMAC(body).
-    smtp_url: str = "smtp://127.0.0.1:8025"
+    smtp_url: str = LOCAL_SMTP
+    mail_catcher_port: int = 8026  # the mail catcher's page of what it kept
     smtp_sender: str = "innsight@localhost"
     webhook_secret: SecretStr = SecretStr(DEVELOPMENT_SECRETS["webhook_secret"])
     # Who gets what: a staff recipient (operations, duty_manager, security, revenue_manager,
@@ -237,6 +242,11 @@ class Settings(BaseSettings):
     def outbound_dir(self) -> Path:
         """Files for outside systems (rate updates for the PMS)."""
         return self.home / "outbound"
+
+    @property
+    def mail_catcher(self) -> bool:
+        """Whether `innsight serve` starts the local mail catcher (SMTP left at its default)."""
+        return self.smtp_url == LOCAL_SMTP
 
     @property
     def mail_dir(self) -> Path:

@@ -183,6 +183,8 @@ def pointers(settings: Settings, run_id: str | None = None) -> list[str]:
         f"  MLflow UI    {mlflow_runs(settings)}",
         f"  marts file   {marts}   ({bin_dir}/duckdb -readonly {marts})",
         f"  API token    {bin_dir}/innsight token --role revenue_manager",
+        *([f"  mail         http://127.0.0.1:{settings.mail_catcher_port}   (the workflows' "
+           f"emails, kept in {_show(settings.mail_dir)})"] if settings.mail_catcher else []),
     ]
 
 
@@ -409,6 +411,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     _ensure_port_free(s.api_host, s.mlflow_port, "INNSIGHT_MLFLOW_PORT")
     if s.llm_provider == "local":
         _ensure_port_free(s.api_host, s.llm_port, "INNSIGHT_LLM_PORT")
+    if s.mail_catcher:
+        _ensure_port_free("127.0.0.1", 8025, "INNSIGHT_SMTP_URL")
+        _ensure_port_free("127.0.0.1", s.mail_catcher_port, "INNSIGHT_MAIL_CATCHER_PORT")
     prepare_dagster_home(s)
     prepare_manifest(s)  # the code location loads the dbt models from it
     # A process manager's SIGTERM stops the servers too, as Ctrl-C does.
@@ -436,6 +441,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             start("Local LLM", [sys.executable, "-m", "language.llm", "--host", s.api_host,
                                 "--port", str(s.llm_port)],
                   f"http://{s.api_host}:{s.llm_port}", "/health", "llm")
+        if s.mail_catcher:
+            # the workflows' emails, kept under var/mail (INNSIGHT_SMTP_URL for a real relay)
+            start("Mail catcher", [sys.executable, "-m", "operations.mail_catcher",
+                                   "--smtp-port", "8025", "--http-port", str(s.mail_catcher_port),
+                                   "--dir", str(s.mail_dir)],
+                  f"http://127.0.0.1:{s.mail_catcher_port}", "/health", "mail")
         # 200 once every champion and the feature store are loaded
         start("API", [str(bin_dir / "uvicorn"), "--factory", "serving.app:create_app",
                       "--host", s.api_host, "--port", str(s.api_port)],
