@@ -34,26 +34,29 @@ from orchestration.vision.jobs import VISION_JOB, vector_maintenance
 from orchestration.vision.schedules import vector_maintenance_schedule
 from orchestration.warehouse.assets import warehouse_assets
 from orchestration.warehouse.resources import dbt_project
+from orchestration.workflows.definitions import (WORKFLOW_ASSETS, WORKFLOW_JOBS,
+                                                  WORKFLOW_SCHEDULES, WORKFLOW_SENSORS)
 from orchestration.workflow_api.sensors import build_deferred_runs_sensor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     jobs = [BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, PMS_SYNC_JOB, *INGEST_JOBS.values(),
             lake_maintenance, NIGHTLY_RETRAINING_JOB, PRICING_JOB, *RETRAIN_JOBS.values(),
-            VISION_JOB, vector_maintenance, KNOWLEDGE_JOB]
+            VISION_JOB, vector_maintenance, KNOWLEDGE_JOB, *WORKFLOW_JOBS]
     return dg.Definitions(
         assets=[*bronze_assets(settings.freshness_hours, settings.quarantine_tolerance,
                                bronze_column_docs(settings.dbt_project_dir)),
                 *warehouse_assets(dbt_project(settings), settings.marts_path),
                 *FEATURE_ASSETS, *MODEL_ASSETS,
                 build_price_schedule_asset(settings.pricing_horizon_days), *VISION_ASSETS,
-                knowledge_base],
+                knowledge_base, *WORKFLOW_ASSETS],
         jobs=jobs,
         # the API's triggers for later may name any job
         sensors=[landing_sensor, knowledge_sensor, build_deferred_runs_sensor(jobs),
-                 event_bus_sensor],  # RabbitMQ's events -> landing/ (skips with the spool)
+                 event_bus_sensor,  # RabbitMQ's events -> landing/ (skips with the spool)
+                 *WORKFLOW_SENSORS],
         schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
-                   pricing_schedule, vector_maintenance_schedule],
+                   pricing_schedule, vector_maintenance_schedule, *WORKFLOW_SCHEDULES],
         resources={**platform_resources(settings),
                    "deferred_runs": DeferredRuns.from_url(settings.ops_database_url)},
     )

@@ -13,6 +13,7 @@ from orchestration.language.resources import Knowledge
 from orchestration.models.resources import TrainingTimeline
 from orchestration.vision.resources import VisionModels
 from orchestration.warehouse.resources import Warehouse, dbt_resource
+from orchestration.workflows.resources import Operations
 
 
 def platform_resources(settings: Settings) -> dict[str, object]:
@@ -27,5 +28,6 @@ def platform_resources(settings: Settings) -> dict[str, object]:
         "training": TrainingTimeline.from_settings(settings),  # the as-of day models train on
         "vision": VisionModels.from_settings(settings, landing.lake),  # faces, CLIP (lazy)
         "knowledge": Knowledge.from_settings(settings),  # documents -> LanceDB
+        "ops": Operations.from_settings(settings, landing.lake),  # outbox, sender, vault, tasks
         "event_bus": RabbitDrain.from_settings(settings),  # RabbitMQ events -> landing/
     }
