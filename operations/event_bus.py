@@ -46,6 +46,8 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -263,15 +265,12 @@ class EventIndex:
 
 
 class _Waiting:
-    __slots__ = ("kind", "event_id", "given", "key", "received", "text", "render", "done",
-                 "result", "error")
+    __slots__ = ("kind", "event_id", "given", "key", "received", "text", "render", "future")
 
     def __init__(self, kind, event_id, given, key, received, text, render):
         self.kind, self.event_id, self.given, self.key = kind, event_id, given, key
         self.received, self.text, self.render = received, text, render
-        self.done = threading.Event()
-        self.result: Accepted | None = None
-        self.error: BaseException | None = None
+        self.future: Future = Future()  # the Accepted, or the error
 
 
 class EventBus:
@@ -304,6 +303,16 @@ class EventBus:
         here, and again as of the first reception to compare a repeated id). Returns once
         the event is durable (or was already); raises EventRefused, EventIdTaken or
         BusUnavailable, and whatever ``render`` raises."""
+        try:
+            return self.submit(kind, event_id, render, key).result(self.answer_timeout)
+        except FutureTimeout:
+            raise BusUnavailable(f"the {self.name} did not take the event within "
+                                 f"{self.answer_timeout:.0f} s") from None
+
+    def submit(self, kind: str, event_id: str | None, render: Callable[[str, datetime], str],
+               key: str | None = None) -> Future:
+        """``publish`` without waiting: a future of its answer (an async caller awaits it
+        and holds no thread meanwhile); ``render`` is called here."""
         given, event_id = event_id is not None, event_id or uuid.uuid4().hex
         received = _now()
         w = _Waiting(kind, event_id, given, key, received, render(event_id, received), render)
@@ -313,12 +322,7 @@ class EventBus:
                 raise BusUnavailable("the event bus is shutting down")
             self._waiting.append(w)
             self._cond.notify()
-        if not w.done.wait(self.answer_timeout):
-            raise BusUnavailable(f"the {self.name} did not take the event within "
-                                 f"{self.answer_timeout:.0f} s")
-        if w.error is not None:
-            raise w.error
-        return w.result  # type: ignore[return-value]
+        return w.future
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -374,10 +378,10 @@ class EventBus:
                 self._intake(batch)
             except BaseException as e:
                 for w in batch:
-                    if not w.done.is_set():
-                        w.error = e if isinstance(e, BusUnavailable) else BusUnavailable(
-                            f"the {self.name} failed: {type(e).__name__}: {e}")
-                        w.done.set()
+                    if not w.future.done():
+                        w.future.set_exception(e if isinstance(e, BusUnavailable) else
+                                               BusUnavailable(f"the {self.name} failed: "
+                                                              f"{type(e).__name__}: {e}"))
                 raise
 
     # -- one group commit --------------------------------------------------------------------
@@ -405,8 +409,7 @@ class EventBus:
                     self._answer_repeat(w, *known[k])
             elif problems.get(i):
                 self.refused += 1
-                w.error = EventRefused(KIND_ROUTES[w.kind].source, problems[i])
-                w.done.set()
+                w.future.set_exception(EventRefused(KIND_ROUTES[w.kind].source, problems[i]))
             else:
                 known[k] = (w.received, _digest(w.text))
                 fresh_ids.add(k)
@@ -426,8 +429,7 @@ class EventBus:
             self._queue([e for _, e in fresh])
         for w, e in fresh:
             self.accepted += 1
-            w.result = Accepted(e.event_id, e.received_at, False, self.name)
-            w.done.set()
+            w.future.set_result(Accepted(e.event_id, e.received_at, False, self.name))
         for w, first in repeats:
             self._answer_repeat(w, *first)
 
@@ -439,10 +441,9 @@ class EventBus:
             same = False
         if same:
             self.duplicates += 1
-            w.result = Accepted(w.event_id, first, True, self.name)
+            w.future.set_result(Accepted(w.event_id, first, True, self.name))
         else:
-            w.error = EventIdTaken(w.kind, w.event_id, first)
-        w.done.set()
+            w.future.set_exception(EventIdTaken(w.kind, w.event_id, first))
 
     # -- what a bus is -------------------------------------------------------------------------
 

@@ -147,6 +147,17 @@ def _booking_csv(e: BookingEvent, received: datetime, properties: PropertyMaster
 def land(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
          render: Callable[[str, datetime], str], key: str | None = None) -> EventAccepted:
     landed = inbox.land(kind, event_id, render, key)
+    return _accepted(metrics, kind, landed)
+
+
+async def land_async(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
+                     render: Callable[[str, datetime], str],
+                     key: str | None = None) -> EventAccepted:
+    """``land`` in an async route: no worker thread is held while the group commit runs."""
+    return _accepted(metrics, kind, await inbox.land_async(kind, event_id, render, key))
+
+
+def _accepted(metrics: Metrics, kind: Kind, landed) -> EventAccepted:
     if not landed.duplicate:
         metrics.events.labels(kind).inc()
     return EventAccepted(event_id=landed.event_id, kind=kind, received_at=landed.received_at,
@@ -159,8 +170,8 @@ def land(inbox: EventInbox, metrics: Metrics, kind: Kind, event_id: str | None,
 @router.post("/attendance", status_code=202, response_model=EventAccepted,
              responses=responses(AttendanceEvent, "attendance"),
              summary="An employee checked in or out")
-def attendance(event: AttendanceBody, principal: EventWriter, inbox: Events,
-               metrics: MetricsDep) -> EventAccepted:
+async def attendance(event: AttendanceBody, principal: EventWriter, inbox: Events,
+                     metrics: MetricsDep) -> EventAccepted:
     """Queues the event for `landing/attendance/` and the **attendance_events** table
     (source `api`; `location` is stored as `camera_id`); it lands with the next batch.
     Needs `events:write`."""
@@ -171,14 +182,14 @@ def attendance(event: AttendanceBody, principal: EventWriter, inbox: Events,
             "action": event.action, "camera_id": event.location,
             "confidence": event.confidence, "source": "api"})
 
-    return land(inbox, metrics, "attendance", event.event_id, render)
+    return await land_async(inbox, metrics, "attendance", event.event_id, render)
 
 
 @router.post("/room_status", status_code=202, response_model=EventAccepted,
              responses=responses(RoomStatusEvent, "room_status"),
              summary="A room's housekeeping status changed")
-def room_status(event: RoomStatusBody, principal: EventWriter, inbox: Events,
-                metrics: MetricsDep) -> EventAccepted:
+async def room_status(event: RoomStatusBody, principal: EventWriter, inbox: Events,
+                      metrics: MetricsDep) -> EventAccepted:
     """Queues the change for `landing/camera/` as a **room_inspections** row: inspection_id =
     event id, status = `new_status`, inspector_id = `updated_by` (default: the caller), no
     camera or tags. `old_status` is validated but not stored: the table has no column for
@@ -190,14 +201,14 @@ def room_status(event: RoomStatusBody, principal: EventWriter, inbox: Events,
             "camera_id": None, "inspector_id": event.updated_by or principal.subject,
             "status": event.new_status, "tags": [], "image_id": None})
 
-    return land(inbox, metrics, "room_status", event.event_id, render)
+    return await land_async(inbox, metrics, "room_status", event.event_id, render)
 
 
 @router.post("/booking", status_code=202, response_model=EventAccepted,
              responses=responses(BookingEvent, "booking"),
              summary="A booking was made, modified or cancelled")
-def booking(event: BookingBody, principal: EventWriter, inbox: Events, metrics: MetricsDep,
-            properties: Properties) -> EventAccepted:
+async def booking(event: BookingBody, principal: EventWriter, inbox: Events,
+                  metrics: MetricsDep, properties: Properties) -> EventAccepted:
     """Queues the booking for `landing/pms/` as a CSV row in the real extract's layout
     (plus booking_id, guest_id, room_number, arrival and departure dates) for the
     **pms_bookings** table, merged by `booking_id`: the latest event's row wins (a batch's
@@ -207,5 +218,6 @@ def booking(event: BookingBody, principal: EventWriter, inbox: Events, metrics: 
     A cancellation sets is_canceled, reservation_status `Canceled` and its date (the
     event's `timestamp`); a new or modified booking is not cancelled and has no final
     status yet. Needs `events:write`."""
-    return land(inbox, metrics, "booking", event.event_id,
-                lambda _, at: _booking_csv(event, at, properties), key=event.booking_id)
+    return await land_async(inbox, metrics, "booking", event.event_id,
+                            lambda _, at: _booking_csv(event, at, properties),
+                            key=event.booking_id)
