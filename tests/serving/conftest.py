@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -70,6 +71,21 @@ def guest_requests(*rows: dict):
                 "routed_by": "test", "requested_by": "tester", "guest_id": None,
                 "correlation_id": None}
     return pl.DataFrame([{**defaults, **r} for r in rows], schema=GUEST_REQUESTS.schema)
+
+
+@contextmanager
+def held_by_a_sender(outbox, message_id: str):
+    """The message claimed, as a sender holds it while it sends (anything else due is handed
+    back untouched); handed back at the end."""
+    claimed = outbox.claim(limit=100_000)
+    for other in claimed:
+        if other.message_id != message_id:
+            outbox.release(other)
+    [held] = [c for c in claimed if c.message_id == message_id]
+    try:
+        yield held
+    finally:
+        outbox.release(held)
 
 
 def open_a_task(settings: Settings, request_id: str = "served-1") -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -255,8 +254,8 @@ def trigger(status: int, method: str, path: str, op: dict, client, settings, emp
 def conflict(method: str, path: str, client, settings, call):
     """The 409 of an operations route: a closed task changed, a message resent while a
     sender holds it."""
-    from operations.outbox import Message, now
-    from tests.serving.conftest import open_a_task, services
+    from operations.outbox import Message
+    from tests.serving.conftest import held_by_a_sender, open_a_task, services
 
     s = services(client)
     if (method, path) == ("PATCH", f"{OPS}/tasks/{{task_id}}"):
@@ -264,13 +263,9 @@ def conflict(method: str, path: str, client, settings, call):
         assert call({"path": {"task_id": task_id}, "json": {"status": "cancelled"}}).status_code == 200
         return call({"path": {"task_id": task_id}, "json": {"status": "open"}})
     if (method, path) == ("POST", f"{OPS}/notifications/{{message_id}}/resend"):
-        [m] = s.outbox.enqueue([Message(f"conflict:{uuid.uuid4().hex}", "test", "operations", "s", "b")],
-                               at=now() - timedelta(days=3650))  # due before anything else
-        [held] = [c for c in s.outbox.claim(limit=1) if c.message_id == m.message_id]
-        try:
+        [m] = s.outbox.enqueue([Message(f"conflict:{uuid.uuid4().hex}", "test", "operations", "s", "b")])
+        with held_by_a_sender(s.outbox, m.message_id):
             return call({"path": {"message_id": m.message_id}, "json": None})
-        finally:
-            s.outbox.release(held)
     raise AssertionError(f"no way to trigger a 409 on {method} {path}: add one")
 
 
