@@ -103,9 +103,10 @@ def warehouse_assets(project, published: Path) -> list[dg.AssetsDefinition]:
                 events.append(event)
         except Exception as e:  # dbt failed: the models it built still materialize, then this
             failure = e
-        yield from with_row_counts(events, invocation.manifest["nodes"], warehouse.build_path)
-        if failure is not None:
+        if failure is not None:  # dbt may still hold its file: no row counts, dbt's own error
+            yield from events
             raise failure
+        yield from with_row_counts(events, invocation.manifest["nodes"], warehouse.build_path)
 
     mart_keys = [key for key, group in dbt_models.group_names_by_key.items() if group == "marts"]
 
