@@ -1,12 +1,15 @@
-"""/api/v1/workflows against a real Dagster webserver (a tiny code location of its own: a
-quick job, a schedule, a sensor and the deferred runs sensor): trigger -> status -> list
--> cancel, schedules and sensors on and off, a trigger for later launched once by
-``deferred_runs_sensor``, and the 503 naming Dagster's URL when it is not there."""
+"""/api/v1/workflows against a real Dagster webserver (a tiny code location of its own, with
+the names of the platform's that the API's examples use: jobs pms_sync and
+nightly_retraining, a schedule, a sensor and the deferred runs sensor): trigger -> status ->
+list -> cancel, schedules and sensors on and off, a trigger for later launched once by
+``deferred_runs_sensor``, the OpenAPI page's examples of these routes, and the 503 naming
+Dagster's URL when it is not there."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -45,23 +48,28 @@ LOCATION = textwrap.dedent('''
 
 
     @dg.job
-    def quick_job():
+    def pms_sync():
         wait()
 
 
-    quick_schedule = dg.ScheduleDefinition(name="quick_schedule", job=quick_job,
+    @dg.job
+    def nightly_retraining():
+        wait()
+
+
+    hourly_pms_sync = dg.ScheduleDefinition(name="hourly_pms_sync", job=pms_sync,
                                            cron_schedule="0 3 * * *",
                                            execution_timezone="Asia/Ho_Chi_Minh")
 
 
-    @dg.sensor(job=quick_job, minimum_interval_seconds=45)
-    def quick_sensor(context):
+    @dg.sensor(job=pms_sync, minimum_interval_seconds=45)
+    def landing_sensor(context):
         return dg.SkipReason("nothing to do")
 
 
     defs = dg.Definitions(
-        jobs=[quick_job], schedules=[quick_schedule],
-        sensors=[quick_sensor, build_deferred_runs_sensor([quick_job])],
+        jobs=[pms_sync, nightly_retraining], schedules=[hourly_pms_sync],
+        sensors=[landing_sensor, build_deferred_runs_sensor([pms_sync, nightly_retraining])],
         resources={"deferred_runs": DeferredRuns.from_url(os.environ.get("TEST_OPS_DATABASE_URL", "sqlite://"))})
 ''')
 
@@ -150,11 +158,11 @@ def test_trigger_status_list_and_cancel(api, wf_settings, operator):
     # a run that waits a minute, its start in the past: it runs now
     past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
     r = api.post(f"{WF}/trigger", headers=operator, json={
-        "job_name": "quick_job", "start_at": past, "tags": {"reason": "test"},
+        "job_name": "pms_sync", "start_at": past, "tags": {"reason": "test"},
         "run_config": {"ops": {"wait": {"config": {"seconds": 60}}}}})
     assert r.status_code == 202, r.text
     run = r.json()
-    assert run["job_name"] == "quick_job" and run["status"] in ("queued", "running")
+    assert run["job_name"] == "pms_sync" and run["status"] in ("queued", "running")
     assert run["run_url"] == f"{wf_settings.dagster_url}/runs/{run['run_id']}"
     assert run["tags"] == {"reason": "test", "innsight/requested_by": "tester"} and run["start_at"] is None
     running = wait_for(api, operator, run["run_id"], {"STARTED"})
@@ -165,7 +173,7 @@ def test_trigger_status_list_and_cancel(api, wf_settings, operator):
     runs = api.get(f"{WF}/list", headers=operator).json()
     assert run["run_id"] in {x["run_id"] for x in runs["runs"]}
     assert runs["count"] == len(runs["runs"]) and runs["limit"] == 50
-    listed = api.get(f"{WF}/list", params={"status": "running", "job_name": "quick_job"},
+    listed = api.get(f"{WF}/list", params={"status": "running", "job_name": "pms_sync"},
                      headers=operator).json()["runs"]
     assert [x["run_id"] for x in listed] == [run["run_id"]]
     assert api.get(f"{WF}/list", params={"status": "success"}, headers=operator).json()["runs"] == []
@@ -184,10 +192,10 @@ def test_trigger_status_list_and_cancel(api, wf_settings, operator):
 
     # unknown job, config the job refuses, unknown run
     r = api.post(f"{WF}/trigger", headers=operator, json={"job_name": "nightly_retrain"})
-    assert r.status_code == 422 and "quick_job" in r.json()["message"], r.text
+    assert r.status_code == 422 and "pms_sync" in r.json()["message"], r.text
     r = api.post(f"{WF}/trigger", headers=operator,
-                 json={"job_name": "quick_job", "run_config": {"ops": {"nope": {}}}})
-    assert r.status_code == 422 and "refused the quick_job run" in r.json()["message"], r.text
+                 json={"job_name": "pms_sync", "run_config": {"ops": {"nope": {}}}})
+    assert r.status_code == 422 and "refused the pms_sync run" in r.json()["message"], r.text
     unknown = "0f9a2c51-6d3e-4b8a-9e7f-2c41d5a8b7e3"
     for method, path in (("GET", f"{WF}/status/{unknown}"), ("POST", f"{WF}/cancel/{unknown}")):
         r = api.request(method, path, headers=operator)
@@ -197,16 +205,16 @@ def test_trigger_status_list_and_cancel(api, wf_settings, operator):
 def test_schedules_and_sensors_on_and_off(api, operator):
     schedules = api.get(f"{WF}/schedules", headers=operator).json()["schedules"]
     (quick,) = schedules
-    assert quick["name"] == "quick_schedule" and quick["status"] == "off"
+    assert quick["name"] == "hourly_pms_sync" and quick["status"] == "off"
     assert quick["cron_schedule"] == "0 3 * * *" and quick["timezone"] == "Asia/Ho_Chi_Minh"
-    assert quick["job_name"] == "quick_job" and quick["next_tick"]
+    assert quick["job_name"] == "pms_sync" and quick["next_tick"]
     sensors = {s["name"]: s for s in api.get(f"{WF}/sensors", headers=operator).json()["sensors"]}
-    assert set(sensors) == {"quick_sensor", "deferred_runs_sensor"}
-    assert sensors["quick_sensor"]["status"] == "off" and sensors["quick_sensor"]["min_interval_seconds"] == 45
+    assert set(sensors) == {"landing_sensor", "deferred_runs_sensor"}
+    assert sensors["landing_sensor"]["status"] == "off" and sensors["landing_sensor"]["min_interval_seconds"] == 45
     assert sensors["deferred_runs_sensor"]["status"] == "on"  # running by default
-    assert sensors["deferred_runs_sensor"]["job_names"] == ["quick_job"]
+    assert sorted(sensors["deferred_runs_sensor"]["job_names"]) == ["nightly_retraining", "pms_sync"]
 
-    for kind, name in (("schedules", "quick_schedule"), ("sensors", "quick_sensor")):
+    for kind, name in (("schedules", "hourly_pms_sync"), ("sensors", "landing_sensor")):
         r = api.post(f"{WF}/{kind}/{name}/start", headers=operator)
         assert r.status_code == 200, r.text
         assert r.json() == {"name": name, "kind": kind[:-1], "previous_status": "off", "status": "on"}
@@ -229,7 +237,7 @@ def test_a_trigger_for_later_is_launched_once_by_the_sensor(api, wf_settings, op
 
     soon = datetime.now(timezone.utc) + timedelta(hours=1)
     r = api.post(f"{WF}/trigger", headers=operator, json={
-        "job_name": "quick_job", "start_at": soon.isoformat(), "tags": {"reason": "later"},
+        "job_name": "pms_sync", "start_at": soon.isoformat(), "tags": {"reason": "later"},
         "run_config": {"ops": {"wait": {"config": {"seconds": 0.1}}}}})
     assert r.status_code == 202, r.text
     trigger = r.json()
@@ -237,7 +245,7 @@ def test_a_trigger_for_later_is_launched_once_by_the_sensor(api, wf_settings, op
     assert trigger["run_url"] is None
     assert datetime.fromisoformat(trigger["start_at"]) == soon.replace(microsecond=soon.microsecond)
     later = api.post(f"{WF}/trigger", headers=operator, json={
-        "job_name": "quick_job", "start_at": (soon + timedelta(hours=5)).isoformat()}).json()
+        "job_name": "pms_sync", "start_at": (soon + timedelta(hours=5)).isoformat()}).json()
     assert later["status"] == "scheduled"
 
     status = api.get(f"{WF}/status/{trigger['run_id']}", headers=operator).json()
@@ -266,7 +274,7 @@ def test_a_trigger_for_later_is_launched_once_by_the_sensor(api, wf_settings, op
     assert isinstance(evaluate(), dg.SkipReason)  # not due yet
     store.clock = soon + timedelta(seconds=1)
     (request,) = evaluate()
-    assert request.run_key == trigger["run_id"] and request.job_name == "quick_job"
+    assert request.run_key == trigger["run_id"] and request.job_name == "pms_sync"
     assert request.tags[TRIGGER_TAG] == trigger["run_id"] and request.tags["reason"] == "later"
     assert request.run_config == {"ops": {"wait": {"config": {"seconds": 0.1}}}}
     assert isinstance(evaluate(), dg.SkipReason)  # launched once
@@ -297,15 +305,49 @@ def test_without_dagster_every_route_answers_503_naming_its_url(tmp_path):
                         champion_poll_seconds=3600, predictions_flush_seconds=3600)
     api = TestClient(create_app(settings), raise_server_exceptions=False)
     operator = bearer(settings, "operations")
-    for method, path, body in (("POST", "/trigger", {"job_name": "quick_job"}),
+    for method, path, body in (("POST", "/trigger", {"job_name": "pms_sync"}),
                                ("GET", "/status/0f9a2c51-6d3e-4b8a-9e7f-2c41d5a8b7e3", None),
                                ("POST", "/cancel/0f9a2c51-6d3e-4b8a-9e7f-2c41d5a8b7e3", None),
                                ("GET", "/list", None), ("GET", "/schedules", None),
-                               ("GET", "/sensors", None), ("POST", "/schedules/quick_schedule/stop", None),
-                               ("POST", "/sensors/quick_sensor/start", None)):
+                               ("GET", "/sensors", None), ("POST", "/schedules/hourly_pms_sync/stop", None),
+                               ("POST", "/sensors/landing_sensor/start", None)):
         r = api.request(method, WF + path, headers=operator, **({"json": body} if body else {}))
         assert r.status_code == 503, (path, r.text)
         assert settings.dagster_url in r.json()["message"] and r.headers["retry-after"] == "30"
     # a trigger's own status needs no Dagster
     r = api.get(f"{WF}/status/trigger-{'0' * 32}", headers=operator)
     assert r.status_code == 404, r.text
+
+
+def test_the_documented_examples_answer_on_a_real_dagster(api, operator):
+    """What tests/serving/test_api_examples.py cannot send without Dagster: each request
+    example of these routes answers with success (a run id example names no run: its
+    documented 404), and each documented 404 is what the route answers."""
+    from serving.core.error_docs import TEMPLATE_NOTE
+    from serving.core.errors import Message
+
+    spec = api.get("/openapi.json").json()
+    sent = 0
+    for path, methods in spec["paths"].items():
+        if not path.startswith(WF):
+            continue
+        for method, op in methods.items():
+            values = {p["name"]: next(iter(p["examples"].values()))["value"]
+                      for p in op.get("parameters", []) if p["in"] == "path" and "examples" in p}
+            assert set(values) == set(re.findall(r"\{(\w+)\}", path)), (method, path)
+            url = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+            bodies = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
+            for body in [e["value"] for e in bodies.values()] or [None]:
+                r = api.request(method.upper(), url, headers=operator, **({"json": body} if body else {}))
+                sent += 1
+                expected = 404 if "run_id" in values else min(int(s) for s in op["responses"] if s[0] == "2")
+                assert r.status_code == expected, (method, path, body, r.text)
+            if "404" in op["responses"]:
+                documented = op["responses"]["404"]["content"]["application/json"]["examples"]
+                templates = [Message(e["description"][len(TEMPLATE_NOTE):]) for e in documented.values()]
+                unknown = re.sub(r"\{(\w+)\}", lambda m: "trigger-" + "0" * 32 if m.group(1) == "run_id"
+                                 else "no_such_name", path)
+                r = api.request(method.upper(), unknown, headers=operator)
+                assert r.status_code == 404, (method, path, r.text)
+                assert any(t.pattern().fullmatch(r.json()["message"]) for t in templates), r.json()
+    assert sent >= 11
