@@ -249,6 +249,7 @@ def test_the_broker_restarted_mid_stream_loses_nothing_confirmed(settings, zone,
         time.sleep(0.01)
     _rabbitmqctl("stop_app")  # connections are closed; persistent messages stay on disk
     _rabbitmqctl("start_app")
+    _rabbitmqctl("await_startup")  # (the next test connects at once)
     after = bus.accepted
     while bus.accepted < after + 40 and time.monotonic() < deadline:
         time.sleep(0.01)

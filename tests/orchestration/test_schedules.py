@@ -22,6 +22,9 @@ SCHEDULES = {
     "nightly_retraining": (RETRAIN_ALL_JOB, "0 2 * * *", dt.datetime(2026, 3, 15, 2, 0, tzinfo=UTC)),
     "pricing_optimisation": ("pricing_optimisation", "0 3 * * *", dt.datetime(2026, 3, 15, 3, 0, tzinfo=UTC)),
     "weekly_vector_maintenance": ("vector_maintenance", "30 3 * * 0", dt.datetime(2026, 3, 15, 3, 30, tzinfo=UTC)),
+    "attendance_no_show_check": ("attendance_no_shows", "*/15 * * * *", dt.datetime(2026, 3, 14, 13, 15, tzinfo=UTC)),
+    "task_escalation_check": ("task_escalation", "*/5 * * * *", dt.datetime(2026, 3, 14, 13, 5, tzinfo=UTC)),
+    "monthly_archival_schedule": ("monthly_archival", "30 4 1 * *", dt.datetime(2026, 4, 1, 4, 30, tzinfo=UTC)),
 }
 
 
@@ -78,7 +81,11 @@ def test_what_each_scheduled_job_builds(platform):
     assert {k for k in nightly if k.startswith("features/")}
     assert not {k for k in nightly if k.startswith(("bronze/", "warehouse/", "pricing/"))}
 
-    assert selected(defs, "pricing_optimisation") == {"pricing/price_schedule"}
+    # the 03:00 run: the prices, then the PMS's rate update of what moved
+    assert selected(defs, "pricing_optimisation") == {"pricing/price_schedule", "pricing/rate_update"}
+    assert selected(defs, "attendance_no_shows") == {"ops/no_shows"}
+    assert selected(defs, "task_escalation") == {"ops/task_escalations"}
+    assert selected(defs, "monthly_archival") == {"ops/archival"}
     assert selected(defs, "lake_maintenance") == set()  # an op job, not assets
     assert [n.name for n in defs.resolve_job_def("lake_maintenance").nodes] == ["maintain_lake_tables"]
 

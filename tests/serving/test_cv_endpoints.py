@@ -89,8 +89,8 @@ def test_enrol_recognise_at_the_staff_door_then_erase_everywhere(client, admin, 
     seen = r.json()
     assert (seen["decision"], seen["employee_id"], seen["success"]) == ("match", person, True)
     assert seen["similarity"] >= seen["threshold"] and 0 < seen["confidence"] <= 1
-    _, event = landed_event(client, api_settings, "attendance", "event_id",
-                            seen["attendance_event"]["event_id"])
+    landed, event = landed_event(client, api_settings, "attendance", "event_id",
+                                 seen["attendance_event"]["event_id"])
     assert (event["employee_id"], event["action"], event["camera_id"], event["source"]) == (
         person, "check_in", STAFF_DOOR, "face")
     # The same face at a lobby camera: recognised, no attendance.

@@ -51,7 +51,8 @@ def test_a_booking_event_is_scored_and_a_high_risk_queues_the_actions(client, ap
     assert metadata["bookings_scored"].value >= 1
     row = lake.read(BOOKING_ACTIONS.name).filter(pl.col("booking_id") == "WF-B1").row(0, named=True)
     assert 0 <= row["probability"] <= 1 and row["model"] == "cancellation"
-    assert row["actions"] and row["message_id"] == "booking-risk:WF-B1"
+    assert row["message_id"] == "booking-risk:WF-B1"
+    assert f"{row['probability']:.0%}" in ops.outbox.by_key("booking-risk:WF-B1").body
     notice = ops.outbox.by_key("booking-risk:WF-B1")
     assert notice.recipient == f"front_office@{hotel.code}"
     assert all(a in notice.body for a in row["actions"])

@@ -29,10 +29,10 @@ def attendance_notices(context: dg.AssetExecutionContext, ops: dg.ResourceParam[
                        warehouse: dg.ResourceParam[Warehouse]) -> dg.MaterializeResult:
     since = ops.now() - LOOKBACK
     with duckdb.connect(str(warehouse.marts_path), read_only=True) as con:
-        late = pl.from_arrow(con.execute(
+        late = pl.from_arrow(con.sql(
             "select shift_id, employee_id, hotel, department, start_at, check_in_at, minutes_late "
             "from fct_attendance where is_late and check_in_at >= ? order by check_in_at",
-            [since]).to_arrow_table())
+            params=[since]).to_arrow_table())
     counts = ops.send(attendance_late(late, ops.hotels))
     context.log.info(f"{late.height} late check-ins since {since:%Y-%m-%d %H:%M}: {counts}")
     return dg.MaterializeResult(metadata={"late_shifts": late.height, **counts,

@@ -15,7 +15,10 @@ from orchestration.workflows.guest_requests.jobs import GUEST_REQUEST_JOB
                        "(the API routed a message or queued an action) runs the guest-request job.")
 def guest_request_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]):
     versions = {t.name: lake.version(t.name) for t in (GUEST_REQUESTS, QUEUED_ACTIONS)}
-    if json.loads(context.cursor or "{}") == versions:
+    if context.cursor is None:  # just switched on: what is there now is where it starts from
+        context.update_cursor(json.dumps(versions))
+        return dg.SkipReason(f"watching from versions {versions}")
+    if json.loads(context.cursor) == versions:
         return dg.SkipReason("no new guest request or queued action")
     context.update_cursor(json.dumps(versions))
     return dg.RunRequest(run_key=json.dumps(versions, sort_keys=True))
