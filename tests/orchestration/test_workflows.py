@@ -263,3 +263,22 @@ def test_the_archival_moves_what_is_past_its_retention(settings, zone):
     assert lake.read("ops/notifications")["idempotency_key"].to_list() == ["old:1"]
     assert ops.outbox.list() == []
     assert materialize(archival, settings, ops)["moved"].value["serving/ml_predictions"]["archived"] == 0
+
+
+def test_each_asset_sensor_starts_its_workflow_once_per_materialization():
+    from orchestration.workflows.anomalies.sensors import anomaly_sensor
+    from orchestration.workflows.attendance.sensors import attendance_sensor
+    from orchestration.workflows.bookings.sensors import booking_sensor
+    from orchestration.workflows.room_ready.sensors import room_ready_sensor
+
+    keys: set[str] = set()
+    with dg.DagsterInstance.ephemeral() as instance:
+        for sensor, table in ((attendance_sensor, "attendance_events"), (booking_sensor, "pms_bookings"),
+                              (room_ready_sensor, "room_inspections"), (anomaly_sensor, "anomaly_alerts")):
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["bronze", table]))
+            first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+            [request] = first.run_requests
+            assert request.run_key and request.run_key not in keys  # one run per materialization
+            keys.add(request.run_key)
+            again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+            assert again.run_requests == []  # nothing new since

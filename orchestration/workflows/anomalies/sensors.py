@@ -10,4 +10,5 @@ from orchestration.workflows.anomalies.jobs import ANOMALY_JOB
                  default_status=dg.DefaultSensorStatus.RUNNING,
                  description="Each ingest of anomaly alerts runs the alert job.")
 def anomaly_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    yield dg.RunRequest(run_key=str(asset_event.storage_id))
+    # one run per materialization (its run and time: an EventLogEntry has no storage id)
+    yield dg.RunRequest(run_key=f"{asset_event.run_id}:{asset_event.timestamp}")

@@ -9,4 +9,5 @@ from orchestration.workflows.attendance.jobs import ATTENDANCE_JOB
                  minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING,
                  description="Each ingest of attendance events runs the attendance workflow.")
 def attendance_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    yield dg.RunRequest(run_key=str(asset_event.storage_id))
+    # one run per materialization (its run and time: an EventLogEntry has no storage id)
+    yield dg.RunRequest(run_key=f"{asset_event.run_id}:{asset_event.timestamp}")
