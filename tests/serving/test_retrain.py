@@ -76,7 +76,7 @@ def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_hom
         assert body["run_url"] == f"{dagster_runs.url}/runs/{body['run_id']}"
 
         dagster = DagsterGraphQLClient("127.0.0.1", port_number=dagster_port)
-        deadline = time.monotonic() + 600  # a loaded machine trains slowly
+        deadline = time.monotonic() + 1200  # a loaded machine trains slowly, beside the runs its sensors start
         status = None
         while time.monotonic() < deadline:
             status = dagster.get_run_status(body["run_id"]).value
