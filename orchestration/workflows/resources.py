@@ -15,6 +15,8 @@ from operations.senders import AddressBook, Postman
 from operations.tasks import Roster, TaskBoard
 from operations.workflows import Hotels
 
+WORKFLOWS = "workflows"  # the Dagster group of every workflow's assets
+
 
 @dataclass
 class Operations:

@@ -5,8 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from orchestration.workflows.attendance.assets import WORKFLOWS
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 from operations.workflows import anomaly_alerts
 
 ALERTS = dg.AssetKey(["bronze", "anomaly_alerts"])

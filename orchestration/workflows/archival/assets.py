@@ -6,8 +6,7 @@ import dagster as dg
 import polars as pl
 
 from lake.tables import NOTIFICATIONS_ARCHIVE, TABLES
-from orchestration.workflows.attendance.assets import WORKFLOWS
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 
 OUTBOX = "outbox"  # the retention key of the outbox (ops database -> the lake's ops/notifications)
 # the time column a table's retention counts from (tables without one are not archivable)

@@ -8,10 +8,9 @@ import polars as pl
 
 from orchestration.warehouse import MARTS_FILE
 from orchestration.warehouse.resources import Warehouse
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 from operations.workflows import attendance_late, no_shows
 
-WORKFLOWS = "workflows"
 FCT_ATTENDANCE = dg.AssetKey(["marts", "fct_attendance"])
 # Lateness this recent is news; older rows of the mart were told (or predate the workflow).
 LOOKBACK = timedelta(hours=12)

@@ -5,8 +5,7 @@ import polars as pl
 
 from lake.tables import BOOKING_ACTIONS
 from ml.registry import ModelRegistry
-from orchestration.workflows.attendance.assets import WORKFLOWS
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 from operations.workflows import booking_risk
 
 BOOKINGS = dg.AssetKey(["bronze", "pms_bookings"])

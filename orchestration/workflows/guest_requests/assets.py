@@ -7,8 +7,7 @@ import dagster as dg
 import polars as pl
 
 from lake.tables import GUEST_REQUESTS, QUEUED_ACTIONS, TASKS
-from orchestration.workflows.attendance.assets import WORKFLOWS
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 from operations.outbox import Message
 from operations.workflows import escalations, request_acknowledgements
 

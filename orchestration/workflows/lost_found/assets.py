@@ -7,8 +7,7 @@ import polars as pl
 
 from lake.tables import GUEST_REQUESTS, LOST_FOUND_MATCHES
 from orchestration.vision.resources import VisionModels
-from orchestration.workflows.attendance.assets import WORKFLOWS
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 from operations.workflows import lost_found_notices
 
 LOSS = "lost_item"  # the request router's type of a reported loss

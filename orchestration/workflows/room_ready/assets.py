@@ -5,8 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from orchestration.workflows.attendance.assets import WORKFLOWS
-from orchestration.workflows.resources import Operations
+from orchestration.workflows.resources import WORKFLOWS, Operations
 from operations.workflows import rooms_ready
 
 INSPECTIONS = dg.AssetKey(["bronze", "room_inspections"])
