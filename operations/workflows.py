@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -111,10 +110,6 @@ def no_shows(shifts: pl.DataFrame, events: pl.DataFrame, employees: pl.DataFrame
 
 
 # -- room ready ---------------------------------------------------------------------------------
-
-
-def hotel_today(at: datetime, timezone_name: str | None) -> datetime.date:
-    return at.astimezone(ZoneInfo(timezone_name)).date() if timezone_name else at.date()
 
 
 def rooms_ready(inspections: pl.DataFrame, arrivals: pl.DataFrame, contact, hotels: Hotels
