@@ -10,7 +10,7 @@ the Dagster code location); everything below them is handed what it needs.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         "serving/ml_predictions": 400, "bronze/attendance_events": 730,
         "outbox": 90, "ops/service_logs": 90})
     retention_delete: list[str] = Field(default_factory=lambda: ["ops/service_logs"])
+    # Reports (reports/): the first day the report assets are partitioned from (default:
+    # report_history_days before today, far enough back for an extract's own years), the
+    # languages each report is rendered in, and where the API answers, for the links.
+    reports_since: date | None = None
+    report_history_days: int = Field(3650, ge=31)
+    report_languages: list[Literal["en", "vi"]] = Field(default_factory=lambda: ["en", "vi"])
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> "Settings":
@@ -302,6 +308,15 @@ class Settings(BaseSettings):
         if self.profile == "production":
             return f"{self.postgres_url.rsplit('/', 1)[0]}/{self.mlflow_database}"
         return f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def reports_start(self) -> date:
+        """The first day of the report assets' partitions."""
+        return self.reports_since or date.today() - timedelta(days=self.report_history_days)
 
     @property
     def dagster_url(self) -> str:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 
 CHAMPION = "champion"
+# run tags: the metric that decides a promotion and its direction
+PRIMARY_TAG, HIGHER_TAG = "innsight.primary_metric", "innsight.higher_is_better"
 GROUP = "(group)"  # the by_property row of the whole group
 EXPERIMENT = "innsight"
 EXPERIMENT_NOTE = (
@@ -292,7 +295,10 @@ class ModelRegistry:
         re-scored now, not its stored metric). ``description``: the registered model's."""
         client = self.client()
         c = candidate
-        with mlflow.start_run(run_name=f"{c.name}-training", tags={**source_tags(), **(tags or {})}) as run:
+        # the metric that decides promotion, for whoever reads the champion later (reports)
+        decides = {PRIMARY_TAG: c.primary, HIGHER_TAG: str(c.higher_is_better).lower()}
+        with mlflow.start_run(run_name=f"{c.name}-training",
+                              tags={**source_tags(), **decides, **(tags or {})}) as run:
             mlflow.log_params({k: v for k, v in c.params.items() if not is_measured(k, v)})
             # a measurement the metrics already hold is not logged twice
             mlflow.log_metrics({k: float(v) for k, v in c.params.items()
@@ -382,6 +388,29 @@ class ModelRegistry:
             return str(self.client().get_model_version_by_alias(name, CHAMPION).version)
         except mlflow.exceptions.MlflowException:
             return None
+
+    def champion_card(self, name: str) -> dict[str, Any] | None:
+        """The champion of ``name`` as a report shows it: version, the metric that decides
+        promotion with its held-out value and baseline, when and as of which day it was
+        trained; None when there is no champion."""
+        version = self.champion_version(name)
+        if version is None:
+            return None
+        client = self.client()
+        run = client.get_run(client.get_model_version(name, version).run_id)
+        metric = run.data.tags.get(PRIMARY_TAG)
+        metrics = run.data.metrics
+        return {"model": name, "version": version, "metric": metric,
+                "value": metrics.get(metric), "baseline": metrics.get(f"baseline_{metric}"),
+                "higher_is_better": run.data.tags.get(HIGHER_TAG, "true") == "true",
+                "trained_at": datetime.fromtimestamp(run.info.start_time / 1000,
+                                                     timezone.utc).isoformat(timespec="seconds"),
+                "as_of": run.data.params.get("as_of")}
+
+    def champions(self) -> list[str]:
+        """The registered models that have a champion."""
+        return sorted(m.name for m in self.client().search_registered_models()
+                      if CHAMPION in (m.aliases or {}))
 
     def load_champion(self, name: str):
         """The champion as an MLflow pyfunc model."""

@@ -75,7 +75,7 @@ class Message:
 
     key: str  # idempotency key: the fact it tells, e.g. attendance-late:<shift_id>
     workflow: str
-    recipient: str  # guest:<guest_id> | <role>@<hotel code> (staff) | pms:rates
+    recipient: str  # guest:<guest_id> | <role>@<hotel code> (staff) | email:<address> | pms:rates
     subject: str
     body: str
     language: str = "en"

@@ -3,7 +3,8 @@
 ``AddressBook`` turns a recipient reference into an address: a guest's email comes from the
 contact vault (the only reader of it); staff roles (``supervisor:housekeeping@CH``,
 ``operations``, ``duty_manager@RH``...) and systems (``pms:rates``) from the ``notify``
-routes of the settings, else the default route. A route is ``mailto:<address>`` (SMTP) or
+routes of the settings, else the default route; ``email:<address>`` is a person who gave
+their own address (a report's subscriber). A route is ``mailto:<address>`` (SMTP) or
 an http(s) URL (a webhook whose body is signed: ``X-Innsight-Signature: sha256=<HMAC>``).
 
 ``Postman.deliver_due`` claims the due rows of the outbox and sends each: delivered, or
@@ -27,6 +28,7 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
 
 import httpx
+from pyarrow import fs
 
 from lake.contact_vault import ContactVault
 from operations.outbox import Outbox, Stored, now
@@ -58,6 +60,8 @@ class AddressBook:
 
     def route(self, recipient: str) -> str:
         """``mailto:<address>`` or a webhook URL."""
+        if recipient.startswith("email:"):  # a person who asked for it (a report subscriber)
+            return f"mailto:{recipient.removeprefix('email:')}"
         if recipient.startswith("guest:"):
             guest = recipient.removeprefix("guest:")
             contact = self.vault.get(guest) if self.vault else None
@@ -80,7 +84,7 @@ class AddressBook:
             "{hotel_code}", (hotel or "group").lower())
 
     def channel(self, recipient: str) -> str:
-        if recipient.startswith("guest:"):
+        if recipient.startswith(("guest:", "email:")):
             return "email"
         try:
             return "email" if self.route(recipient).startswith("mailto:") else "webhook"
@@ -105,7 +109,20 @@ class SmtpSender:
                                         domain="innsight")
         mail["X-Innsight-Idempotency-Key"] = message.idempotency_key
         mail["Content-Language"] = message.language
-        mail.set_content(message.body)
+        payload = message.payload or {}
+        if payload.get("html"):  # an HTML message (a report), with a line for text-only readers
+            mail.set_content(f"{message.subject}\n\nThis message is HTML; any attachment "
+                             "holds the same content.")
+            mail.add_alternative(message.body, subtype="html")
+        else:
+            mail.set_content(message.body)
+        for attachment in payload.get("attachments", []):
+            # attached at sending time, from the storage that keeps it (not the outbox row)
+            filesystem, path = fs.FileSystem.from_uri(attachment["uri"])
+            with filesystem.open_input_stream(path) as f:
+                main, _, sub = attachment["content_type"].partition("/")
+                mail.add_attachment(f.read(), maintype=main, subtype=sub,
+                                    filename=attachment["filename"])
         smtp = smtplib.SMTP_SSL if u.scheme == "smtps" else smtplib.SMTP
         with smtp(u.hostname or "127.0.0.1", u.port or (465 if u.scheme == "smtps" else 25),
                   timeout=self.timeout) as server:

@@ -11,6 +11,7 @@ from ml.registry import ModelRegistry
 from operations.event_bus import RabbitDrain
 from orchestration.language.resources import Knowledge
 from orchestration.models.resources import TrainingTimeline
+from orchestration.reports.resources import Reporting
 from orchestration.vision.resources import VisionModels
 from orchestration.warehouse.resources import Warehouse, dbt_resource
 from orchestration.workflows.resources import Operations
@@ -29,5 +30,6 @@ def platform_resources(settings: Settings) -> dict[str, object]:
         "vision": VisionModels.from_settings(settings, landing.lake),  # faces, CLIP (lazy)
         "knowledge": Knowledge.from_settings(settings),  # documents -> LanceDB
         "ops": Operations.from_settings(settings, landing.lake),  # outbox, sender, vault, tasks
+        "reporting": Reporting.from_settings(settings),  # rendered reports, subscribers
         "event_bus": RabbitDrain.from_settings(settings),  # RabbitMQ events -> landing/
     }

@@ -8,6 +8,7 @@ import shutil
 import socket
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from base.settings import REPO_ROOT, Settings
@@ -18,7 +19,8 @@ EXTRACT = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
 # `make test` runs two xdist workers (--dist loadgroup). Tests that share a session fixture
 # stay on one worker, so it is built once: the session's marts (tests/ml, tests/features)
 # and the served platform (tests/serving). The other tests fill in beside them.
-GROUPS = {"tests/ml/": "marts", "tests/features/": "marts", "tests/serving/": "serving"}
+GROUPS = {"tests/ml/": "marts", "tests/features/": "marts", "tests/reports/": "marts",
+          "tests/serving/": "serving"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -75,6 +77,35 @@ def build_marts(settings: Settings, extract_every: int, chain_bookings: int, see
     with dg.DagsterInstance.ephemeral() as instance:
         assert defs.resolve_job_def("build_lakehouse").execute_in_process(instance=instance).success
     return home
+
+
+@pytest.fixture(scope="session")
+def marts_home(tmp_path_factory) -> Path:
+    """A data home whose marts file holds the whole real extract and a 5,000-booking chain
+    (shared by tests/ml, tests/features and tests/reports, on one xdist worker)."""
+    return build_marts(Settings(home=tmp_path_factory.mktemp("ml") / "home"),
+                       extract_every=1, chain_bookings=5_000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def marts_settings(marts_home) -> Settings:
+    return Settings(home=marts_home)
+
+
+@pytest.fixture
+def marts(marts_settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the session's marts."""
+    con = duckdb.connect(str(marts_settings.marts_path), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def con(marts_settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the session's marts, one per test module."""
+    c = duckdb.connect(str(marts_settings.marts_path), read_only=True)
+    yield c
+    c.close()
 
 
 def known_booking_day(home: Path) -> str:

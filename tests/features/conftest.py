@@ -9,7 +9,6 @@ import pytest
 
 from base.settings import Settings
 from features.store import FeatureStore
-from tests.ml.conftest import marts_home  # noqa: F401  (the session fixture, re-used here)
 
 
 @pytest.fixture(scope="session")

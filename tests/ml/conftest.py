@@ -1,46 +1,13 @@
 """Marts built once per test session from the real extract and a small synthetic chain."""
 
-from pathlib import Path
-
 import duckdb
-import pytest
 
-from base.settings import Settings
 from ml.timeline import Timeline
-from tests.conftest import build_marts
 
 BUNDLED = ("Resort Hotel", "City Hotel")  # the hotels of the bundled extract (no guest ids)
 # The published benchmark: as of the extract's last day, 8 months held out = 2017 arrivals.
 BENCHMARK = Timeline.of("2017-08-31", evaluation_months=8)
 LIVE = Timeline.of(None)  # as of yesterday, as the nightly run trains
-
-
-@pytest.fixture(scope="session")
-def marts_home(tmp_path_factory) -> Path:
-    """A data home whose marts file holds the whole real extract and a 5,000-booking chain."""
-    return build_marts(Settings(home=tmp_path_factory.mktemp("ml") / "home"),
-                       extract_every=1, chain_bookings=5_000, seed=11)
-
-
-@pytest.fixture(scope="session")
-def marts_settings(marts_home) -> Settings:
-    return Settings(home=marts_home)
-
-
-@pytest.fixture
-def marts(marts_settings) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the session's marts."""
-    con = duckdb.connect(str(marts_settings.marts_path), read_only=True)
-    yield con
-    con.close()
-
-
-@pytest.fixture(scope="module")
-def con(marts_settings) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the session's marts, one per test module."""
-    c = duckdb.connect(str(marts_settings.marts_path), read_only=True)
-    yield c
-    c.close()
 
 
 def marts_copy(path, plant_after=None) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:

@@ -1,0 +1,1 @@
+"""The general manager's reports as partitioned assets: daily, weekly and monthly."""
