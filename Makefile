@@ -10,11 +10,11 @@ export OMP_WAIT_POLICY ?= passive
 # MLflow's litellm would fetch a cost map from the internet at import (and hang offline)
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 
-.PHONY: up setup tesseract build serve test evaluate lock bench screenshots clean
+.PHONY: up setup tesseract pango build serve test evaluate lock bench screenshots clean
 
 up: setup build serve
 
-setup: $(VENV)/.installed tesseract
+setup: $(VENV)/.installed tesseract pango
 
 # Tesseract with its Vietnamese data for the OCR endpoints (Debian packages), installed
 # where missing when we may (root with apt-get); elsewhere OCR answers 503 and says why.
@@ -26,6 +26,18 @@ tesseract:
 	    tesseract-ocr tesseract-ocr-vie >/dev/null; \
 	else echo "OCR needs Tesseract: sudo apt-get install tesseract-ocr tesseract-ocr-vie" \
 	  "(brew install tesseract tesseract-lang on macOS)"; fi
+
+# Pango (and HarfBuzz subsetting, for small PDFs) for WeasyPrint, the reports' PDFs, installed
+# the same way where missing; elsewhere
+# the report assets fail saying what to install.
+pango:
+	@if ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 (apt-get)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; \
+	else echo "PDF reports need Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" \
+	  "(brew install pango on macOS)"; fi
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3.11 -m venv $(VENV)
@@ -65,6 +77,7 @@ bench: setup
 	$(PY) bench/routing.py
 	$(PY) bench/assistant.py
 	$(PY) bench/workflows.py
+	$(PY) bench/reports.py
 
 # PNGs of /docs, a model's Dagster page and its MLflow run (docs/screenshots/), taken offline
 # with headless Chromium (Debian: apt-get install chromium); fails on a page that stays blank.
