@@ -27,9 +27,8 @@ tesseract:
 	else echo "OCR needs Tesseract: sudo apt-get install tesseract-ocr tesseract-ocr-vie" \
 	  "(brew install tesseract tesseract-lang on macOS)"; fi
 
-# Pango (and HarfBuzz subsetting, for small PDFs) for WeasyPrint, the reports' PDFs, installed
-# the same way where missing; elsewhere
-# the report assets fail saying what to install.
+# Pango (and HarfBuzz subsetting, for small PDFs) for WeasyPrint, the reports' PDFs,
+# installed the same way where missing; elsewhere it says what to install.
 pango:
 	@if ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
