@@ -399,6 +399,10 @@ def daily_flash(src: ReportSources, period: Period, prop: str) -> dict:
         "attendance": attendance(src, codes, day, day),
         "anomalies": anomalies(src, codes, day, day),
     })
+    if header["currency"] is None:  # several currencies: no group-level money
+        for part, keys in (("pace", ("revenue", "revenue_last_year", "pickup_revenue")),
+                           ("cancellations", ("lost_revenue",))):
+            report[part].update({k: None for k in keys})
     generated = price_part["generated_at"]
     if generated and date.fromisoformat(generated[:10]) < day:
         report["stale"].append({"property": prop, "what": "prices", "as_of": generated[:10]})
