@@ -15,7 +15,7 @@ from lake.sources import SOURCES
 from lake.tables import bronze
 
 LAYERS = {"bronze", "staging", "intermediate", "marts", "warehouse", "features", "models", "pricing",
-          "vision", "language", "ops"}
+          "vision", "language", "ops", "reports"}
 # What the UI leaves out of an asset's metadata (MetadataEntry.tsx, HIDDEN_METADATA_ENTRY_LABELS).
 HIDDEN_IN_THE_UI = {"dagster_dbt/manifest", "dagster_dbt/dagster_dbt_translator"}
 

@@ -25,7 +25,13 @@ SCHEDULES = {
     "attendance_no_show_check": ("attendance_no_shows", "*/15 * * * *", dt.datetime(2026, 3, 14, 13, 15, tzinfo=UTC)),
     "task_escalation_check": ("task_escalation", "*/5 * * * *", dt.datetime(2026, 3, 14, 13, 5, tzinfo=UTC)),
     "monthly_archival_schedule": ("monthly_archival", "30 4 1 * *", dt.datetime(2026, 4, 1, 4, 30, tzinfo=UTC)),
+    "daily_flash_schedule": ("reports_daily", "30 6 * * *", dt.datetime(2026, 3, 15, 6, 30, tzinfo=UTC)),
+    "weekly_review_schedule": ("reports_weekly", "0 7 * * 1", dt.datetime(2026, 3, 16, 7, 0, tzinfo=UTC)),
+    "monthly_pack_schedule": ("reports_monthly", "30 7 1 * *", dt.datetime(2026, 4, 1, 7, 30, tzinfo=UTC)),
 }
+# The period each report schedule renders at its tick: the last one complete.
+REPORT_PERIODS = {"daily_flash_schedule": "2026-03-14", "weekly_review_schedule": "2026-03-09",
+                  "monthly_pack_schedule": "2026-03-01"}
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +72,16 @@ def test_each_schedule_targets_its_job_on_its_cron_running_by_default(platform, 
     assert request.job_name in (None, job_name)  # None: the schedule's own job
     assert request.tags["dagster/schedule_name"] == name
     assert request.asset_selection is None  # the whole job, as defined
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_PERIODS))
+def test_each_report_schedule_renders_the_last_complete_period(platform, name):
+    _, defs = platform
+    tick = SCHEDULES[name][2]
+    result = defs.get_schedule_def(name).evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick))
+    [request] = result.run_requests
+    assert request.partition_key == REPORT_PERIODS[name]
 
 
 def test_what_each_scheduled_job_builds(platform):
