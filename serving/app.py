@@ -32,6 +32,8 @@ from operations.deferred_runs import DeferredRuns
 from operations.outbox import Outbox
 from operations.senders import AddressBook
 from operations.tasks import Roster, TaskBoard
+from reports.report_store import ReportStore
+from reports.subscriptions import Subscriptions
 from serving.core import docs, errors
 from serving.core.auth import Authenticator
 from serving.core.observability import Metrics, RequestContext
@@ -41,7 +43,7 @@ from serving.routes import (cancellation_risk, cv_documents, cv_faces, cv_health
                             llm_health, llm_messages, llm_monitoring, llm_routing,
                             model_operations, ops_logs, platform_health, prices, recommendations,
                             workflow_runs)
-from serving.routes import guest_contacts, ops_notifications, ops_tasks
+from serving.routes import guest_contacts, ops_notifications, ops_tasks, reports
 from serving.services.champions import ChampionRegistry
 from serving.services.container import Services
 from serving.services.dagster_runs import DagsterRuns
@@ -119,6 +121,8 @@ def build_services(settings: Settings) -> Services:
         outbox=Outbox(settings.ops_database_url, AddressBook.from_settings(settings, vault).channel),
         vault=vault,
         tasks=TaskBoard(lake, Roster(lake), properties, settings.task_due_minutes),
+        reports=ReportStore(settings.lake_root),
+        subscriptions=Subscriptions.from_url(settings.ops_database_url),
     )
 
 
@@ -181,4 +185,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_tasks.router)
     app.include_router(ops_notifications.router)
     app.include_router(guest_contacts.router)
+    app.include_router(reports.router)
     return app

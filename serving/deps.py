@@ -24,6 +24,8 @@ from serving.core.auth import (HOW, NO_CREDENTIALS, PERMISSIONS, Principal, Unau
 from lake.contact_vault import ContactVault
 from operations.outbox import Outbox
 from operations.tasks import TaskBoard
+from reports.report_store import ReportStore
+from reports.subscriptions import Subscriptions
 from serving.core.observability import Metrics
 from serving.services.champions import Champion, ChampionRegistry
 from serving.services.container import Services
@@ -109,6 +111,14 @@ async def task_board_dep(request: Request) -> TaskBoard:
     return _services(request).tasks
 
 
+async def report_store_dep(request: Request) -> ReportStore:
+    return _services(request).reports
+
+
+async def subscriptions_dep(request: Request) -> Subscriptions:
+    return _services(request).subscriptions
+
+
 class Recorder:
     """Records a prediction: the metrics and the lake's prediction log (with the request's
     correlation id and caller); returns the prediction id."""
@@ -151,6 +161,8 @@ ServiceLogsDep = Annotated[ServiceLogs, Depends(service_logs_dep)]
 OutboxDep = Annotated[Outbox, Depends(outbox_dep)]
 VaultDep = Annotated[ContactVault, Depends(vault_dep)]
 TaskBoardDep = Annotated[TaskBoard, Depends(task_board_dep)]
+ReportStoreDep = Annotated[ReportStore, Depends(report_store_dep)]
+SubscriptionsDep = Annotated[Subscriptions, Depends(subscriptions_dep)]
 
 
 # -- who is calling -----------------------------------------------------------------------
@@ -201,3 +213,5 @@ OpsReader = Annotated[Principal, Depends(require("ops:read"))]
 OpsWriter = Annotated[Principal, Depends(require("ops:write"))]
 WorkflowRunner = Annotated[Principal, Depends(require("workflows:run"))]
 ContactEraser = Annotated[Principal, Depends(require("contacts:erase"))]
+ReportReader = Annotated[Principal, Depends(require("reports:read"))]
+ReportWriter = Annotated[Principal, Depends(require("reports:write"))]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from base.settings import REPO_ROOT
 
-DOMAIN = {"base", "lake", "features", "ml", "vision", "language", "operations"}
+DOMAIN = {"base", "lake", "features", "ml", "vision", "language", "operations", "reports"}
 # package -> the packages it may import (besides itself)
 MAY_IMPORT: dict[str, set[str]] = {
     "base": set(),
@@ -31,6 +31,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "language": {"base", "lake", "features", "ml", "vision"},  # the assistant's tools use models
     # workflows' decisions, the outbox and its senders, the event bus
     "operations": {"base", "lake", "features", "ml", "vision", "language"},
+    # the general manager's reports: figures of the marts and models, who receives them
+    "reports": {"base", "lake", "features", "ml", "operations"},
     "orchestration": DOMAIN,
     "serving": DOMAIN,
     "innsight": DOMAIN | {"orchestration", "serving"},

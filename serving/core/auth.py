@@ -34,17 +34,23 @@ PERMISSIONS = {
     "ops:write": "assign and close tasks, acknowledge and re-send notifications, post service logs",
     "workflows:run": "trigger, cancel and list workflow runs; switch schedules and sensors",
     "contacts:erase": "erase a guest's contact details from the vault",
+    "reports:read": "the rendered daily, weekly and monthly reports",
+    "reports:write": "subscribe addresses to the reports, change and end subscriptions",
     "admin": "retrain models and everything else",
 }
 ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "revenue_manager": frozenset({"ml:read", "llm:query"}),
+    "revenue_manager": frozenset({"ml:read", "llm:query", "reports:read"}),
+    # a general manager: reads the reports and chooses who receives them
+    "manager": frozenset({"reports:read", "reports:write", "ml:read", "ops:read", "metrics:read"}),
     "front_desk": frozenset({"ml:read", "llm:query", "events:write", "ops:read", "ops:write",
                              "contacts:erase"}),
     "housekeeping": frozenset({"cv:read", "llm:query", "events:write", "ops:read", "ops:write"}),
     "security": frozenset({"cv:read", "cv:write", "events:write", "ops:read", "ops:write"}),
     "monitoring": frozenset({"metrics:read", "ops:read"}),
-    "operations": frozenset({"ops:read", "ops:write", "workflows:run", "metrics:read"}),
+    # reports:read: they re-run a report's job when one is missing, and check it is there
+    "operations": frozenset({"ops:read", "ops:write", "workflows:run", "metrics:read",
+                             "reports:read"}),
     # systems: the PMS sync, door controllers, camera pipelines, services posting their logs
     "service": frozenset({"ml:read", "cv:read", "events:write", "ops:write"}),
 }

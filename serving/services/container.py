@@ -10,6 +10,8 @@ from lake.contact_vault import ContactVault
 from lake.properties import PropertyMaster
 from operations.outbox import Outbox
 from operations.tasks import TaskBoard
+from reports.report_store import ReportStore
+from reports.subscriptions import Subscriptions
 from serving.core.auth import Authenticator
 from serving.core.observability import Metrics
 from serving.core.rate_limits import RateLimiter
@@ -45,3 +47,5 @@ class Services:
     outbox: Outbox  # the ops database's messages (operations.outbox)
     vault: ContactVault  # guests' contact details, encrypted
     tasks: TaskBoard  # the lake's ops/tasks
+    reports: ReportStore  # the rendered reports, in the lake's storage
+    subscriptions: Subscriptions  # who receives them (the ops database)

@@ -31,7 +31,8 @@ DOCS_PAGES = {("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redo
 PATH_VALUES = {"room_type": "A", "model_name": "cancellation", "employee_id": "EMP-CONTRACT",
                "run_id": "0f9a2c51-6d3e-4b8a-9e7f-2c41d5a8b7e3", "schedule_name": "hourly_pms_sync",
                "sensor_name": "landing_sensor",
-               "task_id": "req-CONTRACT", "message_id": "0" * 32, "guest_id": "G-CONTRACT"}
+               "task_id": "req-CONTRACT", "message_id": "0" * 32, "guest_id": "G-CONTRACT",
+               "kind": "daily", "period": "2026-12-01", "subscription_id": "0" * 32}
 # Routes that call Dagster (not running beside these tests: a 503 naming its URL; they are
 # tested against a real Dagster webserver in test_workflow_api.py and test_retrain.py).
 DAGSTER_ROUTES = "/api/v1/workflows/"
