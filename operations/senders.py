@@ -108,7 +108,6 @@ class SmtpSender:
         mail["Message-ID"] = make_msgid(idstring=message.idempotency_key.replace(":", "."),
                                         domain="innsight")
         mail["X-Innsight-Idempotency-Key"] = message.idempotency_key
-        mail["Content-Language"] = message.language
         payload = message.payload or {}
         if payload.get("html"):  # an HTML message (a report), with a line for text-only readers
             mail.set_content(f"{message.subject}\n\nThis message is HTML; any attachment "
@@ -123,6 +122,8 @@ class SmtpSender:
                 main, _, sub = attachment["content_type"].partition("/")
                 mail.add_attachment(f.read(), maintype=main, subtype=sub,
                                     filename=attachment["filename"])
+        # after the body: making it multipart moves Content-* headers into the first part
+        mail["Content-Language"] = message.language
         smtp = smtplib.SMTP_SSL if u.scheme == "smtps" else smtplib.SMTP
         with smtp(u.hostname or "127.0.0.1", u.port or (465 if u.scheme == "smtps" else 25),
                   timeout=self.timeout) as server:
