@@ -77,11 +77,14 @@ def parse(kind: str, text: str) -> Period:
         if kind == "monthly" and re.fullmatch(r"\d{4}-\d{2}", text):
             return containing(kind, date.fromisoformat(f"{text}-01"))
         day = date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a month past year 9999
         day = None
     if day is None:
         raise ValueError(f"{text!r} is not a {kind} period: use {forms[kind]}")
-    period = containing(kind, day)
+    try:
+        period = containing(kind, day)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
     if period.start != day:
         raise ValueError(f"{text} is not the first day of a {kind} period: "
                          f"use {period.key} ({period.label})")

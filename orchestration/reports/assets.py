@@ -86,13 +86,16 @@ def materialise(context: dg.AssetExecutionContext, kind: str, warehouse: Warehou
     period = parse(kind, context.partition_key)
     started, messages, sizes, stale = time.perf_counter(), [], [], set()
     preview = None
+    # the report languages, and any a subscriber asked for
+    languages = list(dict.fromkeys([*reporting.languages,
+                                    *(s.language for s in reporting.subscriptions.list())]))
     with duckdb.connect(str(warehouse.marts_path), read_only=True) as marts:
         src = sources(marts, lake, registry, period, reporting.high_risk_threshold)
         codes = report_codes(src, period)
         for code in codes:
             report = build(src, period, code)
             stale |= {f"{s['what']} of {s['property']}" for s in report["stale"]}
-            for language in reporting.languages:
+            for language in languages:
                 html = render_html(report, language)
                 pdf = render_pdf(html)
                 reporting.store.write(kind, period, code, language, "html", html)
@@ -114,7 +117,7 @@ def materialise(context: dg.AssetExecutionContext, kind: str, warehouse: Warehou
                             "content_type": "application/pdf"}]}))
     counts = ops.send(messages)
     seconds = time.perf_counter() - started
-    context.log.info(f"{kind} {period.label}: {len(codes)} reports x {len(reporting.languages)} "
+    context.log.info(f"{kind} {period.label}: {len(codes)} reports x {len(languages)} "
                      f"languages in {seconds:.1f} s; {counts}")
     first = reporting.languages[0]
     return dg.MaterializeResult(metadata={
