@@ -45,7 +45,7 @@ def main() -> None:
     if not settings.marts_path.exists():
         sys.exit("no marts file: run `make up` (or `innsight build`) first")
     with duckdb.connect(str(settings.marts_path), read_only=True) as marts:
-        newest = marts.execute("select max(as_of_date) from dim_hotel_as_of").fetchone()[0]
+        newest = marts.execute("select max(as_of_date) from dim_hotel_as_of").fetchall()[0][0]
         period = parse("daily", args.day) if args.day else containing("daily", newest)
         started = time.perf_counter()
         src = sources(marts, Lake.from_settings(settings), ModelRegistry.from_settings(settings),

@@ -28,11 +28,11 @@ def smtp():
 
 def test_a_daily_partition_is_rendered_stored_and_mailed_once(marts_home, tmp_path, con, smtp):
     settings = Settings(home=marts_home, smtp_url=smtp.url,
-                        reports_since=con.execute("select min(first_arrival) from dim_hotel_as_of").fetchone()[0])
-    day = con.execute("select max(as_of_date) from dim_hotel_as_of").fetchone()[0] - timedelta(days=2)
+                        reports_since=con.execute("select min(first_arrival) from dim_hotel_as_of").fetchall()[0][0])
+    day = con.execute("select max(as_of_date) from dim_hotel_as_of").fetchall()[0][0] - timedelta(days=2)
     period = containing("daily", day)
     code = con.execute(f"""select min(hotel_code) from dim_hotel_as_of
-                       where as_of_date >= '{day}'""").fetchone()[0]
+                       where as_of_date >= '{day}'""").fetchall()[0][0]
     subscriptions = Subscriptions.from_url(settings.ops_database_url)
     subscriptions.subscribe("gm@example.com", [code, GROUP], ["daily"], "vi", by="test")
     subscriptions.subscribe("owner@example.com", [GROUP], ["weekly"], "en", by="test")
