@@ -2,7 +2,7 @@
 
     python bench/reports.py [--day YYYY-MM-DD] [--png docs/daily_flash.png]
 
-For one day (default: the newest day of the data), the daily flash of every property and of
+For one day (default: the newest complete day of the data), the daily flash of every property and of
 the group, in each report language: the time to gather the figures (SQL over the marts and
 the champions' forecasts and risk scores), to render the HTML and to make the PDF, and each
 PDF's size and pages. The floor, in the same process: WeasyPrint laying out the same HTML
@@ -18,6 +18,7 @@ import re
 import statistics
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,7 +39,7 @@ from reports.report_store import GROUP  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--day", help="the report day (default: the newest day of the data)")
+    ap.add_argument("--day", help="the report day (default: the newest complete day of the data)")
     ap.add_argument("--png", default="docs/daily_flash.png")
     args = ap.parse_args()
     settings = Settings()
@@ -46,7 +47,9 @@ def main() -> None:
         sys.exit("no marts file: run `make up` (or `innsight build`) first")
     with duckdb.connect(str(settings.marts_path), read_only=True) as marts:
         newest = marts.execute("select max(as_of_date) from dim_hotel_as_of").fetchall()[0][0]
-        period = parse("daily", args.day) if args.day else containing("daily", newest)
+        # the newest complete day: the data's, at most yesterday (as the schedule renders)
+        last = min(newest, date.today() - timedelta(days=1))
+        period = parse("daily", args.day) if args.day else containing("daily", last)
         started = time.perf_counter()
         src = sources(marts, Lake.from_settings(settings), ModelRegistry.from_settings(settings),
                       period, settings.high_risk_threshold)
@@ -55,8 +58,9 @@ def main() -> None:
         for code in report_codes(src, period):
             t0 = time.perf_counter()
             report = build(src, period, code)
-            t1 = time.perf_counter()
+            figures = time.perf_counter() - t0
             for language in settings.report_languages:
+                t1 = time.perf_counter()
                 html = render_html(report, language)
                 t2 = time.perf_counter()
                 pdf = render_pdf(html)
@@ -65,7 +69,7 @@ def main() -> None:
                 render_pdf(re.sub(r"<svg.*?</svg>", "", html, flags=re.S))
                 t4 = time.perf_counter()
                 pages = len(pypdfium2.PdfDocument(pdf))
-                rows.append((code, language, t1 - t0, t2 - t1, t3 - t2, t4 - t3, len(pdf), pages))
+                rows.append((code, language, figures, t2 - t1, t3 - t2, t4 - t3, len(pdf), pages))
                 if code == GROUP and first_png is None:
                     first_png = page_png(pdf, scale=1.5)
     print(f"daily flash of {period.key}: {len(rows)} reports "

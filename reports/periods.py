@@ -77,7 +77,9 @@ def parse(kind: str, text: str) -> Period:
         if kind == "monthly" and re.fullmatch(r"\d{4}-\d{2}", text):
             return containing(kind, date.fromisoformat(f"{text}-01"))
         day = date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
-    except (ValueError, OverflowError):  # OverflowError: a month past year 9999
+    except OverflowError:  # the period would end past year 9999
+        raise ValueError(f"{text!r} is out of range") from None
+    except ValueError:
         day = None
     if day is None:
         raise ValueError(f"{text!r} is not a {kind} period: use {forms[kind]}")

@@ -27,9 +27,8 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from reports import charts
-from reports.report_store import GROUP
+from reports.report_store import GROUP, LANGUAGES
 
-LANGUAGES = ("en", "vi")
 LOCALES = {"en": "en_US", "vi": "vi_VN"}
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATES = {"daily": "daily_flash.html.j2", "weekly": "period_review.html.j2",

@@ -17,6 +17,7 @@ from reports.periods import Period
 
 FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 GROUP = "group"  # the property code of the group's report (every property together)
+LANGUAGES = ("en", "vi")  # the languages reports are written in (reports.rendering's labels)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from base.databases import engine
 from reports.periods import KINDS
+from reports.report_store import LANGUAGES
 
-LANGUAGES = ("en", "vi")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # a deliverable shape; the mail server says the rest
 
 METADATA = sa.MetaData()

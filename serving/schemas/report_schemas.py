@@ -12,7 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from reports.periods import KINDS, containing
 from reports.report_store import FORMATS, GROUP
-from reports.subscriptions import EMAIL, LANGUAGES
+from reports.report_store import LANGUAGES
+from reports.subscriptions import EMAIL
 
 ReportKind = Literal[KINDS]  # daily | weekly | monthly
 Language = Literal[LANGUAGES]  # en | vi

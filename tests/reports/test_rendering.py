@@ -17,7 +17,8 @@ from babel.numbers import format_currency
 from PIL import Image
 
 from reports import charts
-from reports.rendering import LABELS, LANGUAGES, page_png, render_html, render_pdf, subject
+from reports.rendering import LABELS, page_png, render_html, render_pdf, subject
+from reports.report_store import LANGUAGES
 
 GENERATED = "2026-12-02T06:30:00+00:00"
 
