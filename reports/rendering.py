@@ -22,9 +22,16 @@ import pypdfium2
 from babel.dates import format_date, format_interval, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
 from markupsafe import Markup
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+from PIL import ImageFile
+
+_STRICT_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES
+from weasyprint import CSS, HTML  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import URLFetcher  # noqa: E402
+
+# Importing WeasyPrint makes Pillow load truncated images, for the whole process; the vision
+# checks refuse them (a half-uploaded photo), and a report embeds no raster image.
+ImageFile.LOAD_TRUNCATED_IMAGES = _STRICT_IMAGES
 
 from reports import charts
 from reports.report_store import GROUP, LANGUAGES

@@ -168,16 +168,24 @@ def test_events_sharing_a_key_go_to_successive_files_in_order():
 # -- RabbitMQ -------------------------------------------------------------------------------
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+def _listening(port: int, wait: float) -> bool:
+    """Whether the broker listens, waiting a while: a test before may have just restarted it,
+    and a loaded machine may be slow to answer."""
+    deadline = time.monotonic() + wait
+    while True:
+        with socket.socket() as s:
+            s.settimeout(2.0)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
 
 
 @pytest.fixture
 def queue():
     """A queue of its own on the machine's RabbitMQ, deleted afterwards."""
-    if not _listening(5672):
+    if not _listening(5672, wait=30.0 if os.environ.get("CI") else 1.0):
         if os.environ.get("CI"):
             pytest.fail("RabbitMQ is not listening on 127.0.0.1:5672")
         pytest.skip("RabbitMQ is not listening on 127.0.0.1:5672")

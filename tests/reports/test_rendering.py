@@ -313,3 +313,12 @@ def test_charts_are_standalone_svg_with_unique_ids():
     assert len(ids) == len(set(ids))
     # the same report draws the same charts (reproducible files)
     assert render_html(copy.deepcopy(report), "en") == html
+
+
+def test_rendering_leaves_pillow_refusing_truncated_images():
+    """WeasyPrint turns on Pillow's loading of truncated images when imported; the process
+    that renders reports (the Dagster code location, the served platform's tests) also
+    checks uploaded photos, which must still refuse half a JPEG."""
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
