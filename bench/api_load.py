@@ -8,7 +8,8 @@ answered, so a slow server shows up as latency instead of a slower schedule) ove
 keep-alive connections, and reports p50 / p99 (from the due time to the last byte) and the
 achieved throughput. The baseline is the bare liveness endpoint at the same rate in the
 same run: the ratio is what the model, features and bookkeeping cost on top of the
-framework.
+framework. Each line also prints the server process's CPU time per request served (user +
+system, over the measured seconds) and how many requests took over 50 ms (stalls).
 
     .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400]
 """
@@ -29,11 +30,13 @@ import urllib.request
 from pathlib import Path
 
 import duckdb
+import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 CONNECTIONS = 32
+STALL_MS = 50.0  # a request slower than this counts as a stall (the target: none in 5 minutes)
 
 
 def free_port() -> int:
@@ -138,7 +141,7 @@ def measure(port: int, requests: list[bytes], rate: float) -> dict:
     ms = sorted(x * 1000 for x in latencies)
     pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
     return {"p50": pick(0.50), "p99": pick(0.99), "max": ms[-1], "rps": len(ms) / elapsed,
-            "errors": errors, "n": len(ms)}
+            "errors": errors, "n": len(ms), "over_50ms": sum(x > STALL_MS for x in ms)}
 
 
 def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
@@ -185,17 +188,22 @@ def main() -> None:
         print(f"one server process, {os.cpu_count()} cores; open-loop load from a second process, "
               f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
         print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15}")
+              f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
+              f"{'>50 ms':>7}")
+        cpu = psutil.Process(server.pid)
         baseline: dict[float, float] = {}
         for name in ["health/live (baseline)", *[n for n in names if not n.startswith("health")]]:
             for rate in args.rates:
                 measure(port, loads[name][: int(rate)], rate)  # warm-up second
+                before = sum(cpu.cpu_times()[:2])  # the server's user + system seconds
                 r = measure(port, loads[name][: int(rate * args.seconds)], rate)
+                cpu_ms = (sum(cpu.cpu_times()[:2]) - before) * 1000 / max(r["n"], 1)
                 if name.startswith("health"):
                     baseline[rate] = r["p99"]
                 ratio = r["p99"] / baseline[rate] if rate in baseline else float("nan")
                 print(f"{name:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
-                      f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x", flush=True)
+                      f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x {cpu_ms:11.2f} "
+                      f"{r['over_50ms']:7d}", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
