@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 CONNECTIONS = 32
+WARM_UP_SECONDS = 5
 STALL_MS = 50.0  # a request slower than this counts as a stall (the target: none in 5 minutes)
 
 
@@ -194,7 +195,9 @@ def main() -> None:
         baseline: dict[float, float] = {}
         for name in ["health/live (baseline)", *[n for n in names if not n.startswith("health")]]:
             for rate in args.rates:
-                measure(port, loads[name][: int(rate)], rate)  # warm-up second
+                # warm-up: the first seconds of a fresh server (loading, the first registry
+                # poll and log flush) are not what it serves at rate
+                measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate)
                 before = sum(cpu.cpu_times()[:2])  # the server's user + system seconds
                 r = measure(port, loads[name][: int(rate * args.seconds)], rate)
                 cpu_ms = (sum(cpu.cpu_times()[:2]) - before) * 1000 / max(r["n"], 1)
