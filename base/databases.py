@@ -30,6 +30,14 @@ def engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+@functools.lru_cache(maxsize=None)
+def engine_with(url: str, metadata: sa.MetaData) -> sa.Engine:
+    """The engine of ``url`` with ``metadata``'s tables made if missing, once per process."""
+    made = engine(url)
+    metadata.create_all(made)
+    return made
+
+
 def _create_postgres_database(url: str) -> None:
     target = sa.make_url(url)
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")

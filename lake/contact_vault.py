@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from base.databases import engine
+from base.databases import engine_with
 
 METADATA = sa.MetaData()
 CONTACTS = sa.Table(
@@ -48,7 +48,6 @@ class ContactVault:
     def __init__(self, url: str, key: str):
         self.url = url
         self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()))
-        self._ready = False
 
     @classmethod
     def from_settings(cls, settings) -> "ContactVault":
@@ -56,11 +55,7 @@ class ContactVault:
 
     @property
     def _engine(self) -> sa.Engine:
-        made = engine(self.url)
-        if not self._ready:
-            METADATA.create_all(made)
-            self._ready = True
-        return made
+        return engine_with(self.url, METADATA)
 
     def _seal(self, value: str | None) -> bytes | None:
         return None if value is None or not str(value).strip() else self._fernet.encrypt(str(value).strip().encode())

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from base.databases import engine
+from base.databases import engine_with
 
 METADATA = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -127,15 +127,10 @@ class Outbox:
     def __init__(self, url: str, channel_of=lambda recipient: "email"):
         self.url = url
         self.channel_of = channel_of
-        self._ready = False
 
     @property
     def engine(self) -> sa.Engine:
-        made = engine(self.url)
-        if not self._ready:
-            METADATA.create_all(made)
-            self._ready = True
-        return made
+        return engine_with(self.url, METADATA)
 
     # -- writing ---------------------------------------------------------------------------
 

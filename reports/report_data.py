@@ -59,6 +59,8 @@ class ReportSources:
     models: list[dict] = field(default_factory=list)  # ModelRegistry.champion_card of each
     high_risk_threshold: float = 0.6
     now: datetime | None = None
+    # model health is the group's, whatever the property: worked out once per period
+    _health: dict[Period, list[dict]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
         # the lake's frames become tables of the connection: every figure is SQL
@@ -573,9 +575,11 @@ def drift(src: ReportSources, model: str, period: Period) -> dict:
 
 def model_health(src: ReportSources, period: Period) -> list[dict]:
     """Each champion's held-out metric, and the drift of its live inputs in the period."""
-    keep = ("model", "version", "metric", "value", "baseline", "higher_is_better", "trained_at")
-    return [{**{k: card.get(k) for k in keep}, "drift": drift(src, card["model"], period)}
-            for card in src.models]
+    if period not in src._health:
+        keep = ("model", "version", "metric", "value", "baseline", "higher_is_better", "trained_at")
+        src._health[period] = [{**{k: card.get(k) for k in keep},
+                                "drift": drift(src, card["model"], period)} for card in src.models]
+    return src._health[period]
 
 
 def period_review(src: ReportSources, period: Period, prop: str) -> dict:

@@ -59,9 +59,10 @@ class ReportStore:
             with self.fs.open_output_stream(tmp) as out:
                 out.write(data)
             self.fs.move(tmp, target)  # a rename on disk; an object appears whole
-        finally:
+        except BaseException:
             if self.fs.get_file_info(tmp).type != fs.FileType.NotFound:
                 self.fs.delete_file(tmp)
+            raise
         return StoredReport(kind, period.key, prop, language, fmt, target, len(data))
 
     def uri_of(self, stored: StoredReport) -> str:

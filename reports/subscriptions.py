@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from base.databases import engine
+from base.databases import engine_with
 from reports.periods import KINDS
 from reports.report_store import LANGUAGES
 
@@ -96,7 +96,6 @@ class Subscriptions:
 
     def __init__(self, url: str):
         self.url = url
-        self._ready = False
 
     @classmethod
     def from_url(cls, url: str) -> "Subscriptions":
@@ -104,11 +103,7 @@ class Subscriptions:
 
     @property
     def engine(self) -> sa.Engine:
-        made = engine(self.url)
-        if not self._ready:
-            METADATA.create_all(made)
-            self._ready = True
-        return made
+        return engine_with(self.url, METADATA)
 
     def subscribe(self, email: str, properties, kinds, language: str = "en", *, by: str,
                   at: datetime | None = None) -> tuple[Subscription, bool]:

@@ -86,9 +86,9 @@ def materialise(context: dg.AssetExecutionContext, kind: str, warehouse: Warehou
     period = parse(kind, context.partition_key)
     started, messages, sizes, stale = time.perf_counter(), [], [], set()
     preview = None
+    subscribers = reporting.subscriptions.list()
     # the report languages, and any a subscriber asked for
-    languages = list(dict.fromkeys([*reporting.languages,
-                                    *(s.language for s in reporting.subscriptions.list())]))
+    languages = list(dict.fromkeys([*reporting.languages, *(s.language for s in subscribers)]))
     with duckdb.connect(str(warehouse.marts_path), read_only=True) as marts:
         src = sources(marts, lake, registry, period, reporting.high_risk_threshold)
         codes = report_codes(src, period)
@@ -104,8 +104,8 @@ def materialise(context: dg.AssetExecutionContext, kind: str, warehouse: Warehou
                 if code == GROUP and language == reporting.languages[0]:
                     preview = _preview(report, page_png(pdf, scale=0.8),
                                        reporting.link(kind, period.key, code, language, "pdf"))
-                for sub in reporting.subscriptions.recipients(kind, code):
-                    if sub.language != language:
+                for sub in subscribers:
+                    if not sub.receives(kind, code) or sub.language != language:
                         continue
                     messages.append(Message(
                         key=f"report:{kind}:{period.key}:{code}:{sub.subscription_id}",
