@@ -5,6 +5,7 @@ accepted event reaches bronze exactly once."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -183,8 +184,19 @@ def _listening(port: int, wait: float) -> bool:
 
 
 @pytest.fixture
-def queue():
-    """A queue of its own on the machine's RabbitMQ, deleted afterwards."""
+def queue(tmp_path_factory):
+    """A queue of its own on the machine's RabbitMQ, deleted afterwards. One test at a time
+    uses the broker, whichever worker runs it: one of them restarts it."""
+    lock = open(tmp_path_factory.getbasetemp().parent / "rabbitmq.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield from _queue()
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def _queue():
     if not _listening(5672, wait=30.0 if os.environ.get("CI") else 1.0):
         if os.environ.get("CI"):
             pytest.fail("RabbitMQ is not listening on 127.0.0.1:5672")
