@@ -1,17 +1,25 @@
 """Delta tables with polars + deltalake: create, append, idempotent merge, read, maintain.
 
-Every write is one Delta commit: a crash leaves the table at its previous version.
+Every write is one Delta commit: a crash leaves the table at its previous version. Rows can
+come as a LazyFrame (an ingest's staged file): they are written batch by batch, so memory
+follows a batch, not the rows.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 ROW_HASH = "_row_hash"
+# Data files of about this size (the table property every write and merge of delta-rs
+# follows). A merge rewrites every file holding a changed row (copy-on-write): files of
+# ~300k bookings keep a correction of recent bookings to the few files of their key range.
+TARGET_FILE_BYTES = 16 << 20
 
 
 @dataclass
@@ -53,6 +61,7 @@ class Lake:
         if not self.exists(name):
             empty = pl.DataFrame(schema=schema).to_arrow()
             write_deltalake(self.uri(name), empty, mode="append", partition_by=partition_by,
+                            configuration={"delta.targetFileSize": str(TARGET_FILE_BYTES)},
                             storage_options=self._options)
 
     def read(self, name: str, columns: list[str] | None = None,
@@ -68,37 +77,68 @@ class Lake:
             return pl.DataFrame()
         return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
 
-    def append(self, name: str, df: pl.DataFrame) -> int:
-        if df.height:
-            write_deltalake(self.uri(name), df.to_arrow(), mode="append",
-                            storage_options=self._options)
-        return df.height
+    def append(self, name: str, df: pl.DataFrame | pl.LazyFrame) -> int:
+        """Append the rows in one commit (none: no commit); the number of rows."""
+        frames = df.collect_batches() if isinstance(df, pl.LazyFrame) else iter([df])
+        first = next((f for f in frames if f.height), None)
+        if first is None:
+            return 0
+        count = 0
 
-    def merge(self, name: str, df: pl.DataFrame, keys: list[str],
+        def batches():
+            nonlocal count
+            for frame in itertools.chain([first], frames):
+                count += frame.height
+                yield from frame.to_arrow().to_batches()
+
+        reader = pa.RecordBatchReader.from_batches(first.to_arrow().schema, batches())
+        write_deltalake(self.uri(name), reader, mode="append", storage_options=self._options)
+        return count
+
+    def merge(self, name: str, df: pl.DataFrame | pl.LazyFrame, keys: list[str],
               insert_only: bool = False) -> MergeResult:
         """Upsert by business key; rows whose _row_hash is unchanged are left alone (a
         frame without a _row_hash column updates every row it matches).
 
         Re-running the same data therefore commits nothing new: the merge is idempotent.
-        With insert_only (event streams), existing keys are never rewritten. When none of the
-        keys exist yet (most exports) the rows are appended: still one commit, and much cheaper
-        than a join against the whole table. One writer per table at a time (Dagster pools).
+        With insert_only (event streams), existing keys are never rewritten. Only the rows
+        that are new or changed are written: the table's keys (and row hashes) in the
+        incoming key range are read first, Delta's file statistics skipping the other files.
+        Rows of new keys only are appended; otherwise a Delta merge of just the changed rows
+        rewrites the files that hold them. Still one commit either way. One writer per table
+        at a time (Dagster pools).
         """
-        if df.height == 0:
+        rows = df.lazy()
+        schema = rows.collect_schema()
+        bounds = rows.select(pl.len().alias("_n"), *[pl.col(k).min().alias(f"{k}_min") for k in keys],
+                             *[pl.col(k).max().alias(f"{k}_max") for k in keys]).collect().row(0, named=True)
+        if bounds["_n"] == 0:
             return MergeResult()
-        existing = self.read(name, columns=keys)
-        if df.join(existing, on=keys, how="semi").is_empty():
-            self.append(name, df)
-            return MergeResult(inserted=df.height)
+        hashed = ROW_HASH in schema and not insert_only
+        in_range = [pl.col(k).is_between(pl.lit(bounds[f"{k}_min"], schema[k]),
+                                         pl.lit(bounds[f"{k}_max"], schema[k]))
+                    for k in keys if bounds[f"{k}_min"] is not None]
+        existing = (pl.scan_delta(self.uri(name), storage_options=self._options)
+                    .select(*keys, *([ROW_HASH] if hashed else []))
+                    .filter(*in_range or [pl.lit(True)]).collect())
+        if existing.is_empty():
+            return MergeResult(inserted=self.append(name, rows))
+        if insert_only:
+            return MergeResult(inserted=self.append(name, rows.join(existing.lazy(), on=keys, how="anti")))
+        # new keys and changed rows; a table without a row hash (the ops tables: one row
+        # changed at a time) takes every matched row as it comes
+        changed = rows.join(existing.lazy(), on=keys + [ROW_HASH], how="anti") if hashed else rows
+        changed_keys = changed.select(keys).collect()
+        if changed_keys.is_empty():
+            return MergeResult()
+        if changed_keys.join(existing, on=keys, how="semi").is_empty():
+            return MergeResult(inserted=self.append(name, changed))
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        merger = self._table(name).merge(df.to_arrow(), predicate=on, source_alias="s",
-                                         target_alias="t")
-        if not insert_only:
-            # a table without a row hash (the ops tables: one row changed at a time) takes
-            # every matched row as it comes
-            merger = merger.when_matched_update_all(
-                predicate=f"t.{ROW_HASH} <> s.{ROW_HASH}" if ROW_HASH in df.columns else None)
-        metrics = merger.when_not_matched_insert_all().execute()
+        # the source's key range lets delta-rs skip the files outside it
+        source = changed.collect()
+        metrics = (self._table(name).merge(source.to_arrow(), predicate=on, source_alias="s",
+                                           target_alias="t", streamed_exec=False)
+                   .when_matched_update_all().when_not_matched_insert_all().execute())
         return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
                            updated=int(metrics.get("num_target_rows_updated", 0)))
 

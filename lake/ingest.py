@@ -12,11 +12,14 @@ import bisect
 import hashlib
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from lake.contact_vault import ContactVault
 from lake.contracts import REASON, Reference
@@ -24,10 +27,11 @@ from lake.delta_tables import ROW_HASH, Lake
 from lake.mapping import PmsMapping, load_mappings
 from lake.properties import PropertyMaster
 from lake.pseudonymise import Pseudonymiser
-from lake.readers import LINE, RAW, LandingFileError, Parsed, read_csv, read_jsonl
+from lake.readers import (LINE, RAW, LandingFileError, Parsed, csv_batches, empty_rejects,
+                          read_jsonl)
 from lake.sources import SOURCES, Source, source_for_file
 from lake.sources.pms import OPTIONAL_COLUMNS, REFERENCE_LAYOUT
-from lake.tables import INGEST_LOG, QUARANTINE, TS, bronze
+from lake.tables import INGEST_LOG, LINEAGE, QUARANTINE, TS, bronze
 
 
 @dataclass
@@ -110,10 +114,11 @@ class LandingZone:
         """What ingesting this file would quarantine, and why, without writing anything:
         the same reader, mapping, contract and rules as ``ingest``. Raises LandingFileError
         for a file that cannot be read at all."""
-        parsed, _ = self._parse(path, source)
-        rows = self._validated(parsed, source)[0]
-        return [*parsed.rejects["reason"].to_list(),
-                *rows.filter(pl.col(REASON).is_not_null())[REASON].to_list()]
+        run = _FileRun(self, source, stage=None, lineage={})
+        for parsed in self._batches(path, source)[1]:
+            run.add(parsed)
+        run.finish()
+        return run.rejects()[REASON].to_list()
 
     def problems_of_texts(self, texts: list[str], source: Source) -> list[list[str]]:
         """``problems`` of many landing files' texts at once (a CSV's with its header), one
@@ -155,7 +160,11 @@ class LandingZone:
         return found
 
     def ingest(self, path: Path, source: Source | None = None) -> IngestResult:
-        """Ingest one landing file; a file already ingested (same content) is skipped."""
+        """Ingest one landing file; a file already ingested (same content) is skipped.
+
+        The file is read and checked batch by batch: the good rows wait in a temporary Arrow
+        file, the rejects (the few) in memory, so memory follows a batch, not the file.
+        """
         path = Path(path)
         source = source or source_for_file(path.parent.name, path.name)
         if source is None:
@@ -168,78 +177,78 @@ class LandingZone:
         if sha in self.seen_files(source.name):
             result.skipped = True
             return result
-        try:
-            parsed, result.layout = self._parse(path, source)
-        except LandingFileError as exc:
-            self._log(result, started, status="failed", error=exc.problem)
-            raise
+        with tempfile.TemporaryDirectory(prefix="innsight-ingest-") as tmp:
+            lineage = {"_source_file": result.source_file, "_batch_id": result.batch_id,
+                       "_ingested_at": started}
+            run = _FileRun(self, source, stage=Path(tmp) / "rows.arrow", lineage=lineage)
+            try:
+                result.layout, batches = self._batches(path, source)
+                for parsed in batches:
+                    run.add(parsed)
+                run.finish()
+            except LandingFileError as exc:
+                self._log(result, started, status="failed", error=exc.problem)
+                raise
+            rejects = run.rejects()
+            result.rows_read, result.duplicates_collapsed = run.read, run.collapsed
+            result.rows_quarantined = rejects.height
+            result.reasons = _reason_summary(rejects)
 
-        rows, result.duplicates_collapsed = self._validated(parsed, source)
-        bad = rows.filter(pl.col(REASON).is_not_null())
-        good = rows.filter(pl.col(REASON).is_null())
-        rejects = pl.concat([
-            parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)),
-            bad.select(LINE, _redacted_raw(source, bad), REASON),
-        ])
-        result.rows_read = parsed.rows.height + parsed.rejects.height
-        result.rows_quarantined = rejects.height
-        result.reasons = _reason_summary(rejects)
-
-        # 1. quarantine (idempotent: keyed by file content and line)
-        quarantine = rejects.select(
-            pl.lit(source.name).alias("source"), pl.lit(result.source_file).alias("source_file"),
-            pl.lit(sha).alias("file_sha256"), pl.lit(result.batch_id).alias("batch_id"),
-            pl.col(LINE).alias("line_number"), pl.col(REASON).alias("reason"),
-            pl.col(RAW).alias("raw"), pl.lit(started).cast(TS).alias("quarantined_at"),
-        )
-        self.lake.merge(QUARANTINE.name, quarantine, list(QUARANTINE.keys), insert_only=True)
-        # 2. bronze (idempotent: merge by business key, unchanged rows untouched)
-        business = list(source.schema)
-        loaded = good.select(
-            *[pl.col(c).cast(t) for c, t in source.schema.items()],
-            pl.lit(result.source_file).alias("_source_file"),
-            pl.lit(result.batch_id).alias("_batch_id"),
-            pl.lit(started).cast(TS).alias("_ingested_at"),
-            pl.struct(business).hash().cast(pl.String).alias(ROW_HASH),
-        )
-        merged = self.lake.merge(source.table, loaded, source.keys, insert_only=source.insert_only)
+            # 1. quarantine (idempotent: keyed by file content and line)
+            quarantine = rejects.select(
+                pl.lit(source.name).alias("source"), pl.lit(result.source_file).alias("source_file"),
+                pl.lit(sha).alias("file_sha256"), pl.lit(result.batch_id).alias("batch_id"),
+                pl.col(LINE).alias("line_number"), pl.col(REASON).alias("reason"),
+                pl.col(RAW).alias("raw"), pl.lit(started).cast(TS).alias("quarantined_at"),
+            )
+            self.lake.merge(QUARANTINE.name, quarantine, list(QUARANTINE.keys), insert_only=True)
+            # 2. bronze (idempotent: merge by business key, unchanged rows untouched)
+            merged = self.lake.merge(source.table, run.staged(), source.keys,
+                                     insert_only=source.insert_only)
         result.rows_loaded, result.rows_inserted, result.rows_updated = (
-            loaded.height, merged.inserted, merged.updated)
+            run.loaded, merged.inserted, merged.updated)
         # 3. the clear contact fields, encrypted, into the vault (never the lake)
-        if source.redact and self.vault is not None and good.height:
-            self.vault.put(_contacts(good, source))
+        if source.redact and self.vault is not None and run.contacts:
+            self.vault.put(_contacts(pl.concat(run.contacts), source))
         # 4. ingest log: the file counts as done only now
         self._log(result, started, status="loaded")
         return result
 
-    def _validated(self, parsed: Parsed, source: Source) -> tuple[pl.DataFrame, int]:
-        """Typed, derived and checked rows (reasons in _reason); identical repeats collapsed."""
-        rows = source.contract.type_columns(parsed.rows)
-        rows = source.derive(rows, self.reference)
-        rows = source.contract.apply_rules(rows, self.reference)
-        return _flag_duplicate_keys(rows, source)
+    def _batches(self, path: Path, source: Source) -> tuple[str, Iterator[Parsed]]:
+        """The file's layout and its batches, as the source's columns."""
+        if source.kind == "jsonl":
+            return "jsonl", iter([read_jsonl(path, source.json_fields)])
+        header, batches = csv_batches(path)
+        layout, adapt = self._layout(path, header, source)
+        return layout, (adapt(parsed) for parsed in batches)
 
     def _parse(self, path: Path, source: Source) -> tuple[Parsed, str]:
-        if source.kind == "jsonl":
-            return read_jsonl(path, source.json_fields), "jsonl"
-        header, parsed = read_csv(path)
+        """The whole file as one batch (small files: ``problems_of_texts``)."""
+        layout, batches = self._batches(path, source)
+        parts = list(batches)
+        if not parts:
+            return Parsed(pl.DataFrame(schema={LINE: pl.Int64}), empty_rejects()), layout
+        return Parsed(pl.concat([p.rows for p in parts], how="diagonal_relaxed"),
+                      pl.concat([p.rejects for p in parts])), layout
+
+    def _layout(self, path: Path, header: list[str],
+                source: Source) -> tuple[str, Callable[[Parsed], Parsed]]:
+        """The layout of a CSV's header and what turns its batches into the source's
+        columns. PMS bookings: the reference layout as is, or the first YAML mapping that fits."""
         if source is not SOURCES["pms_bookings"]:
             missing = source.contract.missing_columns(header)
             if missing:
                 raise LandingFileError(path, f"missing required columns {missing}; "
                                              f"header has {header}")
-            return parsed, "csv"
-        return self._as_reference_layout(path, header, parsed)
-
-    def _as_reference_layout(self, path: Path, header: list[str],
-                             parsed: Parsed) -> tuple[Parsed, str]:
-        """PMS bookings: the reference layout as is, or the first YAML mapping that fits."""
+            return "csv", lambda parsed: parsed
         if set(REFERENCE_LAYOUT) <= set(header):
             keep = [c for c in header if c in REFERENCE_LAYOUT + OPTIONAL_COLUMNS]
-            return Parsed(parsed.rows.select(LINE, RAW, *keep), parsed.rejects), "reference"
+            return "reference", lambda parsed: replace(parsed, rows=parsed.rows.select(
+                pl.col(LINE), pl.col("^_raw$"), *keep))
         for mapping in self.mappings:
             if mapping.matches(header):
-                return Parsed(mapping.apply(parsed.rows), parsed.rejects), f"mapping:{mapping.name}"
+                return (f"mapping:{mapping.name}",
+                        lambda parsed, m=mapping: replace(parsed, rows=m.apply(parsed.rows)))
         missing = sorted(set(REFERENCE_LAYOUT) - set(header))
         raise LandingFileError(
             path, f"unrecognised PMS layout: not the reference layout (missing {missing[:6]}"
@@ -258,29 +267,124 @@ class LandingZone:
         }], schema=INGEST_LOG.schema))
 
 
-def _flag_duplicate_keys(rows: pl.DataFrame, source: Source) -> tuple[pl.DataFrame, int]:
-    """In one file, identical repeats collapse; a key repeated with other content is quarantined."""
-    keys = source.keys
-    valid = rows.filter(pl.col(REASON).is_null())
-    repeated = valid.group_by(keys).len().filter(pl.col("len") > 1).drop("len")
-    if repeated.is_empty():  # the usual case: nothing to do
-        return rows, 0
-    business = [c for c in source.schema if c in rows.columns]
-    dups = (valid.join(repeated, on=keys, how="semi", nulls_equal=True)
-            .select(*keys, LINE, pl.struct(business).hash().alias("_content")).sort(LINE))
-    first = dups.group_by(keys, maintain_order=True).agg(
-        pl.col(LINE).first().alias("_first_line"), pl.col("_content").first().alias("_first_content"))
-    later = dups.join(first, on=keys, nulls_equal=True).filter(pl.col(LINE) > pl.col("_first_line"))
-    identical = later.filter(pl.col("_content") == pl.col("_first_content"))[LINE]
-    conflicts = later.filter(pl.col("_content") != pl.col("_first_content")).select(
-        LINE, pl.format("duplicate {} '{}' with different content (first at line {})",
-                        pl.lit("/".join(keys)),
-                        pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="/"),
-                        pl.col("_first_line")).alias("_conflict"))
-    rows = rows.filter(~pl.col(LINE).is_in(identical.implode())).join(conflicts, on=LINE, how="left",
-                                                                   maintain_order="left")
-    rows = rows.with_columns(pl.coalesce(REASON, "_conflict").alias(REASON)).drop("_conflict")
-    return rows, identical.len()
+class _FileRun:
+    """One file through the contract, batch by batch: the rejects (the few) kept with their
+    raw line, the good rows staged in an Arrow file for the bronze write (none kept when
+    there is no stage: ``problems``), the keys indexed to find a key repeated in the file."""
+
+    def __init__(self, zone: LandingZone, source: Source, stage: Path | None,
+                 lineage: dict[str, object]):
+        self.zone, self.source, self.stage, self.lineage = zone, source, stage, lineage
+        self.keys = _KeyIndex(source.keys)
+        self.read = self.loaded = self.collapsed = 0
+        self.contacts: list[pl.DataFrame] = []
+        self._rejects: list[pl.DataFrame] = []
+        self._keyless: list[pl.DataFrame] = []
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+
+    def add(self, parsed: Parsed) -> None:
+        self.read += parsed.rows.height + parsed.rejects.height
+        self._rejects.append(parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)))
+        rows = self.source.contract.type_columns(parsed.rows)
+        # A row without its key waits for the end of the file: a derived key counts its
+        # occurrences over the whole file.
+        present = [k for k in self.source.keys if k in rows.columns]
+        keyless = (pl.any_horizontal(pl.col(k).is_null() for k in present)
+                   if len(present) == len(self.source.keys) else pl.lit(True))
+        waiting = rows.filter(keyless)
+        if waiting.height:
+            self._keyless.append(parsed.with_raw(waiting))
+            rows = rows.filter(~keyless)
+        self._load(rows, parsed)
+
+    def finish(self) -> None:
+        if self._keyless:
+            rows = pl.concat(self._keyless, how="diagonal_relaxed").sort(LINE)
+            self._keyless = []
+            self._load(rows, Parsed(rows, empty_rejects()))
+        if self._writer is not None:
+            self._writer.close()
+
+    def rejects(self) -> pl.DataFrame:
+        return pl.concat(self._rejects).sort(LINE)
+
+    def staged(self) -> pl.LazyFrame:
+        """The good rows, as bronze rows (the Arrow file, read batch by batch)."""
+        if self._writer is None:
+            return pl.LazyFrame(schema=bronze(self.source).schema)
+        return pl.scan_ipc(self.stage)
+
+    def _load(self, rows: pl.DataFrame, parsed: Parsed) -> None:
+        source, reference = self.source, self.zone.reference
+        rows = source.contract.apply_rules(source.derive(rows, reference), reference)
+        bad = rows.filter(pl.col(REASON).is_not_null())
+        good = rows.filter(pl.col(REASON).is_null())
+        business = list(source.schema)
+        loaded = good.select(*[pl.col(c).cast(t) for c, t in source.schema.items()], LINE,
+                             pl.struct(business).hash().alias("_hash"))
+        loaded, conflicts, collapsed = self.keys.check(loaded)
+        self.collapsed += collapsed
+        if conflicts.height:
+            bad = pl.concat([bad, good.drop(REASON).join(conflicts, on=LINE)], how="diagonal_relaxed")
+        if collapsed or conflicts.height:
+            good = good.join(loaded.select(LINE), on=LINE, how="semi")
+        if bad.height:
+            bad = parsed.with_raw(bad)
+            self._rejects.append(bad.select(LINE, _redacted_raw(self.source, bad), REASON))
+        if source.redact:
+            self.contacts.append(good)
+        self.loaded += loaded.height
+        if self.stage is not None and loaded.height:
+            batch = loaded.select(
+                *business, *[pl.lit(v).cast(LINEAGE[k]).alias(k) for k, v in self.lineage.items()],
+                pl.col("_hash").cast(pl.String).alias(ROW_HASH)).to_arrow()
+            if self._writer is None:
+                self._writer = pa.ipc.new_file(str(self.stage), batch.schema)
+            self._writer.write_table(batch)
+
+
+class _KeyIndex:
+    """The keys loaded so far from one file, as two 64-bit hashes (the first sorted, for
+    lookup), each with its line and content: in one file, identical repeats of a key
+    collapse and a key repeated with other content is quarantined; the first one wins."""
+
+    def __init__(self, keys: list[str]):
+        self.keys = keys
+        self.sorted = np.empty(0, np.uint64)
+        self.seen: list[pl.DataFrame] = []  # _k1, _k2, _line_number, _hash
+
+    def check(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        """The rows to load, the repeats to quarantine (_line_number, _reason), and how
+        many identical repeats collapsed."""
+        ids = rows.select(pl.struct(self.keys).hash(1).alias("_k1"),
+                          pl.struct(self.keys).hash(2).alias("_k2"), LINE, "_hash")
+        k1 = ids["_k1"].to_numpy()
+        at = np.minimum(np.searchsorted(self.sorted, k1), max(len(self.sorted) - 1, 0))
+        before = (self.sorted[at] == k1) if len(self.sorted) else np.zeros(len(k1), bool)
+        none = pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String})
+        if not before.any() and not ids["_k1"].is_duplicated().any():  # the usual case
+            self._add(ids)
+            return rows, none, 0
+        earlier = pl.concat(self.seen).filter(pl.col("_k1").is_in(pl.Series(k1[before]).implode())) \
+            if before.any() else ids.clear()
+        first = pl.concat([earlier, ids]).sort(LINE).group_by("_k1", "_k2", maintain_order=True).agg(
+            pl.col(LINE).first().alias("_first_line"), pl.col("_hash").first().alias("_first_hash"))
+        later = ids.join(first, on=["_k1", "_k2"]).filter(pl.col(LINE) > pl.col("_first_line"))
+        identical = later.filter(pl.col("_hash") == pl.col("_first_hash"))[LINE]
+        repeats = later.filter(pl.col("_hash") != pl.col("_first_hash")).select(LINE, "_first_line")
+        conflicts = rows.join(repeats, on=LINE).select(
+            LINE, pl.format("duplicate {} '{}' with different content (first at line {})",
+                            pl.lit("/".join(self.keys)),
+                            pl.concat_str([pl.col(k).cast(pl.String) for k in self.keys], separator="/"),
+                            pl.col("_first_line")).alias(REASON))
+        dropped = pl.concat([identical, repeats[LINE]]).implode()
+        self._add(ids.filter(~pl.col(LINE).is_in(dropped)))
+        return rows.filter(~pl.col(LINE).is_in(dropped)), conflicts, identical.len()
+
+    def _add(self, ids: pl.DataFrame) -> None:
+        self.seen.append(ids)
+        new = np.sort(ids["_k1"].to_numpy())
+        self.sorted = np.insert(self.sorted, np.searchsorted(self.sorted, new), new)
 
 
 def _contacts(good: pl.DataFrame, source: Source) -> list[dict]:

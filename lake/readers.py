@@ -1,21 +1,31 @@
-"""Read landing files into string columns, keeping every raw line and its line number.
+"""Read landing files into string columns, in batches, with every line's number.
 
-Structural problems (wrong field count, invalid JSON) are returned as rejects for the
-quarantine; a file that cannot be read at all raises LandingFileError naming the file.
+A CSV is read in blocks of whole lines: memory follows the block, not the file. Structural
+problems (wrong field count, invalid JSON) are returned as rejects for the quarantine with
+their raw line; a good row's raw line is recovered from its block only when the row is
+rejected later (the contract). A file that cannot be read at all raises LandingFileError
+naming the file.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
+import itertools
+import zlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 RAW = "_raw"
 DELIMITERS = [",", ";", "\t", "|"]
 LINE = "_line_number"
+BLOCK_BYTES = 48 << 20  # ~250k bookings a batch: big enough for the parser's threads
 
 
 class LandingFileError(Exception):
@@ -29,62 +39,145 @@ class LandingFileError(Exception):
 
 @dataclass
 class Parsed:
-    rows: pl.DataFrame  # string columns + _line_number + _raw
+    """One batch of a file: its rows and its structural rejects."""
+
+    rows: pl.DataFrame  # string columns + _line_number (+ _raw where lines were split one by one)
     rejects: pl.DataFrame  # _line_number, _raw, reason
+    block: bytes = b""  # the whole lines the rows were read from, for rows without _raw
+    first_line: int = 1  # the block's first line number
+
+    def with_raw(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Some of this batch's rows with their raw line (taken from the block, the few only)."""
+        if RAW in rows.columns or rows.is_empty():
+            return rows if RAW in rows.columns else rows.with_columns(pl.lit(None, pl.String).alias(RAW))
+        ends = np.flatnonzero(np.frombuffer(self.block, np.uint8) == 10)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        index = rows[LINE].to_numpy() - self.first_line
+        raw = [self.block[s:e].decode("utf-8", "replace").rstrip("\r")
+               for s, e in zip(starts[index], ends[index])]
+        return rows.with_columns(pl.Series(RAW, raw, dtype=pl.String))
 
 
 def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema={LINE: pl.Int64, RAW: pl.String, "reason": pl.String})
 
 
-def read_lines(path: Path) -> pl.DataFrame:
-    """Every line of a (possibly gzipped) text file with its 1-based line number."""
+def _open(path: Path) -> BinaryIO:
     if not path.is_file():
         raise LandingFileError(path, "file not found")
     if path.stat().st_size == 0:
         raise LandingFileError(path, "file is empty")
-    try:
-        # One column per line: a separator and quote that never split a line.
-        lines = pl.read_csv(
-            path, has_header=False, separator="\x1f", quote_char=None,
-            infer_schema=False, new_columns=[RAW], encoding="utf8-lossy",
-        )
-    except Exception as exc:  # polars raises several types for corrupt input
-        raise LandingFileError(path, f"not a readable text file ({exc})") from exc
-    lines = lines.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
-    binary = lines.head(50).filter(pl.col(RAW).str.contains("\x00|\ufffd"))
-    if binary.height:
+    f = path.open("rb")
+    if f.read(2) == b"\x1f\x8b":  # gzip by its magic bytes, whatever the name says
+        f.close()
+        return gzip.open(path, "rb")
+    f.seek(0)
+    return f
+
+
+def _blocks(path: Path, size: int) -> Iterator[bytes]:
+    """The file's bytes in blocks of whole lines (each ends with a newline)."""
+    with _open(path) as f:
+        tail = b""
+        while True:
+            try:
+                chunk = f.read(size)
+            except (OSError, EOFError, zlib.error) as exc:  # a corrupt or cut gzip
+                raise LandingFileError(path, f"not a readable text file ({exc})") from exc
+            if not chunk:
+                if tail:
+                    yield tail + b"\n"
+                return
+            buf = tail + chunk if tail else chunk
+            cut = buf.rfind(b"\n") + 1
+            if cut:
+                yield buf[:cut] if cut < len(buf) else buf
+            tail = buf[cut:]
+
+
+def _lines(block: bytes, first_line: int) -> pl.DataFrame:
+    """A block's lines as _line_number, _raw (the per-line path for unusual blocks)."""
+    text = block.decode("utf-8", "replace").split("\n")[:-1]
+    return pl.DataFrame({LINE: pl.int_range(first_line, first_line + len(text), eager=True),
+                         RAW: [t[:-1] if t.endswith("\r") else t for t in text]},
+                        schema={LINE: pl.Int64, RAW: pl.String})
+
+
+def _check_text(path: Path, block: bytes) -> None:
+    head = b"\n".join(block.split(b"\n", 50)[:50]).decode("utf-8", "replace")
+    if "\x00" in head or "\ufffd" in head:
         raise LandingFileError(path, "binary content: not a text file (corrupt or wrong format)")
-    return lines.select(LINE, RAW)
+
+
+def csv_batches(path: Path, delimiter: str | None = None,
+                block_bytes: int = BLOCK_BYTES) -> tuple[list[str], Iterator[Parsed]]:
+    """The header of a CSV and its rows in batches of string columns named by it.
+
+    The delimiter, unless given, is the one of , ; tab | that the header uses most. A block
+    with no quote and every line of the header's field count is split natively, its lines
+    one to one with the rows; another block goes line by line (a quoted line through the
+    csv module). A line whose field count differs from the header's is rejected, not
+    guessed; blank lines are skipped. The header is read before this returns (a file that
+    cannot be read at all raises here); a later block that cannot be read raises when it
+    is reached.
+    """
+    blocks = _blocks(path, block_bytes)
+    first = next(blocks, b"")
+    _check_text(path, first)
+    header_line, _, rest = first.partition(b"\n")
+    header_text = header_line.decode("utf-8", "replace").rstrip("\r")
+    delimiter = delimiter or max(DELIMITERS, key=header_text.count)
+    header = next(csv.reader([header_text], delimiter=delimiter), [])
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if len(header) < 2 or len(set(header)) != len(header):
+        raise LandingFileError(path, f"no usable header line (found {header_text[:120]!r})")
+
+    def batches() -> Iterator[Parsed]:
+        line = 2
+        for block in itertools.chain([rest] if rest else [], blocks):
+            count = block.count(b"\n")
+            yield _parse_block(block, line, count, header, delimiter)
+            line += count
+
+    return header, batches()
 
 
 def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parsed]:
-    """Split a CSV into string columns named by its header.
+    """The whole CSV as one batch, every row with its raw line (small files: checks, tests)."""
+    header, batches = csv_batches(path, delimiter)
+    parts = [(p.with_raw(p.rows), p.rejects) for p in batches]
+    if not parts:
+        return header, Parsed(pl.DataFrame(schema={**{h: pl.String for h in header},
+                                                   LINE: pl.Int64, RAW: pl.String}), empty_rejects())
+    rows = pl.concat([r.select(*header, LINE, RAW) for r, _ in parts])
+    return header, Parsed(rows, pl.concat([j for _, j in parts]))
 
-    The delimiter, unless given, is the one of , ; tab | that the header uses most. Lines
-    without quotes are split natively; the rare quoted line goes through the csv module.
-    A line whose field count differs from the header's is rejected, not guessed.
-    """
-    lines = read_lines(path)
-    header_line = lines.row(0)[1] or ""
-    delimiter = delimiter or max(DELIMITERS, key=header_line.count)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    if len(header) < 2 or len(set(header)) != len(header):
-        raise LandingFileError(path, f"no usable header line (found {header_line[:120]!r})")
+
+def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
+                 delimiter: str) -> Parsed:
     n = len(header)
-    body = lines.slice(1)
+    # No quote, and as many delimiters as lines times the header's: with the parser
+    # refusing any line of more fields, every line then has exactly the header's count.
+    if b'"' not in block and block.count(delimiter.encode()) == count * (n - 1):
+        try:
+            rows = pl.read_csv(block, has_header=False, separator=delimiter, quote_char=None,
+                               schema={h: pl.String for h in header},
+                               empty_string_is_null=False, encoding="utf8-lossy")
+        except pl.exceptions.ComputeError:
+            rows = None
+        if rows is not None and rows.height == count:
+            rows = rows.with_columns(pl.int_range(first_line, first_line + count,
+                                                  dtype=pl.Int64).alias(LINE))
+            return Parsed(rows, empty_rejects(), block, first_line)
+    return _parse_lines(_lines(block, first_line), header, delimiter)
+
+
+def _parse_lines(body: pl.DataFrame, header: list[str], delimiter: str) -> Parsed:
+    """Line by line: blank lines skipped, plain lines split natively, quoted ones by csv."""
+    n = len(header)
     quoted = pl.col(RAW).str.contains('"', literal=True)
     counts = pl.col(RAW).str.count_matches(delimiter, literal=True) + 1
-    shape = body.select(blank=(pl.col(RAW).is_null() | (pl.col(RAW).str.strip_chars() == "")).any(),
-                        quoted=quoted.any(), ragged=(counts != n).any()).row(0)
-    if not any(shape):
-        # The usual file: no blank, quoted or ragged line. The native parser splits it and
-        # the lines line up one to one with its rows.
-        fields = pl.read_csv(path, separator=delimiter, quote_char=None, infer_schema=False,
-                             has_header=True, new_columns=header, encoding="utf8-lossy")
-        return header, Parsed(fields.with_columns(body[LINE], body[RAW]), empty_rejects())
-    body = body.filter(pl.col(RAW).is_not_null() & (pl.col(RAW).str.strip_chars() != ""))
+    body = body.filter(pl.col(RAW).str.strip_chars() != "")
     plain = body.filter(~quoted)
     good_plain = plain.filter(counts == n)
     bad_plain = plain.filter(counts != n).with_columns(
@@ -110,7 +203,18 @@ def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parse
         bad_plain.select(LINE, RAW, "reason"),
         pl.DataFrame(quoted_bad, schema=empty_rejects().schema),
     ])
-    return header, Parsed(fields, rejects)
+    return Parsed(fields, rejects)
+
+
+def read_lines(path: Path) -> pl.DataFrame:
+    """Every line of a (possibly gzipped) text file with its 1-based line number."""
+    parts, line = [], 1
+    for block in _blocks(path, BLOCK_BYTES):
+        if line == 1:
+            _check_text(path, block)
+        parts.append(_lines(block, line))
+        line += parts[-1].height
+    return pl.concat(parts) if parts else pl.DataFrame(schema={LINE: pl.Int64, RAW: pl.String})
 
 
 def read_jsonl(path: Path, fields: list[str]) -> Parsed:
