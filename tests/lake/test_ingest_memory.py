@@ -1,0 +1,46 @@
+"""A 10M-row bookings export is ingested within 2 GB of peak memory (issue 15): the file
+is read, checked and staged in batches, so memory follows a batch, not the file.
+
+It takes minutes and needs the file, so the suite skips it; the benchmark runs it
+(``bench/ingest_throughput.py --memory-test``), or by hand:
+
+    INNSIGHT_MEMORY_TEST_FILE=/tmp/innsight-bench-cache/chain-10000000-seed7/export/pms/bookings_export.csv \\
+        .venv/bin/pytest -q -n 0 tests/lake/test_ingest_memory.py
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from base.settings import REPO_ROOT
+
+FILE = os.environ.get("INNSIGHT_MEMORY_TEST_FILE")
+LIMIT_MB = 2048
+
+pytestmark = [pytest.mark.memory,
+              pytest.mark.skipif(not FILE, reason="set INNSIGHT_MEMORY_TEST_FILE to a 10M-row "
+                                                  "export (bench/ingest_throughput.py --memory-test)")]
+
+# The ingest runs in a child of its own: its peak resident memory is the ingest's alone.
+CHILD = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    from base.settings import Settings
+    from lake.ingest import LandingZone
+
+    zone = LandingZone.from_settings(Settings(home=Path(sys.argv[1])))
+    result = zone.ingest(Path(sys.argv[2]))
+    print(result.rows_read, result.rows_loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+""")
+
+
+def test_a_10m_row_file_is_ingested_within_2_gb(tmp_path):
+    child = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), FILE], cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=1800)
+    assert child.returncode == 0, child.stderr[-3000:]
+    read, loaded, peak_kib = map(int, child.stdout.split()[-3:])
+    assert read >= 10_000_000 and loaded > 0.99 * read
+    assert peak_kib / 1024 <= LIMIT_MB, f"peak {peak_kib / 1024:,.0f} MB for {read:,} rows"
