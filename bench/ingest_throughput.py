@@ -139,11 +139,11 @@ def ensure_export(chain_dir: Path) -> Path:
     return export
 
 
-def ensure_corrected(export: Path, share: float) -> Path:
+def ensure_corrected(chain_dir: Path, export: Path, share: float) -> Path:
     """The same export issued again later, ``share`` of its rows changed the way a PMS's
     next export changes them: the bookings on the books whose stays come first (no status
     yet) now have one (checked out, or cancelled). Cached next to the export."""
-    corrected = export.parent.parent.parent / "corrected" / "pms" / f"bookings_export_{share:g}.csv"
+    corrected = chain_dir / "corrected" / "pms" / f"bookings_export_{share:g}.csv"
     if corrected.exists():
         return corrected
     import polars as pl
@@ -824,7 +824,7 @@ def side_duckdb(files: list[Path], db: Path, reingest: Path | None) -> None:
 def measure(bookings: int, args: argparse.Namespace) -> dict:
     chain = ensure_chain(bookings, args.seed, args.cache_dir)
     export = ensure_export(chain)
-    corrected = ensure_corrected(export, args.changed) if args.changed else None
+    corrected = ensure_corrected(chain, export, args.changed) if args.changed else None
     files = [str(export)]
     rows = {"bookings": bookings, "files": len(files)}
     work = Path(tempfile.mkdtemp(prefix="innsight-bench-ingest-"))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from polars.io.plugins import register_io_source
 
 from lake.contact_vault import ContactVault
 from lake.contracts import REASON, Reference
@@ -309,10 +310,22 @@ class _FileRun:
         return pl.concat(self._rejects).sort(LINE)
 
     def staged(self) -> pl.LazyFrame:
-        """The good rows, as bronze rows (the Arrow file, read batch by batch)."""
+        """The good rows, as bronze rows: the Arrow file read batch by batch from the heap (a
+        memory-mapped scan would count the whole file as the process's memory)."""
+        schema = bronze(self.source).schema
         if self._writer is None:
-            return pl.LazyFrame(schema=bronze(self.source).schema)
-        return pl.scan_ipc(self.stage)
+            return pl.LazyFrame(schema=schema)
+        path = str(self.stage)
+
+        def batches(with_columns, predicate, n_rows, batch_size) -> Iterator[pl.DataFrame]:
+            with pa.OSFile(path) as f:
+                reader = pa.ipc.open_file(f)
+                for i in range(reader.num_record_batches):
+                    frame = pl.from_arrow(reader.get_batch(i))
+                    frame = frame.select(with_columns) if with_columns is not None else frame
+                    yield frame.filter(predicate) if predicate is not None else frame
+
+        return register_io_source(batches, schema=schema)
 
     def _load(self, rows: pl.DataFrame, parsed: Parsed) -> None:
         source, reference = self.source, self.zone.reference
