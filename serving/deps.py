@@ -194,7 +194,7 @@ def require(permission: str):
 
     async def dependency(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
         check_permission(principal, permission)
-        _services(request).limiter.hit(principal)
+        await _services(request).limiter.hit(principal)
         request.state.client = principal.subject
         return principal
 

@@ -28,10 +28,9 @@ class OnlineFeatures:
         """The online features of one entity as a dict; None when the store does not know
         it; 503 when the store cannot answer."""
         try:
-            values = self.store.online_features(service, [entity])
+            record = self.store.online_record(service, entity)
         except Exception as e:  # store not built / unreachable: say so, do not guess
             raise Unavailable(STORE_UNAVAILABLE.format(service=service, problem=e)) from e
-        record = {k: v[0] for k, v in values.items()}
         known = [v for k, v in record.items() if k not in entity and v is not None]
         return record if known else None
 
@@ -48,7 +47,7 @@ class OnlineFeatures:
         /api/v1/ml/health."""
         for service, key in WARM_UP.items():
             try:
-                self.store.online_features(service, [{key: "__warm-up__"}])
+                self.store.online_record(service, {key: "__warm-up__"})
             except Exception as e:
                 log.warning("feature store not ready for %s: %s", service, e)
 

@@ -90,3 +90,8 @@ def test_registry_in_postgres_and_online_reads_from_redis(production, marts_home
     # registry from PostgreSQL and the features from Redis.
     fresh = FeatureStore.from_settings(settings)
     assert fresh.online_features("cancellation", [{"booking_id": rows[0][0]}])["lead_time"] == [rows[0][1]]
+    # The API's one-key read of Redis answers what Feast's own read does.
+    for booking in [r[0] for r in rows] + ["no-such-booking"]:
+        feast_read = {k: v[0] for k, v in fresh.online_features("cancellation",
+                                                               [{"booking_id": booking}]).items()}
+        assert fresh.online_record("cancellation", {"booking_id": booking}) == feast_read

@@ -99,6 +99,25 @@ def test_apply_materialize_and_online_read_match_the_marts(feature_store, feast_
     assert price["hotel_rooms_sold"] == [hotel["sold"]]
     assert math.isclose(price["hotel_occupancy"][0], hotel["sold"] / hotel["available"])
 
+    # The API's one-entity read answers exactly what Feast's own read does, for every
+    # service: known and unknown entities, one view or several, one join key or three.
+    entities = {
+        "cancellation": [{"booking_id": r["booking_id"]} for r in expected[:20]]
+                        + [{"booking_id": "no-such-booking"}],
+        "booking": [{"booking_id": expected[0]["booking_id"]}],
+        "guest_360": [{"guest_id": guest["guest_id"]}, {"guest_id": "no-such-guest"}],
+        "pricing": [{"hotel_code": night["hotel_code"], "room_type": night["room_type"],
+                     "stay_date": night["date"]},
+                    {"hotel_code": night["hotel_code"], "room_type": "no-such-type",
+                     "stay_date": night["date"]}],
+    }
+    for service, rows in entities.items():
+        for row in rows:
+            feast_read = {k: v[0] for k, v in store.online_features(service, [row]).items()}
+            assert store.online_record(service, row) == feast_read, (service, row)
+    assert store.online_record("cancellation", {"booking_id": expected[0]["booking_id"]})[
+        "lead_time"] == expected[0]["lead_time"]
+
 
 def test_training_frame_is_point_in_time_correct(feast_sources_home, tmp_path, marts_db):
     """A feature row dated after an entity row's timestamp is never joined to it."""

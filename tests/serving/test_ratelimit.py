@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -18,18 +19,21 @@ def principal(name: str, limit: str | None = None) -> Principal:
 
 
 def test_over_the_limit_is_429_with_retry_after_per_client():
-    limiter = RateLimiter("3/minute", "memory://")
-    alice, bob = principal("alice"), principal("bob")
-    for _ in range(3):
-        limiter.hit(alice)
-    with pytest.raises(RateLimited) as refused:
-        limiter.hit(alice)
-    assert refused.value.status_code == 429
-    assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
-    assert "alice" in refused.value.message
-    limiter.hit(bob)  # another client has its own budget
-    for _ in range(5):
-        limiter.hit(principal("carol", "10/minute"))  # a token may carry its own limit
+    async def scenario():
+        limiter = RateLimiter("3/minute", "memory://")
+        alice, bob = principal("alice"), principal("bob")
+        for _ in range(3):
+            await limiter.hit(alice)
+        with pytest.raises(RateLimited) as refused:
+            await limiter.hit(alice)
+        assert refused.value.status_code == 429
+        assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+        assert "alice" in refused.value.message
+        await limiter.hit(bob)  # another client has its own budget
+        for _ in range(5):
+            await limiter.hit(principal("carol", "10/minute"))  # a token may carry its own limit
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.production
@@ -45,8 +49,12 @@ def test_processes_share_one_budget_in_redis():
         pytest.skip(f"Redis refused the connection at {url}: {exc}")
     # Any other RedisError (a wrong password, ...) is a failure: the service is there.
     client = principal(f"test-{uuid.uuid4().hex}")
-    first, second = RateLimiter("4/minute", url), RateLimiter("4/minute", url)  # two API processes
-    for limiter in (first, second, first, second):
-        limiter.hit(client)
-    with pytest.raises(RateLimited):
-        second.hit(client)
+
+    async def scenario():
+        first, second = RateLimiter("4/minute", url), RateLimiter("4/minute", url)  # two processes
+        for limiter in (first, second, first, second):
+            await limiter.hit(client)
+        with pytest.raises(RateLimited):
+            await second.hit(client)
+
+    asyncio.run(scenario())
