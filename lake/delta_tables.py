@@ -1,25 +1,88 @@
 """Delta tables with polars + deltalake: create, append, idempotent merge, read, maintain.
 
 Every write is one Delta commit: a crash leaves the table at its previous version. Rows can
-come as a LazyFrame (an ingest's staged file): they are written batch by batch, so memory
-follows a batch, not the rows.
+come as a LazyFrame or as an Arrow file (an ingest's staged rows): they are written batch by
+batch, so memory follows a batch, not the rows.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
+from polars.io.plugins import register_io_source
 
 ROW_HASH = "_row_hash"
 # Data files of about this size (the table property every write and merge of delta-rs
 # follows). A merge rewrites every file holding a changed row (copy-on-write): files of
 # ~300k bookings keep a correction of recent bookings to the few files of their key range.
 TARGET_FILE_BYTES = 16 << 20
+# delta-rs pulls an Arrow stream as fast as it comes and queues it ahead of its Parquet
+# writers: an Arrow file's batches are handed over only while less than this much of them
+# waits unwritten, and in slices of this many rows.
+HANDOFF_BYTES = 128 << 20
+HANDOFF_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class ArrowFile:
+    """Rows in an Arrow IPC file (an ingest's staged rows), read batch by batch from the heap:
+    a memory-mapped read would count the whole file as the process's memory."""
+
+    path: Path
+    schema: dict[str, pl.DataType]
+
+    def batches(self, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """The file's batches, one at a time; with ``columns``, only theirs are read."""
+        with pa.OSFile(str(self.path)) as f:
+            options = None
+            if columns is not None:
+                names = pa.ipc.open_file(f).schema.names
+                options = pa.ipc.IpcReadOptions(included_fields=[names.index(c) for c in columns])
+            reader = pa.ipc.open_file(f, options=options)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+
+    def lazy(self) -> pl.LazyFrame:
+        def frames(with_columns, predicate, n_rows, batch_size) -> Iterator[pl.DataFrame]:
+            # the columns the query needs (a key range: the keys alone) and its filter
+            needed = None
+            if with_columns is not None:
+                needed = list(with_columns)
+                if predicate is not None:
+                    needed += [c for c in predicate.meta.root_names() if c not in needed]
+            for batch in self.batches(needed):
+                frame = pl.from_arrow(batch)
+                frame = frame.filter(predicate) if predicate is not None else frame
+                yield frame.select(with_columns) if with_columns is not None else frame
+
+        return register_io_source(frames, schema=self.schema)
+
+    def reader(self) -> pa.RecordBatchReader:
+        """The rows as an Arrow stream whose consumer cannot run ahead of its writing: the
+        batches read and not yet released are pyarrow's memory, so the next slice waits
+        while more than HANDOFF_BYTES of them are held (a second at most: never a stall)."""
+        with pa.OSFile(str(self.path)) as f:
+            schema = pa.ipc.open_file(f).schema
+
+        def slices() -> Iterator[pa.RecordBatch]:
+            start = pa.total_allocated_bytes()
+            for batch in self.batches():
+                for offset in range(0, batch.num_rows, HANDOFF_ROWS):
+                    deadline = time.monotonic() + 1.0
+                    while (pa.total_allocated_bytes() - start > HANDOFF_BYTES + batch.nbytes
+                           and time.monotonic() < deadline):
+                        time.sleep(0.005)
+                    yield batch.slice(offset, HANDOFF_ROWS)
+
+        return pa.RecordBatchReader.from_batches(schema, slices())
 
 
 @dataclass
@@ -77,8 +140,21 @@ class Lake:
             return pl.DataFrame()
         return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
 
-    def append(self, name: str, df: pl.DataFrame | pl.LazyFrame) -> int:
+    def append(self, name: str, df: pl.DataFrame | pl.LazyFrame | ArrowFile) -> int:
         """Append the rows in one commit (none: no commit); the number of rows."""
+        if isinstance(df, ArrowFile):
+            reader = df.reader()
+            count = 0
+
+            def counted() -> Iterator[pa.RecordBatch]:
+                nonlocal count
+                for batch in reader:
+                    count += batch.num_rows
+                    yield batch
+
+            write_deltalake(self.uri(name), pa.RecordBatchReader.from_batches(reader.schema, counted()),
+                            mode="append", storage_options=self._options)
+            return count
         frames = df.collect_batches() if isinstance(df, pl.LazyFrame) else iter([df])
         first = next((f for f in frames if f.height), None)
         if first is None:
@@ -95,7 +171,7 @@ class Lake:
         write_deltalake(self.uri(name), reader, mode="append", storage_options=self._options)
         return count
 
-    def merge(self, name: str, df: pl.DataFrame | pl.LazyFrame, keys: list[str],
+    def merge(self, name: str, df: pl.DataFrame | pl.LazyFrame | ArrowFile, keys: list[str],
               insert_only: bool = False) -> MergeResult:
         """Upsert by business key; rows whose _row_hash is unchanged are left alone (a
         frame without a _row_hash column updates every row it matches).
@@ -122,7 +198,7 @@ class Lake:
                     .select(*keys, *([ROW_HASH] if hashed else []))
                     .filter(*in_range or [pl.lit(True)]).collect())
         if existing.is_empty():
-            return MergeResult(inserted=self.append(name, rows))
+            return MergeResult(inserted=self.append(name, df if isinstance(df, ArrowFile) else rows))
         if insert_only:
             return MergeResult(inserted=self.append(name, rows.join(existing.lazy(), on=keys, how="anti")))
         # new keys and changed rows; a table without a row hash (the ops tables: one row
