@@ -64,18 +64,27 @@ class Contract:
         return [c.name for c in self.columns if c.required and c.name not in available]
 
     def type_columns(self, df: pl.DataFrame) -> pl.DataFrame:
-        """Cast string columns to their types and collect per-column violations in _reason."""
+        """Cast string columns to their types and collect per-column violations in _reason.
+
+        A value is read as written less surrounding whitespace, a null token as null. A typed
+        column whose every value casts as it stands (the usual case) skips that cleaning: no
+        null token and no value with surrounding whitespace casts, so its values and its text
+        are the cleaned ones already.
+        """
         df = df.with_columns(pl.lit(None, pl.String).alias(c.name)
                              for c in self.columns if c.name not in df.columns)
         raw = {c.name: f"_raw_{c.name}" for c in self.columns}
-        df = df.with_columns(
-            pl.col(c.name).str.strip_chars().alias(raw[c.name]) for c in self.columns)
-        df = df.with_columns(
-            pl.when(pl.col(raw[c.name]).is_in(list(self.null_tokens))).then(None)
-            .otherwise(pl.col(raw[c.name])).alias(raw[c.name]) for c in self.columns)
-        df = df.with_columns(_cast(pl.col(raw[c.name]), c).alias(c.name) for c in self.columns)
+        typed = [c for c in self.columns if c.dtype != pl.String]
+        direct = df.select(_cast(pl.col(c.name), c).alias(c.name) for c in typed)
+        clean = {c.name for c in typed if direct[c.name].null_count() == df[c.name].null_count()}
+        df = df.with_columns(pl.col(c.name).alias(raw[c.name]) for c in self.columns)
+        df = df.with_columns(_cleaned(pl.col(raw[c.name]), self.null_tokens).alias(raw[c.name])
+                             for c in self.columns if c.name not in clean)
+        df = df.with_columns(*[direct[name] for name in clean],
+                             *[_cast(pl.col(raw[c.name]), c).alias(c.name)
+                               for c in self.columns if c.name not in clean])
         # "3.0" from a spreadsheet fails a direct integer cast: recast only such columns.
-        lossy = [c for c in self.columns if c.dtype.is_integer()
+        lossy = [c for c in self.columns if c.dtype.is_integer() and c.name not in clean
                  and df[c.name].null_count() > df[raw[c.name]].null_count()]
         df = df.with_columns(_whole_number(pl.col(raw[c.name]), c).alias(c.name) for c in lossy)
         checks: list[tuple[pl.Expr, pl.Expr]] = []
@@ -83,7 +92,7 @@ class Contract:
             value, text = pl.col(c.name), pl.col(raw[c.name])
             if c.required:
                 checks.append((text.is_null(), pl.lit(f"missing {c.name}")))
-            if c.dtype != pl.String:
+            if c.dtype != pl.String and c.name not in clean:
                 checks.append((text.is_not_null() & value.is_null(),
                                pl.format(f"unparseable {c.name} '{{}}'", text)))
             if c.allowed is not None:
@@ -121,6 +130,11 @@ def _with_reasons(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl
     joined = pl.concat_str([pl.col(REASON), *reasons], separator="; ", ignore_nulls=True)
     bad_rows = bad_rows.with_columns(joined.alias(REASON))
     return pl.concat([df.filter(~pl.col("_failing")), bad_rows]).drop("_failing")
+
+
+def _cleaned(text: pl.Expr, null_tokens: tuple[str, ...]) -> pl.Expr:
+    stripped = text.str.strip_chars()
+    return pl.when(stripped.is_in(list(null_tokens))).then(None).otherwise(stripped)
 
 
 def _cast(text: pl.Expr, c: Col) -> pl.Expr:

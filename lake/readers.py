@@ -15,6 +15,7 @@ import itertools
 import zlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -132,12 +133,27 @@ def csv_batches(path: Path, delimiter: str | None = None,
     if len(header) < 2 or len(set(header)) != len(header):
         raise LandingFileError(path, f"no usable header line (found {header_text[:120]!r})")
 
+    source = itertools.chain([rest] if rest else [], blocks)
+    line = 2
+
+    def parse_next() -> Parsed | None:
+        nonlocal line
+        block = next(source, None)
+        if block is None:
+            return None
+        count = block.count(b"\n")
+        parsed = _parse_block(block, line, count, header, delimiter)
+        line += count
+        return parsed
+
     def batches() -> Iterator[Parsed]:
-        line = 2
-        for block in itertools.chain([rest] if rest else [], blocks):
-            count = block.count(b"\n")
-            yield _parse_block(block, line, count, header, delimiter)
-            line += count
+        # The next block is read and split while the caller checks this one (the parser
+        # releases the GIL): one block ahead, never more.
+        with ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(parse_next)
+            while (parsed := ahead.result()) is not None:
+                ahead = pool.submit(parse_next)
+                yield parsed
 
     return header, batches()
 
