@@ -10,6 +10,7 @@ the Dagster code location); everything below them is handed what it needs.
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
@@ -100,6 +101,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # API worker processes; 0: the profile's default (one embedded; in production one per
+    # core, at most 4: the rate limits, the online store and the registry are shared there).
+    # Each worker loads every model.
+    api_workers: int = Field(0, ge=0)
     dagster_port: int = 3000
     # The MLflow UI `innsight serve` starts (on the tracking store above).
     mlflow_port: int = 5000
@@ -325,6 +330,12 @@ class Settings(BaseSettings):
     @property
     def mlflow_url(self) -> str:
         return f"http://{self.api_host}:{self.mlflow_port}"
+
+    @property
+    def serving_workers(self) -> int:
+        if self.api_workers:
+            return self.api_workers
+        return min(os.cpu_count() or 1, 4) if self.profile == "production" else 1
 
     @property
     def rate_limit_storage(self) -> str:

@@ -1,17 +1,22 @@
 """Latency and throughput of the API under a steady request rate, from a second process.
 
-Starts one API server process (`uvicorn --factory serving.app:create_app`, the app as
-`make serve` runs it, on the settings of the environment: INNSIGHT_HOME) on the built
-platform (`make build` first), then for each endpoint and rate sends requests on an
+Starts the API server (`uvicorn --factory serving.app:create_app`, the app as `make serve`
+runs it, with 1 worker process or more: ``--workers 1 2`` measures each in turn), on the
+settings of the environment (INNSIGHT_HOME; INNSIGHT_PROFILE=production with its secrets
+for the production profile: PostgreSQL, Redis) on the built platform (`innsight build`
+first, with the same environment), then for each endpoint and rate sends requests on an
 open-loop schedule (request i is due at t0 + i / rate, whether or not earlier ones have
 answered, so a slow server shows up as latency instead of a slower schedule) over
 keep-alive connections, and reports p50 / p99 (from the due time to the last byte) and the
 achieved throughput. The baseline is the bare liveness endpoint at the same rate in the
 same run: the ratio is what the model, features and bookkeeping cost on top of the
-framework. Each line also prints the server process's CPU time per request served (user +
-system, over the measured seconds) and how many requests took over 50 ms (stalls).
+framework. Each line also prints the server's CPU time per request served (user + system of
+all its processes, over the measured seconds) and how many requests took over 50 ms
+(stalls). A last line per endpoint offers far more than it can serve (``--saturate``
+requests/s for 5 s) and prints what it served: its throughput at saturation.
 
-    .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400]
+    .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400] [--workers 1 2]
+    .venv/bin/python bench/api_load.py --seconds 300 --rates 200 --endpoints churn/predict
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ sys.path.insert(0, str(REPO))
 CONNECTIONS = 32
 WARM_UP_SECONDS = 5
 STALL_MS = 50.0  # a request slower than this counts as a stall (the target: none in 5 minutes)
+SATURATION_SECONDS = 5
 
 
 def free_port() -> int:
@@ -46,13 +52,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, home: Path) -> subprocess.Popen:
+def start_server(port: int, home: Path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
     log = home / "bench-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "serving.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
         cwd=REPO, env=env, stderr=open(log, "w"))
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -60,7 +66,9 @@ def start_server(port: int, home: Path) -> subprocess.Popen:
             raise SystemExit(f"the API exited ({proc.returncode}); see {log}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/ml/health", timeout=5) as r:
-                if r.status == 200:
+                if r.status == 200 and len(psutil.Process(proc.pid).children()) >= workers - 1:
+                    if workers > 1:
+                        time.sleep(30)  # the other workers load their models too
                     return proc
         except OSError:
             time.sleep(1)
@@ -169,11 +177,26 @@ def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
     }
 
 
+def server_cpu(server: subprocess.Popen) -> float:
+    """User + system seconds of the server and its worker processes so far."""
+    total = 0.0
+    for proc in [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 200, 400])
     parser.add_argument("--endpoints", nargs="+", default=None)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--saturate", type=float, default=3000,
+                        help="requests/s offered for the throughput at saturation (0: skip)")
     args = parser.parse_args()
 
     from base.settings import Settings
@@ -181,35 +204,41 @@ def main() -> None:
 
     settings = Settings()  # what the server process reads too (same environment)
     token = issue_token("bench", ["admin"], settings=settings, rate_limit="10000000/minute")
-    port = free_port()
-    server = start_server(port, settings.home)
-    try:
-        loads = workloads(settings, token, int(max(args.rates) * args.seconds))
-        names = args.endpoints or list(loads)
-        print(f"one server process, {os.cpu_count()} cores; open-loop load from a second process, "
-              f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
-        print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
-              f"{'>50 ms':>7}")
-        cpu = psutil.Process(server.pid)
-        baseline: dict[float, float] = {}
-        for name in ["health/live (baseline)", *[n for n in names if not n.startswith("health")]]:
-            for rate in args.rates:
-                # warm-up: the first seconds of a fresh server (loading, the first registry
-                # poll and log flush) are not what it serves at rate
-                measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate)
-                before = sum(cpu.cpu_times()[:2])  # the server's user + system seconds
-                r = measure(port, loads[name][: int(rate * args.seconds)], rate)
-                cpu_ms = (sum(cpu.cpu_times()[:2]) - before) * 1000 / max(r["n"], 1)
-                if name.startswith("health"):
-                    baseline[rate] = r["p99"]
-                ratio = r["p99"] / baseline[rate] if rate in baseline else float("nan")
-                print(f"{name:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
-                      f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x {cpu_ms:11.2f} "
-                      f"{r['over_50ms']:7d}", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    loads = workloads(settings, token, int(max(*args.rates, args.saturate * SATURATION_SECONDS / args.seconds)
+                                           * args.seconds))
+    names = args.endpoints or list(loads)
+    for workers in args.workers:
+        port = free_port()
+        server = start_server(port, settings.home, workers)
+        try:
+            print(f"\n{settings.profile} profile, {workers} worker process{'es' if workers > 1 else ''}, "
+                  f"{os.cpu_count()} cores; open-loop load from another process, "
+                  f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
+            print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
+                  f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
+                  f"{'>50 ms':>7}")
+            baseline: dict[float, float] = {}
+            for name in ["health/live (baseline)", *[n for n in names if not n.startswith("health")]]:
+                for rate in args.rates:
+                    # warm-up: the first seconds of a fresh server (loading, the first registry
+                    # poll and log flush) are not what it serves at rate
+                    measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate)
+                    before = server_cpu(server)
+                    r = measure(port, loads[name][: int(rate * args.seconds)], rate)
+                    cpu_ms = (server_cpu(server) - before) * 1000 / max(r["n"], 1)
+                    if name.startswith("health"):
+                        baseline[rate] = r["p99"]
+                    ratio = r["p99"] / baseline[rate] if rate in baseline else float("nan")
+                    print(f"{name:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
+                          f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x {cpu_ms:11.2f} "
+                          f"{r['over_50ms']:7d}", flush=True)
+                if args.saturate:
+                    r = measure(port, loads[name][: int(args.saturate * SATURATION_SECONDS)], args.saturate)
+                    print(f"{name:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
+                          f"{args.saturate:.0f} requests/s offered for {SATURATION_SECONDS} s)", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
 
 
 if __name__ == "__main__":

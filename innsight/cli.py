@@ -470,7 +470,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                   f"http://127.0.0.1:{s.mail_catcher_port}", "/health", "mail")
         # 200 once every champion and the feature store are loaded
         start("API", [str(bin_dir / "uvicorn"), "--factory", "serving.app:create_app",
-                      "--host", s.api_host, "--port", str(s.api_port)],
+                      "--host", s.api_host, "--port", str(s.api_port),
+                      "--workers", str(s.serving_workers)],
               f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health", "api")
         # one worker: the UI of one team's runs, not a tracking server under load
         start("MLflow UI", [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", s.mlflow_uri,
