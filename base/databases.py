@@ -26,7 +26,7 @@ def engine(url: str) -> sa.Engine:
             connection.execute("pragma synchronous=normal")
 
         return made
-    _create_postgres_database(url)
+    ensure_database(url)
     return sa.create_engine(url, pool_pre_ping=True)
 
 
@@ -38,8 +38,13 @@ def engine_with(url: str, metadata: sa.MetaData) -> sa.Engine:
     return made
 
 
-def _create_postgres_database(url: str) -> None:
+@functools.lru_cache(maxsize=None)
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` on its server if it does not exist yet
+    (once per process and URL); any other URL is left alone."""
     target = sa.make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        return
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as con:

@@ -29,6 +29,8 @@ from mlflow.models import infer_signature
 from mlflow.utils.mlflow_tags import (MLFLOW_GIT_COMMIT, MLFLOW_GIT_DIRTY, MLFLOW_RUN_NOTE,
                                       MLFLOW_SOURCE_NAME)
 
+from base.databases import ensure_database
+
 if TYPE_CHECKING:
     from ml.catalog import ModelSpec
     from ml.timeline import Timeline
@@ -238,6 +240,8 @@ class ModelRegistry:
         uri = self.tracking_uri
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        elif uri.startswith("postgresql"):  # the production profile's own database
+            ensure_database(uri)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         client = MlflowClient(uri, registry_uri=uri)

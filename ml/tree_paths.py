@@ -54,15 +54,18 @@ class TreePaths:
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """(n_features + 1) contributions in log-odds of one row, the bias last."""
         x = np.asarray(x, dtype=np.float32)
-        out = np.zeros(self.n_features + 1)
+        path = [self.roots]  # every tree's node at each level; credited once, at the end
         node = self.roots
         for _ in range(self.depth):
             value = x[self.feature[node]]
             go_left = np.where(np.isnan(value), self.default_left[node], value < self.threshold[node])
-            child = np.where(go_left, self.left[node], self.right[node])
-            out[:-1] += np.bincount(self.feature[node], weights=self.mean[child] - self.mean[node],
-                                    minlength=self.n_features)
-            node = child
+            node = np.where(go_left, self.left[node], self.right[node])
+            path.append(node)
+        nodes = np.stack(path)
+        out = np.empty(self.n_features + 1)
+        out[:-1] = np.bincount(self.feature[nodes[:-1]].ravel(),
+                               weights=(self.mean[nodes[1:]] - self.mean[nodes[:-1]]).ravel(),
+                               minlength=self.n_features)
         out[-1] = self.base_margin + self.mean[self.roots].sum()
         return out
 

@@ -104,20 +104,22 @@ def test_runs_and_materialisations_are_stored_in_postgres(production):
 def test_mlflow_tracks_and_registers_in_postgres(production):
     from tests.ml.test_registry import candidate
 
-    database = production.mlflow_database
-    admin = psycopg2.connect(production.postgres_url)
-    admin.autocommit = True  # CREATE DATABASE runs outside a transaction
-    with admin.cursor() as cur:
-        cur.execute("select 1 from pg_database where datname = %s", (database,))
-        if cur.fetchone() is None:
-            cur.execute(f'create database "{database}"')
-    admin.close()
-    assert production.mlflow_uri.endswith(f"/{database}")
-    registry = ModelRegistry.from_settings(production)
-    name = f"toy_{uuid.uuid4().hex[:8]}"  # the server's database outlives test runs
-    registration = registry.log_and_promote(dataclasses.replace(candidate(2.5), name=name))
-    assert registration.promoted and registration.version == registry.champion_version(name)
-    with psycopg2.connect(production.mlflow_uri) as con, con.cursor() as cur:
-        cur.execute("select count(*) from model_versions where name = %s and version = %s",
-                    (name, int(registration.version)))
-        assert cur.fetchone()[0] == 1
+    # A database the server does not have yet: the registry creates it (a new deployment)
+    database = f"innsight_mlflow_{uuid.uuid4().hex[:8]}"
+    settings = production.model_copy(update={"mlflow_database": database})
+    assert settings.mlflow_uri.endswith(f"/{database}")
+    registry = ModelRegistry.from_settings(settings)
+    name = f"toy_{uuid.uuid4().hex[:8]}"
+    try:
+        registration = registry.log_and_promote(dataclasses.replace(candidate(2.5), name=name))
+        assert registration.promoted and registration.version == registry.champion_version(name)
+        with psycopg2.connect(settings.mlflow_uri) as con, con.cursor() as cur:
+            cur.execute("select count(*) from model_versions where name = %s and version = %s",
+                        (name, int(registration.version)))
+            assert cur.fetchone()[0] == 1
+    finally:
+        admin = psycopg2.connect(production.postgres_url)
+        admin.autocommit = True  # DROP DATABASE runs outside a transaction
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{database}" with (force)')
+        admin.close()
