@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 import feast
 import pandas as pd
 from feast.infra.online_stores.helpers import get_online_store_from_config
+from feast.infra.online_stores.sqlite import SqliteOnlineStore
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.type_map import feast_value_type_to_python_type, python_values_to_proto_values
 
@@ -31,6 +32,7 @@ from features.export import export_sources
 from features.repository import Repository, build
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+SQLITE_MMAP_BYTES = 1 << 31  # address space, not memory (SQLite caps it near 2 GB by default)
 
 
 class FeatureStore:
@@ -183,7 +185,7 @@ class FeatureStore:
         lookups = self._lookups.get(service_name)
         if lookups is None:
             if self._online_store is None:
-                self._online_store = get_online_store_from_config(self.feast.config.online_store)
+                self._online_store = _opened(self.feast.config)
             lookups = []
             for projection in self._service(service_name).feature_view_projections:
                 view = self.feast.get_feature_view(projection.name)
@@ -208,6 +210,16 @@ class FeatureStore:
         return self.feast.get_historical_features(
             entity_df=df, features=self._service(service_name),
             full_feature_names=full_feature_names).to_df()
+
+
+def _opened(config) -> Any:
+    """Feast's online store of this configuration, for one-entity reads. Feast opens SQLite
+    with its defaults (a 2 MB page cache) while the API reads a file of a GB or more at random:
+    memory-mapping it halves the CPU of a read and spares most of the reads from disk."""
+    store = get_online_store_from_config(config.online_store)
+    if isinstance(store, SqliteOnlineStore):
+        store._get_conn(config).execute(f"pragma mmap_size={SQLITE_MMAP_BYTES}")
+    return store
 
 
 @dataclass(frozen=True)
