@@ -69,7 +69,7 @@ class ArrowFile:
     def reader(self) -> pa.RecordBatchReader:
         """The rows as an Arrow stream whose consumer cannot run ahead of its writing: the
         batches read and not yet released are pyarrow's memory, so the next slice waits
-        while more than HANDOFF_BYTES of them are held (a second at most: never a stall)."""
+        while more than HANDOFF_BYTES of them are held."""
         with pa.OSFile(str(self.path)) as f:
             schema = pa.ipc.open_file(f).schema
 
@@ -77,13 +77,23 @@ class ArrowFile:
             start = pa.total_allocated_bytes()
             for batch in self.batches():
                 for offset in range(0, batch.num_rows, HANDOFF_ROWS):
-                    deadline = time.monotonic() + 1.0
-                    while (pa.total_allocated_bytes() - start > HANDOFF_BYTES + batch.nbytes
-                           and time.monotonic() < deadline):
-                        time.sleep(0.005)
+                    _wait_until_below(start + HANDOFF_BYTES + batch.nbytes)
                     yield batch.slice(offset, HANDOFF_ROWS)
 
         return pa.RecordBatchReader.from_batches(schema, slices())
+
+
+def _wait_until_below(limit: int) -> None:
+    """Wait while pyarrow holds more than ``limit`` bytes, however slow the writer, as long
+    as it keeps releasing some: a consumer that released nothing for 10 s keeps everything
+    to the end, and waiting for it would never end."""
+    lowest, since = pa.total_allocated_bytes(), time.monotonic()
+    while (held := pa.total_allocated_bytes()) > limit:
+        if held < lowest:
+            lowest, since = held, time.monotonic()
+        elif time.monotonic() - since > 10:
+            return
+        time.sleep(0.005)
 
 
 @dataclass
