@@ -67,3 +67,17 @@ def test_an_env_file_with_the_production_profile_is_held_to_the_same_rule(tmp_pa
     s = Settings(_env_file=env)
     assert s.profile == "production" and s.home == tmp_path / "home"
     assert s.pseudonym_key.get_secret_value() == REAL["pseudonym_key"]
+
+
+def test_the_api_runs_one_worker_embedded_and_one_per_core_in_production(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("INNSIGHT_API_WORKERS", raising=False)
+    assert Settings(home=tmp_path).serving_workers == 1  # in-process rate limits, SQLite
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert Settings(home=tmp_path, profile="production", **REAL).serving_workers == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # each worker loads every model
+    assert Settings(home=tmp_path, profile="production", **REAL).serving_workers == 4
+    assert Settings(home=tmp_path, api_workers=3).serving_workers == 3
+    with pytest.raises(ValidationError):
+        Settings(home=tmp_path, api_workers=-1)
