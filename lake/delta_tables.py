@@ -222,7 +222,13 @@ class Lake:
             return MergeResult(inserted=self.append(name, changed))
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
         # the source's key range lets delta-rs skip the files outside it
-        source = changed.collect()
+        if isinstance(df, ArrowFile) and hashed:
+            # an Arrow file's changed rows batch by batch, not the whole file in memory (its
+            # keys are unique: an ingest's staged rows)
+            source = pl.concat([pl.from_arrow(batch).join(changed_keys, on=keys, how="semi")
+                                for batch in df.batches()])
+        else:
+            source = changed.collect()
         metrics = (self._table(name).merge(source.to_arrow(), predicate=on, source_alias="s",
                                            target_alias="t", streamed_exec=False)
                    .when_matched_update_all().when_not_matched_insert_all().execute())
