@@ -11,18 +11,20 @@ keep-alive connections, and reports p50 / p99 (from the due time to the last byt
 achieved throughput. The baseline is the bare liveness endpoint at the same rate in the
 same run: the ratio is what the model, features and bookkeeping cost on top of the
 framework. Each line also prints the server's CPU time per request served (user + system of
-all its processes, over the measured seconds) and how many requests took over 50 ms
-(stalls). A last line per endpoint offers far more than it can serve (``--saturate``
+all its processes, over the measured seconds), how many requests took over 50 ms (stalls),
+and how many of those the server itself took over 50 ms to answer (its latency histogram). A last line per endpoint offers far more than it can serve (``--saturate``
 requests/s for 5 s) and prints what it served: its throughput at saturation.
 
     .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400] [--workers 1 2]
-    .venv/bin/python bench/api_load.py --seconds 300 --rates 200 --endpoints churn/predict
+    .venv/bin/python bench/api_load.py --seconds 300 --rates 200 --endpoints churn/predict \
+        --no-baseline --saturate 0     # the 5-minute stall run
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -106,12 +108,8 @@ async def _run(port: int, requests: list[bytes], rate: float) -> tuple[list[floa
     clock = time.perf_counter  # uvloop's loop.time() has millisecond resolution
     t0 = clock() + 0.2
 
-    async def one(i: int, data: bytes):
+    async def one(due: float, data: bytes):
         nonlocal errors
-        due = t0 + i / rate
-        delay = due - clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
         reader, writer = await pool.get()
         try:
             writer.write(data)
@@ -122,7 +120,16 @@ async def _run(port: int, requests: list[bytes], rate: float) -> tuple[list[floa
         if status != 200:
             errors += 1
 
-    await asyncio.gather(*(one(i, d) for i, d in enumerate(requests)))
+    # each request is started at its due time (not all created up front: tens of thousands
+    # of waiting coroutines made the client's own pauses look like the server's)
+    started = []
+    for i, data in enumerate(requests):
+        due = t0 + i / rate
+        delay = due - clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        started.append(asyncio.ensure_future(one(due, data)))
+    await asyncio.gather(*started)
     elapsed = clock() - t0
     while not pool.empty():
         _, writer = pool.get_nowait()
@@ -132,6 +139,7 @@ async def _run(port: int, requests: list[bytes], rate: float) -> tuple[list[floa
 
 def client(port: int, requests: list[bytes], rate: float, out: mp.Queue) -> None:
     """The load generator: its own process, so it does not share the server's GIL."""
+    gc.disable()  # a collector pass here would count as the server's latency
     try:
         import uvloop
         uvloop.install()
@@ -189,12 +197,39 @@ def server_cpu(server: subprocess.Popen) -> float:
     return total
 
 
+def server_slow(port: int, token: str, route: str) -> int | None:
+    """Requests of a route the server itself took over 50 ms to answer so far, from its
+    latency histogram (one process's: None with several workers). Tells the server's stalls
+    from the network's and the load generator's."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/ml/metrics",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        text = r.read().decode()
+    name = "innsight_http_request_duration_seconds"
+    route_label, le_label = f'route="{route}"', f'le="{STALL_MS / 1000:g}"'
+    total = fast = 0.0
+    for line in text.splitlines():
+        if route_label in line:
+            if line.startswith(f"{name}_count{{"):
+                total = float(line.rsplit(" ", 1)[1])
+            elif line.startswith(f"{name}_bucket{{") and le_label in line:
+                fast = float(line.rsplit(" ", 1)[1])
+    return int(total - fast)
+
+
+ROUTES = {"health/live (baseline)": "/health/live", "churn/predict": "/api/v1/ml/churn/predict",
+          "clv/predict": "/api/v1/ml/clv/predict",
+          "pricing/current": "/api/v1/ml/pricing/current/{room_type}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 200, 400])
     parser.add_argument("--endpoints", nargs="+", default=None)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the liveness baseline (for a long stall run of one endpoint)")
     parser.add_argument("--saturate", type=float, default=3000,
                         help="requests/s offered for the throughput at saturation (0: skip)")
     args = parser.parse_args()
@@ -216,22 +251,26 @@ def main() -> None:
                   f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
             print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
                   f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
-                  f"{'>50 ms':>7}")
+                  f"{'>50 ms':>7} {'in server':>10}")
             baseline: dict[float, float] = {}
-            for name in ["health/live (baseline)", *[n for n in names if not n.startswith("health")]]:
+            order = [n for n in names if not n.startswith("health")]
+            for name in ([] if args.no_baseline else ["health/live (baseline)"]) + order:
                 for rate in args.rates:
                     # warm-up: the first seconds of a fresh server (loading, the first registry
                     # poll and log flush) are not what it serves at rate
                     measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate)
                     before = server_cpu(server)
+                    slow_before = server_slow(port, token, ROUTES[name]) if workers == 1 else None
                     r = measure(port, loads[name][: int(rate * args.seconds)], rate)
                     cpu_ms = (server_cpu(server) - before) * 1000 / max(r["n"], 1)
+                    slow = ("n/a" if slow_before is None
+                            else server_slow(port, token, ROUTES[name]) - slow_before)
                     if name.startswith("health"):
                         baseline[rate] = r["p99"]
                     ratio = r["p99"] / baseline[rate] if rate in baseline else float("nan")
                     print(f"{name:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
                           f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x {cpu_ms:11.2f} "
-                          f"{r['over_50ms']:7d}", flush=True)
+                          f"{r['over_50ms']:7d} {slow:>10}", flush=True)
                 if args.saturate:
                     r = measure(port, loads[name][: int(args.saturate * SATURATION_SECONDS)], args.saturate)
                     print(f"{name:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
