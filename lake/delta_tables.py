@@ -1,23 +1,30 @@
 """Delta tables with polars + deltalake: create, append, idempotent merge, read, maintain.
 
 Every write is one Delta commit: a crash leaves the table at its previous version. Rows can
-come as a LazyFrame or as an Arrow file (an ingest's staged rows): they are written batch by
-batch, so memory follows a batch, not the rows.
+come as a frame, a LazyFrame, frames one after another (an ingest's checked batches) or
+staged files (``Staged``): they are written batch by batch, so memory follows a batch, not
+the rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
-from polars.io.plugins import register_io_source
+from deltalake.fs import DeltaStorageHandler
+from deltalake.transaction import AddAction
+from pyarrow.fs import FileSelector, FileType
 
 ROW_HASH = "_row_hash"
 # Data files of about this size (the table property every write and merge of delta-rs
@@ -25,75 +32,70 @@ ROW_HASH = "_row_hash"
 # ~80k bookings keep a correction to the files of the keys it changes (at 1M bookings, 1%
 # changed: 4.6 s with these files, 6.8 s with files of 16 MB; a first load is no slower).
 TARGET_FILE_BYTES = 4 << 20
-# delta-rs pulls an Arrow stream as fast as it comes and queues it ahead of its Parquet
-# writers: an Arrow file's batches are handed over only while less than this much of them
-# waits unwritten, and in slices of this many rows.
-HANDOFF_BYTES = 128 << 20
-HANDOFF_ROWS = 65_536
+TABLE_CONFIGURATION = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
+STAGED_PREFIX = "batch-"
+_END = object()
 
 
 @dataclass(frozen=True)
-class ArrowFile:
-    """Rows in an Arrow IPC file (an ingest's staged rows), read batch by batch from the heap:
-    a memory-mapped read would count the whole file as the process's memory."""
+class Staged:
+    """Rows written beside a table and not yet in it (an ingest's checked rows): Parquet
+    files in a folder of the table's own, kept as a scratch Delta table of one commit.
+    ``Lake.merge`` adopts the files into an empty key range (the rows are written once) or
+    reads them; ``Lake.discard`` then removes what the table did not adopt. Files a crash
+    leaves behind are not in the table: its vacuum removes them."""
 
-    path: Path
-    schema: dict[str, pl.DataType]
-
-    def batches(self, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-        """The file's batches, one at a time; with ``columns``, only theirs are read."""
-        with pa.OSFile(str(self.path)) as f:
-            options = None
-            if columns is not None:
-                names = pa.ipc.open_file(f).schema.names
-                options = pa.ipc.IpcReadOptions(included_fields=[names.index(c) for c in columns])
-            reader = pa.ipc.open_file(f, options=options)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+    table: str  # the table's name
+    folder: str  # relative to the table's root
+    uri: str
+    storage_options: dict[str, str] | None
+    rows: int
 
     def lazy(self) -> pl.LazyFrame:
-        def frames(with_columns, predicate, n_rows, batch_size) -> Iterator[pl.DataFrame]:
-            # the columns the query needs (a key range: the keys alone) and its filter
-            needed = None
-            if with_columns is not None:
-                needed = list(with_columns)
-                if predicate is not None:
-                    needed += [c for c in predicate.meta.root_names() if c not in needed]
-            for batch in self.batches(needed):
-                frame = pl.from_arrow(batch)
-                frame = frame.filter(predicate) if predicate is not None else frame
-                yield frame.select(with_columns) if with_columns is not None else frame
-
-        return register_io_source(frames, schema=self.schema)
-
-    def reader(self) -> pa.RecordBatchReader:
-        """The rows as an Arrow stream whose consumer cannot run ahead of its writing: the
-        batches read and not yet released are pyarrow's memory, so the next slice waits
-        while more than HANDOFF_BYTES of them are held."""
-        with pa.OSFile(str(self.path)) as f:
-            schema = pa.ipc.open_file(f).schema
-
-        def slices() -> Iterator[pa.RecordBatch]:
-            start = pa.total_allocated_bytes()
-            for batch in self.batches():
-                for offset in range(0, batch.num_rows, HANDOFF_ROWS):
-                    _wait_until_below(start + HANDOFF_BYTES + batch.nbytes)
-                    yield batch.slice(offset, HANDOFF_ROWS)
-
-        return pa.RecordBatchReader.from_batches(schema, slices())
+        return pl.scan_delta(self.uri, storage_options=self.storage_options)
 
 
-def _wait_until_below(limit: int) -> None:
-    """Wait while pyarrow holds more than ``limit`` bytes, however slow the writer, as long
-    as it keeps releasing some: a consumer that released nothing for 10 s keeps everything
-    to the end, and waiting for it would never end."""
-    lowest, since = pa.total_allocated_bytes(), time.monotonic()
-    while (held := pa.total_allocated_bytes()) > limit:
-        if held < lowest:
-            lowest, since = held, time.monotonic()
-        elif time.monotonic() - since > 10:
-            return
-        time.sleep(0.005)
+def _ahead(frames: Iterable[pl.DataFrame], depth: int = 2) -> Iterator[pa.Table]:
+    """The frames' rows as Arrow tables, made in a thread of their own up to ``depth``
+    ahead: delta-rs pulls a Python stream only between its own steps, so without this the
+    rows' making (an ingest's checks) and their writing take turns. What the making raises,
+    the consumer raises; a consumer that stops early stops the making."""
+    handoff: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def make() -> None:
+        source = iter(frames)
+        try:
+            for frame in source:
+                if frame.height and not put(frame.to_arrow()):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=make, name="lake-rows", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Lake:
         if not self.exists(name):
             empty = pl.DataFrame(schema=schema).to_arrow()
             write_deltalake(self.uri(name), empty, mode="append", partition_by=partition_by,
-                            configuration={"delta.targetFileSize": str(TARGET_FILE_BYTES)},
+                            configuration=TABLE_CONFIGURATION,
                             storage_options=self._options)
 
     def read(self, name: str, columns: list[str] | None = None,
@@ -151,38 +153,89 @@ class Lake:
             return pl.DataFrame()
         return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
 
-    def append(self, name: str, df: pl.DataFrame | pl.LazyFrame | ArrowFile) -> int:
-        """Append the rows in one commit (none: no commit); the number of rows."""
-        if isinstance(df, ArrowFile):
-            reader = df.reader()
+    def is_empty(self, name: str) -> bool:
+        """Whether the table holds no data file (an empty table takes a plain append)."""
+        return not self._table(name).file_uris()
+
+    def append(self, name: str, rows: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]) -> int:
+        """Append the rows (frames one after another: made beside the writing, as they
+        come) in one commit (none: no commit); the number of rows."""
+        if isinstance(rows, pl.DataFrame):
+            tables = iter([rows.to_arrow()] if rows.height else [])
+        elif isinstance(rows, pl.LazyFrame):
+            tables = (f.to_arrow() for f in rows.collect_batches() if f.height)
+        else:
+            tables = _ahead(rows)
+        return self._write(self.uri(name), tables)
+
+    def stage(self, name: str, rows: Iterable[pl.DataFrame]) -> Staged:
+        """Write the rows as files beside the table, not yet in it (see ``Staged``), made
+        beside the writing as they come."""
+        folder = f"{STAGED_PREFIX}{uuid.uuid4().hex}"
+        staged = Staged(name, folder, f"{self.uri(name)}/{folder}", self._options, rows=0)
+        try:
+            return replace(staged, rows=self._write(staged.uri, _ahead(rows), TABLE_CONFIGURATION))
+        except BaseException:
+            self.discard(staged)
+            raise
+
+    def discard(self, staged: Staged) -> None:
+        """Remove what the table did not adopt of staged rows: its scratch log, and its
+        files unless adopted (in the table, they are the table's)."""
+        handler = DeltaStorageHandler(self.uri(staged.table), self._options)
+        adopted = {uri.rsplit("/", 1)[-1] for uri in self._table(staged.table).file_uris()
+                   if f"/{staged.folder}/" in uri}
+        folder = handler.get_file_info_selector(FileSelector(staged.folder, allow_not_found=True))
+        for info in folder:
+            name = info.path.rsplit("/", 1)[-1]
+            if info.type == FileType.Directory:
+                handler.delete_dir(info.path)
+            elif name not in adopted:
+                handler.delete_file(info.path)
+        if "://" not in staged.uri:  # a local folder also keeps its emptied directories
+            for folder in (Path(staged.uri) / "_delta_log", Path(staged.uri)):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+    def _write(self, uri: str, tables: Iterator[pa.Table],
+               configuration: dict[str, str] | None = None) -> int:
+        """One append of the tables' rows (none: no commit); the number of rows."""
+        try:
+            first = next(tables, None)
+            if first is None:
+                return 0
             count = 0
 
-            def counted() -> Iterator[pa.RecordBatch]:
+            def batches() -> Iterator[pa.RecordBatch]:
                 nonlocal count
-                for batch in reader:
-                    count += batch.num_rows
-                    yield batch
+                for table in itertools.chain([first], tables):
+                    count += table.num_rows
+                    yield from table.to_batches()
 
-            write_deltalake(self.uri(name), pa.RecordBatchReader.from_batches(reader.schema, counted()),
-                            mode="append", storage_options=self._options)
+            write_deltalake(uri, pa.RecordBatchReader.from_batches(first.schema, batches()),
+                            mode="append", configuration=configuration,
+                            storage_options=self._options)
             return count
-        frames = df.collect_batches() if isinstance(df, pl.LazyFrame) else iter([df])
-        first = next((f for f in frames if f.height), None)
-        if first is None:
-            return 0
-        count = 0
+        finally:
+            close = getattr(tables, "close", None)
+            if close is not None:
+                close()
 
-        def batches():
-            nonlocal count
-            for frame in itertools.chain([first], frames):
-                count += frame.height
-                yield from frame.to_arrow().to_batches()
+    def _adopt(self, name: str, staged: Staged) -> int:
+        """Make the staged files part of the table in one commit, as they are, with the
+        statistics their writing recorded (the scratch table's one commit)."""
+        handler = DeltaStorageHandler(staged.uri, self._options)
+        with handler.open_input_file(f"_delta_log/{0:020d}.json") as log:
+            adds = [json.loads(line)["add"] for line in log.read().decode().splitlines()
+                    if line.startswith('{"add"')]
+        table = self._table(name)
+        table.create_write_transaction(
+            [AddAction(f"{staged.folder}/{a['path']}", a["size"], a["partitionValues"],
+                       a["modificationTime"], True, a["stats"]) for a in adds],
+            mode="append", schema=table.schema())
+        return staged.rows
 
-        reader = pa.RecordBatchReader.from_batches(first.to_arrow().schema, batches())
-        write_deltalake(self.uri(name), reader, mode="append", storage_options=self._options)
-        return count
-
-    def merge(self, name: str, df: pl.DataFrame | pl.LazyFrame | ArrowFile, keys: list[str],
+    def merge(self, name: str, df: pl.DataFrame | pl.LazyFrame | Staged, keys: list[str],
               insert_only: bool = False) -> MergeResult:
         """Upsert by business key; rows whose _row_hash is unchanged are left alone (a
         frame without a _row_hash column updates every row it matches).
@@ -193,12 +246,15 @@ class Lake:
         incoming key range are read first, Delta's file statistics skipping the other files.
         Rows of new keys only are appended; otherwise a Delta merge of just the changed rows
         rewrites the files that hold them. Still one commit either way. One writer per table
-        at a time (Dagster pools).
+        at a time (Dagster pools). Staged rows all new are adopted as they were written.
         """
+        if isinstance(df, Staged) and not df.rows:
+            return MergeResult()
         rows = df.lazy()
         schema = rows.collect_schema()
         bounds = rows.select(pl.len().alias("_n"), *[pl.col(k).min().alias(f"{k}_min") for k in keys],
-                             *[pl.col(k).max().alias(f"{k}_max") for k in keys]).collect().row(0, named=True)
+                             *[pl.col(k).max().alias(f"{k}_max") for k in keys]
+                             ).collect(engine="streaming").row(0, named=True)
         if bounds["_n"] == 0:
             return MergeResult()
         hashed = ROW_HASH in schema and not insert_only
@@ -207,28 +263,24 @@ class Lake:
                     for k in keys if bounds[f"{k}_min"] is not None]
         existing = (pl.scan_delta(self.uri(name), storage_options=self._options)
                     .select(*keys, *([ROW_HASH] if hashed else []))
-                    .filter(*in_range or [pl.lit(True)]).collect())
+                    .filter(*in_range or [pl.lit(True)]).collect(engine="streaming"))
         if existing.is_empty():
-            return MergeResult(inserted=self.append(name, df if isinstance(df, ArrowFile) else rows))
+            adopt = isinstance(df, Staged) and not self._table(name).metadata().partition_columns
+            return MergeResult(inserted=self._adopt(name, df) if adopt else self.append(name, rows))
         if insert_only:
             return MergeResult(inserted=self.append(name, rows.join(existing.lazy(), on=keys, how="anti")))
         # new keys and changed rows; a table without a row hash (the ops tables: one row
         # changed at a time) takes every matched row as it comes
         changed = rows.join(existing.lazy(), on=keys + [ROW_HASH], how="anti") if hashed else rows
-        changed_keys = changed.select(keys).collect()
+        changed_keys = changed.select(keys).collect(engine="streaming")
         if changed_keys.is_empty():
             return MergeResult()
         if changed_keys.join(existing, on=keys, how="semi").is_empty():
             return MergeResult(inserted=self.append(name, changed))
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        # the source's key range lets delta-rs skip the files outside it
-        if isinstance(df, ArrowFile) and hashed:
-            # an Arrow file's changed rows batch by batch, not the whole file in memory (its
-            # keys are unique: an ingest's staged rows)
-            source = pl.concat([pl.from_arrow(batch).join(changed_keys, on=keys, how="semi")
-                                for batch in df.batches()])
-        else:
-            source = changed.collect()
+        # the changed rows by their keys, streamed: not the whole of the rows in memory; the
+        # source's key range lets delta-rs skip the files outside it
+        source = rows.join(changed_keys.lazy(), on=keys, how="semi").collect(engine="streaming")
         metrics = (self._table(name).merge(source.to_arrow(), predicate=on, source_alias="s",
                                            target_alias="t", streamed_exec=False)
                    .when_matched_update_all().when_not_matched_insert_all().execute())

@@ -12,18 +12,17 @@ import bisect
 import hashlib
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from lake.contact_vault import ContactVault
 from lake.contracts import REASON, Reference
-from lake.delta_tables import ROW_HASH, ArrowFile, Lake
+from lake.delta_tables import ROW_HASH, Lake
 from lake.mapping import PmsMapping, load_mappings
 from lake.properties import PropertyMaster
 from lake.pseudonymise import Pseudonymiser
@@ -114,10 +113,9 @@ class LandingZone:
         """What ingesting this file would quarantine, and why, without writing anything:
         the same reader, mapping, contract and rules as ``ingest``. Raises LandingFileError
         for a file that cannot be read at all."""
-        run = _FileRun(self, source, stage=None, lineage={})
-        for parsed in self._batches(path, source)[1]:
-            run.add(parsed)
-        run.finish()
+        run = _FileRun(self, source, lineage={})
+        for _ in run.rows(self._batches(path, source)[1]):
+            pass
         return run.rejects()[REASON].to_list()
 
     def problems_of_texts(self, texts: list[str], source: Source) -> list[list[str]]:
@@ -162,8 +160,10 @@ class LandingZone:
     def ingest(self, path: Path, source: Source | None = None) -> IngestResult:
         """Ingest one landing file; a file already ingested (same content) is skipped.
 
-        The file is read and checked batch by batch: the good rows wait in a temporary Arrow
-        file, the rejects (the few) in memory, so memory follows a batch, not the file.
+        The file is read and checked batch by batch, so memory follows a batch, not the
+        file: the rejects (the few) are kept in memory, the good rows are written beside
+        the bronze table as they are checked (``Lake.stage``); the merge by key adopts them
+        as they are written when their keys are all new (a first load: written once).
         """
         path = Path(path)
         source = source or source_for_file(path.parent.name, path.name)
@@ -177,18 +177,21 @@ class LandingZone:
         if sha in self.seen_files(source.name):
             result.skipped = True
             return result
-        with tempfile.TemporaryDirectory(prefix="innsight-ingest-") as tmp:
-            lineage = {"_source_file": result.source_file, "_batch_id": result.batch_id,
-                       "_ingested_at": started}
-            run = _FileRun(self, source, stage=Path(tmp) / "rows.arrow", lineage=lineage)
-            try:
-                result.layout, batches = self._batches(path, source)
-                for parsed in batches:
-                    run.add(parsed)
-                run.finish()
-            except LandingFileError as exc:
-                self._log(result, started, status="failed", error=exc.problem)
+        lineage = {"_source_file": result.source_file, "_batch_id": result.batch_id,
+                   "_ingested_at": started}
+        run = _FileRun(self, source, lineage=lineage)
+        try:
+            result.layout, batches = self._batches(path, source)
+            staged = self.lake.stage(source.table, run.rows(batches))
+        except Exception as exc:
+            # what the rows raised inside the Delta writer comes back wrapped: the original
+            problem = run.failure or exc
+            if isinstance(problem, LandingFileError):
+                self._log(result, started, status="failed", error=problem.problem)
+            if problem is exc:
                 raise
+            raise problem from None
+        try:
             rejects = run.rejects()
             result.rows_read, result.duplicates_collapsed = run.read, run.collapsed
             result.rows_quarantined = rejects.height
@@ -203,8 +206,10 @@ class LandingZone:
             )
             self.lake.merge(QUARANTINE.name, quarantine, list(QUARANTINE.keys), insert_only=True)
             # 2. bronze (idempotent: merge by business key, unchanged rows untouched)
-            merged = self.lake.merge(source.table, run.staged(), source.keys,
+            merged = self.lake.merge(source.table, staged, source.keys,
                                      insert_only=source.insert_only)
+        finally:
+            self.lake.discard(staged)
         result.rows_loaded, result.rows_inserted, result.rows_updated = (
             run.loaded, merged.inserted, merged.updated)
         # 3. the clear contact fields, encrypted, into the vault (never the lake)
@@ -268,54 +273,48 @@ class LandingZone:
 
 
 class _FileRun:
-    """One file through the contract, batch by batch: the rejects (the few) kept with their
-    raw line, the good rows staged in an Arrow file for the bronze write (none kept when
-    there is no stage: ``problems``), the keys indexed to find a key repeated in the file."""
+    """One file through the contract, batch by batch: ``rows`` gives its good rows as bronze
+    batches; the rejects (the few) are kept with their raw line, and the keys indexed to
+    find a key repeated in the file."""
 
-    def __init__(self, zone: LandingZone, source: Source, stage: Path | None,
-                 lineage: dict[str, object]):
-        self.zone, self.source, self.stage, self.lineage = zone, source, stage, lineage
+    def __init__(self, zone: LandingZone, source: Source, lineage: dict[str, object]):
+        self.zone, self.source, self.lineage = zone, source, lineage
         self.keys = _KeyIndex(source.keys)
         self.read = self.loaded = self.collapsed = 0
         self.contacts: list[pl.DataFrame] = []
+        self.failure: BaseException | None = None  # what stopped the file, as it was raised
         self._rejects: list[pl.DataFrame] = []
-        self._keyless: list[pl.DataFrame] = []
-        self._writer: pa.ipc.RecordBatchFileWriter | None = None
 
-    def add(self, parsed: Parsed) -> None:
-        self.read += parsed.rows.height + parsed.rejects.height
-        self._rejects.append(parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)))
-        rows = self.source.contract.type_columns(parsed.rows)
-        # A row without its key waits for the end of the file: a derived key counts its
-        # occurrences over the whole file.
-        present = [k for k in self.source.keys if k in rows.columns]
-        keyless = (pl.any_horizontal(pl.col(k).is_null() for k in present)
-                   if len(present) == len(self.source.keys) else pl.lit(True))
-        waiting = rows.filter(keyless)
-        if waiting.height:
-            self._keyless.append(parsed.with_raw(waiting))
-            rows = rows.filter(~keyless)
-        self._load(rows, parsed)
-
-    def finish(self) -> None:
-        if self._keyless:
-            rows = pl.concat(self._keyless, how="diagonal_relaxed").sort(LINE)
-            self._keyless = []
-            self._load(rows, Parsed(rows, empty_rejects()))
-        if self._writer is not None:
-            self._writer.close()
+    def rows(self, batches: Iterable[Parsed]) -> Iterator[pl.DataFrame]:
+        """The good rows as bronze rows (with lineage and row hash), a batch as each parsed
+        batch is checked; rows without their key come last."""
+        keyless: list[pl.DataFrame] = []
+        try:
+            for parsed in batches:
+                self.read += parsed.rows.height + parsed.rejects.height
+                self._rejects.append(parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)))
+                rows = self.source.contract.type_columns(parsed.rows)
+                # A row without its key waits for the end of the file: a derived key counts
+                # its occurrences over the whole file.
+                present = [k for k in self.source.keys if k in rows.columns]
+                missing = (pl.any_horizontal(pl.col(k).is_null() for k in present)
+                           if len(present) == len(self.source.keys) else pl.lit(True))
+                waiting = rows.filter(missing)
+                if waiting.height:
+                    keyless.append(parsed.with_raw(waiting))
+                    rows = rows.filter(~missing)
+                yield from self._load(rows, parsed)
+            if keyless:
+                rows = pl.concat(keyless, how="diagonal_relaxed").sort(LINE)
+                yield from self._load(rows, Parsed(rows, empty_rejects()))
+        except Exception as exc:
+            self.failure = exc
+            raise
 
     def rejects(self) -> pl.DataFrame:
         return pl.concat(self._rejects).sort(LINE)
 
-    def staged(self) -> ArrowFile | pl.LazyFrame:
-        """The good rows, as bronze rows (the staged Arrow file; none: an empty frame)."""
-        schema = bronze(self.source).schema
-        if self._writer is None:
-            return pl.LazyFrame(schema=schema)
-        return ArrowFile(self.stage, schema)
-
-    def _load(self, rows: pl.DataFrame, parsed: Parsed) -> None:
+    def _load(self, rows: pl.DataFrame, parsed: Parsed) -> Iterator[pl.DataFrame]:
         source, reference = self.source, self.zone.reference
         rows = source.contract.apply_rules(source.derive(rows, reference), reference)
         bad = rows.filter(pl.col(REASON).is_not_null())
@@ -336,13 +335,10 @@ class _FileRun:
         if source.redact:
             self.contacts.append(good)
         self.loaded += loaded.height
-        if self.stage is not None and loaded.height:
-            batch = loaded.select(
+        if loaded.height:
+            yield loaded.select(
                 *business, *[pl.lit(v).cast(LINEAGE[k]).alias(k) for k, v in self.lineage.items()],
-                pl.col("_hash").cast(pl.String).alias(ROW_HASH)).to_arrow()
-            if self._writer is None:
-                self._writer = pa.ipc.new_file(str(self.stage), batch.schema)
-            self._writer.write_table(batch)
+                pl.col("_hash").cast(pl.String).alias(ROW_HASH))
 
 
 class _KeyIndex:
@@ -358,15 +354,22 @@ class _KeyIndex:
     def check(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
         """The rows to load, the repeats to quarantine (_line_number, _reason), and how
         many identical repeats collapsed."""
-        ids = rows.select(pl.struct(self.keys).hash(1).alias("_k1"),
-                          pl.struct(self.keys).hash(2).alias("_k2"), LINE, "_hash")
+        key = pl.col(self.keys[0]) if len(self.keys) == 1 else pl.struct(self.keys)
+        ids = rows.select(key.hash(1).alias("_k1"), key.hash(2).alias("_k2"), LINE, "_hash")
         k1 = ids["_k1"].to_numpy()
+        none = pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String})
+        # the usual case, on the batch's keys in order (a sorted search runs through memory
+        # in order): no key seen before, none twice in the batch
+        ordered = np.sort(k1)
+        at = np.searchsorted(self.sorted, ordered)
+        seen = bool(len(self.sorted)) and bool(
+            (self.sorted[np.minimum(at, len(self.sorted) - 1)] == ordered).any())
+        if not seen and not (ordered[1:] == ordered[:-1]).any():
+            self.seen.append(ids)
+            self.sorted = np.insert(self.sorted, at, ordered)
+            return rows, none, 0
         at = np.minimum(np.searchsorted(self.sorted, k1), max(len(self.sorted) - 1, 0))
         before = (self.sorted[at] == k1) if len(self.sorted) else np.zeros(len(k1), bool)
-        none = pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String})
-        if not before.any() and not ids["_k1"].is_duplicated().any():  # the usual case
-            self._add(ids)
-            return rows, none, 0
         earlier = pl.concat(self.seen).filter(pl.col("_k1").is_in(pl.Series(k1[before]).implode())) \
             if before.any() else ids.clear()
         first = pl.concat([earlier, ids]).sort(LINE).group_by("_k1", "_k2", maintain_order=True).agg(

@@ -89,11 +89,16 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
                 if tail:
                     yield tail + b"\n"
                 return
-            buf = tail + chunk if tail else chunk
-            cut = buf.rfind(b"\n") + 1
-            if cut:
-                yield buf[:cut] if cut < len(buf) else buf
-            tail = buf[cut:]
+            # one copy of a block at most: the tail (part of a line) is short
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                tail += chunk
+                continue
+            if tail or cut < len(chunk):
+                yield b"".join((tail, memoryview(chunk)[:cut]))
+            else:
+                yield chunk
+            tail = chunk[cut:]
 
 
 def _lines(block: bytes, first_line: int) -> pl.DataFrame:
@@ -175,12 +180,16 @@ def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
     # No quote, and as many delimiters as lines times the header's: with the parser
     # refusing any line of more fields, every line then has exactly the header's count.
     if b'"' not in block and block.count(delimiter.encode()) == count * (n - 1):
-        try:
-            rows = pl.read_csv(block, has_header=False, separator=delimiter, quote_char=None,
-                               schema={h: pl.String for h in header},
-                               empty_string_is_null=False, encoding="utf8-lossy")
-        except pl.exceptions.ComputeError:
-            rows = None
+        rows = None
+        # strict UTF-8 first (faster); a block that is not valid UTF-8 is read again lossily
+        for encoding in ("utf8", "utf8-lossy"):
+            try:
+                rows = pl.read_csv(block, has_header=False, separator=delimiter, quote_char=None,
+                                   schema={h: pl.String for h in header},
+                                   empty_string_is_null=False, encoding=encoding)
+                break
+            except pl.exceptions.ComputeError:
+                continue
         if rows is not None and rows.height == count:
             rows = rows.with_columns(pl.int_range(first_line, first_line + count,
                                                   dtype=pl.Int64).alias(LINE))

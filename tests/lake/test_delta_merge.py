@@ -1,5 +1,7 @@
 """The lake's Delta tables through the Lake handle: idempotent merge, insert-only, maintenance."""
 
+from pathlib import Path
+
 import polars as pl
 
 from lake.delta_tables import ROW_HASH, Lake
@@ -64,3 +66,42 @@ def test_tables_live_under_the_lake_root_and_a_missing_table_reads_empty(setting
     # Another root is another lake: nothing of the first is visible there.
     other = Lake(str(tmp_path / "elsewhere"))
     assert not other.exists("t")
+
+
+def _files(lake, name):
+    root = Path(lake.uri(name))
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_staged_rows_of_new_keys_are_adopted_as_written_and_others_are_merged_and_discarded(lake):
+    lake.ensure("t", SCHEMA)
+    staged = lake.stage("t", iter([frame([("a", 1), ("b", 2)]), frame([("c", 3)])]))
+    assert staged.rows == 3 and lake.is_empty("t")  # written beside the table, not in it
+    assert (lake.merge("t", staged, ["id"]).inserted, lake.version("t")) == (3, 1)
+    lake.discard(staged)
+    # the table holds the staged files themselves (written once); no scratch log is left
+    assert all(f"/{staged.folder}/" in uri for uri in lake._table("t").file_uris())
+    assert not [p for p in _files(lake, "t") if p.startswith(f"{staged.folder}/_delta_log")]
+
+    again = lake.stage("t", iter([frame([("b", 20), ("d", 4)])]))
+    assert (lambda r: (r.inserted, r.updated))(lake.merge("t", again, ["id"])) == (1, 1)
+    lake.discard(again)
+    assert not [p for p in _files(lake, "t") if p.startswith(again.folder)]  # read, then removed
+    assert dict(lake.read("t").select("id", "v").rows()) == {"a": 1, "b": 20, "c": 3, "d": 4}
+
+
+def test_rows_that_fail_while_staged_leave_no_file_and_raise_as_they_were(lake):
+    lake.ensure("t", SCHEMA)
+
+    def rows():
+        yield frame([("a", 1)])
+        raise ValueError("line 7: bad export")
+
+    try:
+        lake.stage("t", rows())
+    except Exception as exc:  # delta-rs reports it wrapped; the message keeps the cause
+        assert "bad export" in str(exc)
+    else:
+        raise AssertionError("the failure was swallowed")
+    assert lake.is_empty("t") and lake.version("t") == 0
+    assert [p for p in _files(lake, "t") if not p.startswith("_delta_log/")] == []

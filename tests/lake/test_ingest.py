@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -188,6 +189,31 @@ def test_an_unreadable_file_fails_naming_it_and_is_logged(home, zone, lake):
         zone.ingest(path)
     log = lake.read(INGEST_LOG.name)
     assert log["status"].to_list() == ["failed"] and "binary" in log["error"][0]
+
+
+def test_a_file_that_breaks_after_rows_were_written_fails_as_itself_and_lands_nothing(
+        home, zone, lake, monkeypatch):
+    # the good rows are written beside bronze as they are checked: a later block that
+    # cannot be read must still leave bronze, quarantine and the table's folder as they were
+    path = drop(home, "pms", "cut.csv", "\n".join(extract_lines(40)) + "\n")
+    real = LandingZone._batches
+
+    def cut_short(self, file, source):
+        layout, batches = real(self, file, source)
+
+        def then_fail():
+            yield from batches
+            raise LandingFileError(file, "not a readable text file (truncated)")
+        return layout, then_fail()
+
+    monkeypatch.setattr(LandingZone, "_batches", cut_short)
+    with pytest.raises(LandingFileError, match="truncated"):
+        zone.ingest(path)
+    assert bronze(lake, "pms_bookings").height == 0 and quarantine(lake).height == 0
+    log = lake.read(INGEST_LOG.name)
+    assert log["status"].to_list() == ["failed"] and "truncated" in log["error"][0]
+    table = Path(lake.uri("bronze/pms_bookings"))
+    assert [p.name for p in table.iterdir()] == ["_delta_log"]  # nothing staged is left
 
 
 def test_an_unknown_layout_names_the_missing_columns(home, zone, lake):
