@@ -55,7 +55,7 @@ class Staged:
         return pl.scan_delta(self.uri, storage_options=self.storage_options)
 
 
-def _ahead(frames: Iterable[pl.DataFrame], depth: int = 2) -> Iterator[pa.Table]:
+def _ahead(frames: Iterable[pl.DataFrame], depth: int = 1) -> Iterator[pa.Table]:
     """The frames' rows as Arrow tables, made in a thread of their own up to ``depth``
     ahead: delta-rs pulls a Python stream only between its own steps, so without this the
     rows' making (an ingest's checks) and their writing take turns. What the making raises,

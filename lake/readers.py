@@ -26,7 +26,7 @@ import polars as pl
 RAW = "_raw"
 DELIMITERS = [",", ";", "\t", "|"]
 LINE = "_line_number"
-BLOCK_BYTES = 48 << 20  # ~250k bookings a batch: big enough for the parser's threads
+BLOCK_BYTES = 32 << 20  # ~170k bookings a batch: big enough for the parser's threads
 
 
 class LandingFileError(Exception):
