@@ -18,7 +18,7 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from base.logging import configure_logging
 from base.settings import Settings
@@ -167,18 +167,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PropertyScope, properties=services.properties)
     app.add_middleware(RequestContext, metrics=services.metrics)
     app.include_router(platform_health.router)
-    ml = APIRouter(prefix="/api/v1/ml")
-    for module in ML_ROUTES:
-        ml.include_router(module.router)
-    app.include_router(ml)
-    cv = APIRouter(prefix="/api/v1/cv")
-    for module in CV_ROUTES:
-        cv.include_router(module.router)
-    app.include_router(cv)
-    llm = APIRouter(prefix="/api/v1/llm")
-    for module in LLM_ROUTES:
-        llm.include_router(module.router)
-    app.include_router(llm)
+    # each domain's routers straight under the app with its prefix: a router nested in
+    # another costs every request one more level of matching
+    for prefix, modules in (("/api/v1/ml", ML_ROUTES), ("/api/v1/cv", CV_ROUTES),
+                            ("/api/v1/llm", LLM_ROUTES)):
+        for module in modules:
+            app.include_router(module.router, prefix=prefix)
     app.include_router(event_intake.router)
     app.include_router(workflow_runs.router)
     app.include_router(ops_logs.router)

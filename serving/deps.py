@@ -14,7 +14,8 @@ import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from base.logging import correlation_id
 from base.settings import Settings
@@ -168,38 +169,44 @@ SubscriptionsDep = Annotated[Subscriptions, Depends(subscriptions_dep)]
 # -- who is calling -----------------------------------------------------------------------
 
 # auto_error=False: the 401 is ours, with a message that says what to send.
-bearer = HTTPBearer(auto_error=False, description="A JWT from `innsight token`.")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                        description="A service API key from `innsight api-key`.")
 
 
-async def authenticate(request: Request,
-                       credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+class Permission(HTTPBearer):
+    """A dependency: the authenticated caller (a bearer JWT, or a service key in
+    X-API-Key), if it holds ``permission`` and is within its rate limit. It is FastAPI's
+    bearer scheme itself (the docs' security requirement) rather than a dependency on it:
+    each dependency costs every request its own solving."""
+
+    def __init__(self, permission: str):
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        super().__init__(auto_error=False, scheme_name="HTTPBearer",
+                         description="A JWT from `innsight token`.")
+        self.permission = permission
+
+    async def __call__(self, request: Request,  # type: ignore[override]
                        key: str | None = Depends(api_key)) -> Principal:
-    authenticator = _services(request).authenticator
-    if credentials is not None:
-        return authenticator.token(credentials.credentials)
-    if key:
-        return authenticator.api_key(key)
-    if request.headers.get("authorization"):
-        raise Unauthorized(f"the Authorization header must use the Bearer scheme; {HOW}")
-    raise Unauthorized(NO_CREDENTIALS)
-
-
-def require(permission: str):
-    """A dependency: the authenticated caller, if it holds `permission` (and is within its
-    rate limit)."""
-    if permission not in PERMISSIONS:
-        raise ValueError(f"unknown permission {permission!r}")
-
-    async def dependency(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
-        check_permission(principal, permission)
-        await _services(request).limiter.hit(principal)
+        services = _services(request)
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        if token and scheme.lower() == "bearer":
+            principal = services.authenticator.token(token)
+        elif key:
+            principal = services.authenticator.api_key(key)
+        elif request.headers.get("authorization"):
+            raise Unauthorized(f"the Authorization header must use the Bearer scheme; {HOW}")
+        else:
+            raise Unauthorized(NO_CREDENTIALS)
+        check_permission(principal, self.permission)
+        await services.limiter.hit(principal)
         request.state.client = principal.subject
         return principal
 
-    dependency.permission = permission  # type: ignore[attr-defined]
-    return dependency
+
+def require(permission: str) -> Permission:
+    """The dependency of a route that needs ``permission`` (see ``Permission``)."""
+    return Permission(permission)
 
 
 MlReader = Annotated[Principal, Depends(require("ml:read"))]

@@ -1,4 +1,4 @@
-"""POST /retrain/{model_name} against a real Dagster (`dagster dev` on the served platform):
+"""POST /retrain/{model_name} against a real Dagster (its webserver on the served platform):
 the run it returns is the Dagster run that trains and registers the model."""
 
 from __future__ import annotations
@@ -19,28 +19,33 @@ from tests.serving.conftest import bearer
 
 @pytest.fixture(scope="module")
 def dagster_port(platform_home: Path, api_settings):
-    """`dagster dev` on the served platform: the code location builds its Settings from the
-    environment the server is started with (INNSIGHT_HOME), as `innsight serve` starts it."""
+    """Dagster's webserver on the served platform: the code location builds its Settings
+    from the environment the server is started with (INNSIGHT_HOME), as `innsight serve`
+    starts it. Without the daemon `dagster dev` adds: its sensors would start a run for each
+    landing file and workflow of the platform beside the retrain run (minutes on 2 cores),
+    so the instance launches a submitted run at once instead of queueing it for a daemon."""
     import yaml
 
     from orchestration.instance import instance_config
 
     dagster_home = api_settings.dagster_home
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(api_settings)))
+    config = {**instance_config(api_settings), "run_coordinator": {
+        "module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}}
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
     port = free_port()
     env = {**os.environ, "INNSIGHT_HOME": str(platform_home),
            "DAGSTER_HOME": str(dagster_home), "OMP_WAIT_POLICY": "passive"}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", str(REPO_ROOT / "workspace.yaml"),
          "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=open(platform_home / "dagster-dev.log", "w"))
+        stdout=subprocess.DEVNULL, stderr=open(platform_home / "dagster-webserver.log", "w"))
     try:
         deadline = time.monotonic() + 240
         while True:
-            assert proc.poll() is None, (platform_home / "dagster-dev.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "dagster dev did not answer in 240 s"
+            assert proc.poll() is None, (platform_home / "dagster-webserver.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "dagster-webserver did not answer in 240 s"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
                     break
@@ -76,7 +81,7 @@ def test_retrain_submits_the_models_dagster_job_and_returns_its_run(platform_hom
         assert body["run_url"] == f"{dagster_runs.url}/runs/{body['run_id']}"
 
         dagster = DagsterGraphQLClient("127.0.0.1", port_number=dagster_port)
-        deadline = time.monotonic() + 1200  # a loaded machine trains slowly, beside the runs its sensors start
+        deadline = time.monotonic() + 1200  # a loaded machine trains slowly
         status = None
         while time.monotonic() < deadline:
             status = dagster.get_run_status(body["run_id"]).value
