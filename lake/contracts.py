@@ -69,8 +69,7 @@ class Contract:
         A value is read as written less surrounding whitespace, a null token as null. A typed
         column whose every value casts as it stands (the usual case) skips that cleaning: no
         null token and no value with surrounding whitespace casts, so its values and its text
-        are the cleaned ones already. So does a column with neither (looked for first: that
-        is cheaper than cleaning).
+        are the cleaned ones already.
         """
         df = df.with_columns(pl.lit(None, pl.String).alias(c.name)
                              for c in self.columns if c.name not in df.columns)
@@ -79,11 +78,8 @@ class Contract:
         direct = df.select(_cast(pl.col(c.name), c).alias(c.name) for c in typed)
         clean = {c.name for c in typed if direct[c.name].null_count() == df[c.name].null_count()}
         df = df.with_columns(pl.col(c.name).alias(raw[c.name]) for c in self.columns)
-        unclean = [c.name for c in self.columns if c.name not in clean]
-        dirty = df.select(_needs_cleaning(pl.col(name), self.null_tokens).alias(name)
-                          for name in unclean).row(0, named=True) if unclean else {}
-        df = df.with_columns(_cleaned(pl.col(raw[name]), self.null_tokens).alias(raw[name])
-                             for name in unclean if dirty[name])
+        df = df.with_columns(_cleaned(pl.col(raw[c.name]), self.null_tokens).alias(raw[c.name])
+                             for c in self.columns if c.name not in clean)
         df = df.with_columns(*[direct[name] for name in clean],
                              *[_cast(pl.col(raw[c.name]), c).alias(c.name)
                                for c in self.columns if c.name not in clean])
@@ -134,11 +130,6 @@ def _with_reasons(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl
     joined = pl.concat_str([pl.col(REASON), *reasons], separator="; ", ignore_nulls=True)
     bad_rows = bad_rows.with_columns(joined.alias(REASON))
     return pl.concat([df.filter(~pl.col("_failing")), bad_rows]).drop("_failing")
-
-
-def _needs_cleaning(text: pl.Expr, null_tokens: tuple[str, ...]) -> pl.Expr:
-    return (text.is_in(list(null_tokens))
-            | (text.str.strip_chars().str.len_bytes() != text.str.len_bytes())).any()
 
 
 def _cleaned(text: pl.Expr, null_tokens: tuple[str, ...]) -> pl.Expr:
