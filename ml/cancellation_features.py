@@ -108,10 +108,7 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     lead[missing_l] = (df.loc[missing_l, "arrival_date"] - df.loc[missing_l, "booking_date"]).dt.days
     df["lead_time"] = lead
     for c in ("agent", "company", "country", *CATEGORICAL):
-        s = df[c].astype("object")
-        df[c] = s.where(s.notna(), None).map(lambda v: None if v is None else str(v).strip() or None)
-        if c in ("agent", "company"):  # "9" and "9.0" are the same agent
-            df[c] = df[c].map(lambda v: v[:-2] if v is not None and v.endswith(".0") else v)
+        df[c] = _per_value(df[c], _text, code=c in ("agent", "company"))
     for c in ("stays_in_weekend_nights", "stays_in_week_nights", "adults", "children", "babies",
               "previous_cancellations", "previous_bookings_not_canceled",
               "required_car_parking_spaces", "total_of_special_requests", "adr"):
@@ -121,10 +118,19 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def lookup(keys: pd.Series, table: dict, default=np.nan) -> np.ndarray:
-    """dict look-up of each key as floats (Series.map would copy a large dict every call)."""
+    """dict look-up of each key as floats, once per distinct key (Series.map would copy a
+    large dict every call)."""
+    codes, uniques = pd.factorize(keys.to_numpy(object, na_value=None))
     get = table.get
-    return np.fromiter((get(k, default) if k is not None else default for k in keys),
-                       dtype=float, count=len(keys))
+    found = np.fromiter((get(k, default) for k in uniques), dtype=float, count=len(uniques))
+    return np.where(codes >= 0, found[codes] if len(found) else default, default)
+
+
+def _per_value(s: pd.Series, f, **kw) -> pd.Series:
+    """``f`` of each value (None for a missing one), computed once per distinct value."""
+    codes, uniques = pd.factorize(s.to_numpy(object, na_value=None))
+    out = np.array([None, *(f(v, **kw) for v in uniques)], dtype=object)
+    return pd.Series(out[codes + 1], index=s.index, dtype=object)
 
 
 def _days(s: pd.Series) -> np.ndarray:
@@ -138,8 +144,8 @@ def _key(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     for c in cols:
         s = df[c]
         valid &= s.notna().to_numpy()
-        if pd.api.types.is_datetime64_any_dtype(s):
-            parts.append(s.dt.strftime("%Y-%m-%d").fillna(""))
+        if pd.api.types.is_datetime64_any_dtype(s):  # (numpy's formatting: strftime is slow)
+            parts.append(pd.Series(np.datetime_as_string(s.to_numpy("datetime64[D]")), index=s.index))
         elif pd.api.types.is_float_dtype(s):
             parts.append(s.round(2).astype(str))
         else:
@@ -328,6 +334,13 @@ class CancellationFeatures:
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
         df = normalise(df[[c for c in df.columns if c not in FORBIDDEN]])
+        made: dict[tuple[str, ...], pd.Series] = {}
+
+        def key(cols: list[str]) -> pd.Series:  # several features share a key
+            if tuple(cols) not in made:
+                made[tuple(cols)] = _key(df, cols)
+            return made[tuple(cols)]
+
         X = pd.DataFrame(index=df.index)
         for c in CATEGORICAL:
             codes = {v: i for i, v in enumerate(self.categories.get(c, []))}
@@ -360,23 +373,23 @@ class CancellationFeatures:
             X[f"{c}_freq"] = lookup(df[c], self.frequency[c], 0.0)
         bdays = _days(book)
         for name, cols in HISTORY_KEYS.items():
-            keys = _key(df, cols)
+            keys = key(cols)
             n, p = self.outcomes[name].counts(keys, bdays, HISTORY_DAYS)
             X[f"{name}_hist_n"] = n
             X[f"{name}_hist_rate"] = (p + PRIOR_WEIGHT * self.prior) / (n + PRIOR_WEIGHT)
             rn, rp = self.outcomes[name].counts(keys, bdays, RECENT_DAYS)
             X[f"{name}_recent_rate"] = (rp + PRIOR_WEIGHT * self.prior) / (rn + PRIOR_WEIGHT)
-        n, _ = self.agent_bookings.counts(_key(df, ["agent"]), bdays, 30)
+        n, _ = self.agent_bookings.counts(key(["agent"]), bdays, 30)
         X["agent_recent_bookings"] = n
-        n, p = self.outcomes["agent"].counts(_key(df, ["agent"]), bdays, 30)
+        n, p = self.outcomes["agent"].counts(key(["agent"]), bdays, 30)
         X["agent_recent_cancellations"] = p
-        arrival = _key(df, ["hotel", "arrival_date"])
+        arrival = key(["hotel", "arrival_date"])
         booked, _ = self.on_the_books.counts(arrival, bdays)
         cancelled, _ = self.arrival_cancellations.counts(arrival, bdays)
         X["arrival_on_the_books"] = booked
         X["arrival_cancelled_share"] = (cancelled + 1.0) / (booked + 2.0)
         for name, cols in GROUP_KEYS.items():
-            keys = _key(df, cols)
+            keys = key(cols)
             known = lookup(keys, self.group_counts[name], 0.0)
             batch = lookup(keys, keys.value_counts().to_dict(), 1.0)
             # a booking of the log is counted there; a new one with its batch companions

@@ -1,6 +1,7 @@
 """Marts built once per test session from the real extract and a small synthetic chain."""
 
 import duckdb
+import pytest
 
 from ml.timeline import Timeline
 
@@ -8,6 +9,25 @@ BUNDLED = ("Resort Hotel", "City Hotel")  # the hotels of the bundled extract (n
 # The published benchmark: as of the extract's last day, 8 months held out = 2017 arrivals.
 BENCHMARK = Timeline.of("2017-08-31", evaluation_months=8)
 LIVE = Timeline.of(None)  # as of yesterday, as the nightly run trains
+
+
+@pytest.fixture(scope="session")
+def live_cancellation(marts_settings):
+    """The cancellation model trained on the session's marts as the nightly run trains it
+    (once: several modules test it)."""
+    from ml import cancellation
+
+    with duckdb.connect(str(marts_settings.marts_path), read_only=True) as marts:
+        return cancellation.train(marts, LIVE)
+
+
+@pytest.fixture(scope="session")
+def live_clv(marts_settings):
+    """The guest-value model trained on the session's marts as the nightly run trains it."""
+    from ml import clv
+
+    with duckdb.connect(str(marts_settings.marts_path), read_only=True) as marts:
+        return clv.train(marts, LIVE)
 
 
 def marts_copy(path, plant_after=None) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:

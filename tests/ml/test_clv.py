@@ -15,10 +15,10 @@ from ml.timeline import Timeline
 from tests.ml.conftest import LIVE, marts_copy
 
 @pytest.fixture(scope="module")
-def candidate(marts_home):
+def candidate(marts_home, live_clv):
     con = duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True)
     try:
-        yield clv.train(con, LIVE), clv.split_dates(con, LIVE.as_of), con
+        yield live_clv, clv.split_dates(con, LIVE.as_of), con
     finally:
         con.close()
 

@@ -6,19 +6,19 @@ import datetime as dt
 import pandas as pd
 
 from base.settings import Settings
-from ml.timeline import Timeline
 from tests.conftest import known_booking_day
 
 
-def test_cancellation_champion_scores_online_features_like_the_marts_row(marts_home, tmp_path):
+def test_cancellation_champion_scores_online_features_like_the_marts_row(marts_home, live_cancellation,
+                                                                       tmp_path):
     import duckdb
 
     from features.store import FeatureStore
     from ml import cancellation
     from ml.registry import ModelRegistry
 
+    candidate = live_cancellation
     with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
-        candidate = cancellation.train(marts, Timeline.of(None))
         day = known_booking_day(marts_home)
         rows = marts.execute("select * from fct_bookings where booking_date = ? order by booking_id",
                              [day]).df()
@@ -40,7 +40,7 @@ def test_cancellation_champion_scores_online_features_like_the_marts_row(marts_h
     assert (from_store["risk_level"] == from_marts["risk_level"]).all()
 
 
-def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp_path):
+def test_clv_champion_scores_online_features_like_guest_features(marts_home, live_clv, tmp_path):
     """The `clv` service serves features.inputs.guest_features as of the data's end, column
     for column."""
     import duckdb
@@ -50,7 +50,7 @@ def test_clv_champion_scores_online_features_like_guest_features(marts_home, tmp
     from ml.registry import ModelRegistry
 
     with duckdb.connect(str(marts_home / "warehouse" / "marts.duckdb"), read_only=True) as marts:
-        candidate = clv.train(marts, Timeline.of(None))
+        candidate = live_clv
         as_of = clv.data_range(marts)[1] + dt.timedelta(days=1)
         features = clv.guest_features(marts, as_of)
     # Every 25th guest, and guests with no stay yet (NaN recency, spend per stay): nulls too.
