@@ -4,9 +4,18 @@ environment), and real rows of the bundled extract."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import socket
 from pathlib import Path
+
+# Two xdist workers share the machine's cores: each library's own pool of a thread per core
+# on top (OpenMP, BLAS, polars) oversubscribes them, and a thread waiting at a barrier for
+# a descheduled peer made CPU-heavy tests run 2-3x slower than alone. Set before any of
+# them is imported (here, at the workers' first import of the project).
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import duckdb
 import pytest
