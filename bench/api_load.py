@@ -180,15 +180,20 @@ def measure(port: int, requests: list[bytes], rate: float) -> dict:
 
 
 def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
+    from features.store import FeatureStore
     from lake.delta_tables import Lake
     from lake.tables import PRICE_SCHEDULE
+    from serving.services.online_features import OnlineFeatures
 
     s = settings
     rng = random.Random(7)
     with duckdb.connect(str(s.marts_path), read_only=True) as marts:
         bookings = [r[0] for r in marts.execute("select booking_id from fct_bookings").fetchall()]
         guests = [r[0] for r in marts.execute(
-            "select distinct guest_id from fct_bookings where guest_id is not null").fetchall()]
+            "select distinct guest_id from fct_bookings where guest_id is not null "
+            "order by guest_id").fetchall()]
+    # guests the online store holds (one first seen after its last materialisation is a 404)
+    guests = OnlineFeatures(FeatureStore.from_settings(s)).known("clv", "guest_id", guests)
     schedule = Lake.from_settings(s).read(PRICE_SCHEDULE.name, ["room_type", "date"])
     day = schedule["date"].min()
     types = sorted(set(schedule["room_type"]))
