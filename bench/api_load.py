@@ -54,19 +54,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_router(port: int, deadline: float) -> None:
-    """Wait until the guest-request router has loaded (or said why not): it loads in a
-    thread of the server after it answers, and its minutes of CPU would be counted against
-    the requests measured meanwhile."""
+def _health(port: int, path: str) -> dict:
+    """A health route's body (a 503 says "degraded" with the same body)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read())
+    except OSError:
+        return {}
+
+
+def _wait_for_loaders(port: int, deadline: float) -> None:
+    """Wait until the guest-request router and CLIP have loaded (or said why not): they load
+    in threads of the server after it answers, and their CPU (a minute to train the router
+    where it is not cached) would be counted against the requests measured meanwhile."""
+    from serving.services.vision_models import NOT_LOADED_YET
+
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/llm/health", timeout=5) as r:
-                router = json.loads(r.read())["router"]
-        except urllib.error.HTTPError as e:  # 503: degraded, with the same body
-            router = json.loads(e.read())["router"]
-        except OSError:
-            router = {}
-        if router.get("loaded") or router.get("reason"):
+        router = _health(port, "/api/v1/llm/health").get("router", {})
+        clip = _health(port, "/api/v1/cv/health").get("models", {}).get("clip", {})
+        if (router.get("loaded") or router.get("reason")) and clip and clip.get("reason") != NOT_LOADED_YET:
             return
         time.sleep(2)
 
@@ -88,7 +96,7 @@ def start_server(port: int, home: Path, workers: int = 1) -> subprocess.Popen:
                 if r.status == 200 and len(psutil.Process(proc.pid).children()) >= workers - 1:
                     if workers > 1:
                         time.sleep(30)  # the other workers load their models too
-                    _wait_for_router(port, deadline)
+                    _wait_for_loaders(port, deadline)
                     return proc
         except OSError:
             time.sleep(1)
