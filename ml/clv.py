@@ -188,6 +188,13 @@ class ClvModel(mlflow.pyfunc.PythonModel):
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_one_row_boosters"}
 
+    def for_serving(self) -> "ClvModel":
+        """The model ready for its first request: the one-row boosters and category codes
+        built now, not while a caller waits. Returns itself."""
+        self._one_row()
+        category_codes(self, CATEGORICAL_FEATURES)
+        return self
+
     def predict_one(self, record: dict) -> dict:
         """One guest without pandas (the API's path): the values `predict` gives."""
         row = [np.nan if record.get(c) is None else float(record[c]) for c in NUMERIC_FEATURES]

@@ -66,7 +66,7 @@ class ServedModel(Generic[M]):
 
 CANCELLATION = ServedModel("cancellation", CancellationModel,
                            lambda model, marts: model.for_serving())
-CLV = ServedModel("clv", ClvModel)
+CLV = ServedModel("clv", ClvModel, lambda model, marts: model.for_serving())
 PRICING = ServedModel("pricing", PricingModel)
 FORECASTS = {target: ServedModel(f"forecast_{target}", ForecastModel)
              for target in ("occupancy", "revenue", "housekeeping_demand")}
