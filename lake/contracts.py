@@ -78,8 +78,16 @@ class Contract:
         direct = df.select(_cast(pl.col(c.name), c).alias(c.name) for c in typed)
         clean = {c.name for c in typed if direct[c.name].null_count() == df[c.name].null_count()}
         df = df.with_columns(pl.col(c.name).alias(raw[c.name]) for c in self.columns)
-        df = df.with_columns(_cleaned(pl.col(raw[c.name]), self.null_tokens).alias(raw[c.name])
+        df = df.with_columns(pl.col(raw[c.name]).str.strip_chars()
                              for c in self.columns if c.name not in clean)
+        # Nulling by a mask rebuilds a text column (the costliest step of the cleaning):
+        # only a column holding a null token pays it. The reader nulls exact tokens as it
+        # parses, so usually only the rare padded token (" NULL ") is left to find here.
+        tokens = list(self.null_tokens)
+        unclean = [raw[c.name] for c in self.columns if c.name not in clean]
+        found = df.select(pl.col(unclean).is_in(tokens).any()).row(0, named=True) if unclean else {}
+        df = df.with_columns(_nulled(pl.col(name), tokens).alias(name)
+                             for name, any_ in found.items() if any_)
         df = df.with_columns(*[direct[name] for name in clean],
                              *[_cast(pl.col(raw[c.name]), c).alias(c.name)
                                for c in self.columns if c.name not in clean])
@@ -132,9 +140,8 @@ def _with_reasons(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl
     return pl.concat([df.filter(~pl.col("_failing")), bad_rows]).drop("_failing")
 
 
-def _cleaned(text: pl.Expr, null_tokens: tuple[str, ...]) -> pl.Expr:
-    stripped = text.str.strip_chars()
-    return pl.when(stripped.is_in(list(null_tokens))).then(None).otherwise(stripped)
+def _nulled(text: pl.Expr, null_tokens: list[str]) -> pl.Expr:
+    return pl.when(text.is_in(null_tokens)).then(None).otherwise(text)
 
 
 def _cast(text: pl.Expr, c: Col) -> pl.Expr:

@@ -225,7 +225,10 @@ class LandingZone:
             return "jsonl", iter([read_jsonl(path, source.json_fields)])
         header, batches = csv_batches(path)
         layout, adapt = self._layout(path, header, source)
-        return layout, (adapt(parsed) for parsed in batches)
+        # The parser nulls the contract's null tokens as it splits (the contract still
+        # cleans the rest); a mapping reads every value as written: it may translate one.
+        tokens = () if layout.startswith("mapping:") else source.contract.null_tokens
+        return layout, (adapt(parsed) for parsed in batches(tokens))
 
     def _parse(self, path: Path, source: Source) -> tuple[Parsed, str]:
         """The whole file as one batch (small files: ``problems_of_texts``)."""

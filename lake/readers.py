@@ -14,7 +14,7 @@ import gzip
 import itertools
 import zlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,17 +115,20 @@ def _check_text(path: Path, block: bytes) -> None:
         raise LandingFileError(path, "binary content: not a text file (corrupt or wrong format)")
 
 
-def csv_batches(path: Path, delimiter: str | None = None,
-                block_bytes: int = BLOCK_BYTES) -> tuple[list[str], Iterator[Parsed]]:
-    """The header of a CSV and its rows in batches of string columns named by it.
+def csv_batches(path: Path, delimiter: str | None = None, block_bytes: int = BLOCK_BYTES
+                ) -> tuple[list[str], Callable[..., Iterator[Parsed]]]:
+    """The header of a CSV, and what reads its rows in batches of string columns named by it.
 
     The delimiter, unless given, is the one of , ; tab | that the header uses most. A block
     with no quote and every line of the header's field count is split natively, its lines
     one to one with the rows; another block goes line by line (a quoted line through the
     csv module). A line whose field count differs from the header's is rejected, not
     guessed; blank lines are skipped. The header is read before this returns (a file that
-    cannot be read at all raises here); a later block that cannot be read raises when it
-    is reached.
+    cannot be read at all raises here), so the caller can choose how to read the rows from
+    it: ``batches(null_values)`` reads a field that is exactly one of ``null_values`` as null
+    where a block is split natively (the parser does it for free; a caller still cleans
+    what the parser left, e.g. a padded token). A later block that cannot be read raises
+    when it is reached.
     """
     blocks = _blocks(path, block_bytes)
     first = next(blocks, b"")
@@ -141,32 +144,32 @@ def csv_batches(path: Path, delimiter: str | None = None,
     source = itertools.chain([rest] if rest else [], blocks)
     line = 2
 
-    def parse_next() -> Parsed | None:
+    def parse_next(null_values: Sequence[str]) -> Parsed | None:
         nonlocal line
         block = next(source, None)
         if block is None:
             return None
         count = block.count(b"\n")
-        parsed = _parse_block(block, line, count, header, delimiter)
+        parsed = _parse_block(block, line, count, header, delimiter, null_values)
         line += count
         return parsed
 
-    def batches() -> Iterator[Parsed]:
+    def batches(null_values: Sequence[str] = ()) -> Iterator[Parsed]:
         # The next block is read and split while the caller checks this one (the parser
         # releases the GIL): one block ahead, never more.
         with ThreadPoolExecutor(1) as pool:
-            ahead = pool.submit(parse_next)
+            ahead = pool.submit(parse_next, null_values)
             while (parsed := ahead.result()) is not None:
-                ahead = pool.submit(parse_next)
+                ahead = pool.submit(parse_next, null_values)
                 yield parsed
 
-    return header, batches()
+    return header, batches
 
 
 def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parsed]:
     """The whole CSV as one batch, every row with its raw line (small files: checks, tests)."""
     header, batches = csv_batches(path, delimiter)
-    parts = [(p.with_raw(p.rows), p.rejects) for p in batches]
+    parts = [(p.with_raw(p.rows), p.rejects) for p in batches()]
     if not parts:
         return header, Parsed(pl.DataFrame(schema={**{h: pl.String for h in header},
                                                    LINE: pl.Int64, RAW: pl.String}), empty_rejects())
@@ -175,7 +178,7 @@ def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parse
 
 
 def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
-                 delimiter: str) -> Parsed:
+                 delimiter: str, null_values: Sequence[str] = ()) -> Parsed:
     n = len(header)
     # No quote, and as many delimiters as lines times the header's: with the parser
     # refusing any line of more fields, every line then has exactly the header's count.
@@ -186,7 +189,8 @@ def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
             try:
                 rows = pl.read_csv(block, has_header=False, separator=delimiter, quote_char=None,
                                    schema={h: pl.String for h in header},
-                                   empty_string_is_null=False, encoding=encoding)
+                                   empty_string_is_null=False, encoding=encoding,
+                                   null_values=list(null_values) or None)
                 break
             except pl.exceptions.ComputeError:
                 continue
