@@ -14,17 +14,20 @@ Feast's own store is opened on first use and kept for the object's life.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import feast
 import pandas as pd
-from feast.infra.online_stores.helpers import get_online_store_from_config
-from feast.infra.online_stores.sqlite import SqliteOnlineStore
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.infra.online_stores.helpers import compute_table_id, get_online_store_from_config
+from feast.infra.online_stores.sqlite import SqliteOnlineStore, _quote_id
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.type_map import feast_value_type_to_python_type, python_values_to_proto_values
 
 from features.config import StoreConfig, ensure_registry_database, repo_config
@@ -41,7 +44,7 @@ class FeatureStore:
         self._feast: feast.FeatureStore | None = None
         self._services: dict[str, Any] = {}
         self._lookups: dict[str, list[_Lookup]] = {}
-        self._online_store: Any = None
+        self._online_read: Any = None  # (lookup, entity key) -> {feature: Value}
         self._lock = threading.Lock()
 
     @classmethod
@@ -161,20 +164,17 @@ class FeatureStore:
 
         Feast stays the definition (the service's projections, from its registry) and the
         only writer of the online store; this reads one entity as one key lookup per feature
-        view through the online store's own ``online_read`` (a SQLite row set, a Redis HMGET)
-        and converts the values with Feast's own type map, skipping the general read path's
-        per-request planning. A test holds it equal to ``get_online_features``."""
+        view -- on Redis through the store's own ``online_read`` (one HMGET), on SQLite from
+        Feast's table itself (``_SqliteRead``) -- and converts the values with Feast's own
+        type map, skipping the general read path's per-request planning. Tests hold it equal
+        to ``get_online_features``."""
         entity = {k: (_date_key(v) if k == "stay_date" else v) for k, v in entity.items()}
         record: dict[str, Any] = dict(entity)
-        config = self.feast.config
         for lookup in self._lookups_of(service_name):
             key = EntityKey(join_keys=[k for k, _, _ in lookup.join_keys], entity_values=[
                 python_values_to_proto_values([entity.get(given)], value_type)[0]
                 for _, given, value_type in lookup.join_keys])
-            # a copy: Redis's read appends its timestamp field to the list it is given
-            _, values = self._online_store.online_read(config, lookup.view, [key],
-                                                       list(lookup.features))[0]
-            values = values or {}
+            values = self._online_read(lookup, key)
             for name in lookup.features:
                 value = values.get(name)
                 record[name] = (feast_value_type_to_python_type(value)
@@ -184,8 +184,8 @@ class FeatureStore:
     def _lookups_of(self, service_name: str) -> list["_Lookup"]:
         lookups = self._lookups.get(service_name)
         if lookups is None:
-            if self._online_store is None:
-                self._online_store = _opened(self.feast.config)
+            if self._online_read is None:
+                self._online_read = _reader(self.feast.config)
             lookups = []
             for projection in self._service(service_name).feature_view_projections:
                 view = self.feast.get_feature_view(projection.name)
@@ -212,14 +212,49 @@ class FeatureStore:
             full_feature_names=full_feature_names).to_df()
 
 
-def _opened(config) -> Any:
-    """Feast's online store of this configuration, for one-entity reads. Feast opens SQLite
-    with its defaults (a 2 MB page cache) while the API reads a file of a GB or more at random:
-    memory-mapping it halves the CPU of a read and spares most of the reads from disk."""
+def _reader(config) -> Callable[["_Lookup", EntityKey], Mapping[str, ValueProto]]:
+    """One-entity reads of the online store of this configuration: ``(lookup, key) ->
+    {feature: Value}``, empty for an entity the store does not hold."""
     store = get_online_store_from_config(config.online_store)
     if isinstance(store, SqliteOnlineStore):
-        store._get_conn(config).execute(f"pragma mmap_size={SQLITE_MMAP_BYTES}")
-    return store
+        return _SqliteRead(config)
+
+    def read(lookup: "_Lookup", key: EntityKey) -> Mapping[str, ValueProto]:
+        # a copy of the names: Redis's read appends its timestamp field to the list it is given
+        return store.online_read(config, lookup.view, [key], list(lookup.features))[0][1] or {}
+
+    return read
+
+
+class _SqliteRead:
+    """Feast's SQLite online store read the way Feast's ``online_read`` reads it -- the
+    view's table (Feast's own name for it), one row per feature of the serialised entity
+    key, each value a ``Value`` protobuf -- through a read-only connection of our own.
+
+    Feast's connection parses every row's timestamps (``detect_types``), which a record does
+    not use: half the CPU of a read. And it keeps SQLite's default 2 MB page cache while
+    the API reads a file of a GB or more at random: memory-mapping it halves the rest and
+    spares most reads the disk. Feast stays the only writer; tests hold the two reads equal."""
+
+    def __init__(self, config):
+        path = SqliteOnlineStore._get_db_path(config)  # Feast's own rule for where it is
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._conn.execute(f"pragma mmap_size={SQLITE_MMAP_BYTES}")
+        self._config = config
+        self._sql: dict[str, str] = {}
+
+    def __call__(self, lookup: "_Lookup", key: EntityKey) -> dict[str, ValueProto]:
+        config = self._config
+        sql = self._sql.get(lookup.view.name)
+        if sql is None:
+            table = compute_table_id(config.project, lookup.view,
+                                     config.registry.enable_online_feature_view_versioning)
+            sql = self._sql[lookup.view.name] = (
+                f"SELECT feature_name, value FROM {_quote_id(table)} WHERE entity_key = ?")
+        blob = serialize_entity_key(
+            key, entity_key_serialization_version=config.entity_key_serialization_version)
+        return {name: ValueProto.FromString(value)
+                for name, value in self._conn.execute(sql, (blob,)).fetchall()}
 
 
 @dataclass(frozen=True)
