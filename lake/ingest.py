@@ -219,20 +219,26 @@ class LandingZone:
         self._log(result, started, status="loaded")
         return result
 
-    def _batches(self, path: Path, source: Source) -> tuple[str, Iterator[Parsed]]:
-        """The file's layout and its batches, as the source's columns."""
+    def _batches(self, path: Path, source: Source,
+                 typed: bool = True) -> tuple[str, Iterator[Parsed]]:
+        """The file's layout and its batches, as the source's columns (numbers parsed as
+        they are read unless ``typed`` is false)."""
         if source.kind == "jsonl":
             return "jsonl", iter([read_jsonl(path, source.json_fields)])
         header, batches = csv_batches(path)
         layout, adapt = self._layout(path, header, source)
-        # The parser nulls the contract's null tokens as it splits (the contract still
-        # cleans the rest); a mapping reads every value as written: it may translate one.
-        tokens = () if layout.startswith("mapping:") else source.contract.null_tokens
-        return layout, (adapt(parsed) for parsed in batches(tokens))
+        # The parser nulls the contract's null tokens and parses numbers as it splits (the
+        # contract still cleans and casts the rest); a mapping reads every value as
+        # written: it may translate one.
+        if layout.startswith("mapping:"):
+            return layout, (adapt(parsed) for parsed in batches())
+        numbers = {c.name: c.dtype for c in source.contract.columns
+                   if typed and c.dtype.is_numeric()}
+        return layout, (adapt(parsed) for parsed in batches(source.contract.null_tokens, numbers))
 
     def _parse(self, path: Path, source: Source) -> tuple[Parsed, str]:
         """The whole file as one batch (small files: ``problems_of_texts``)."""
-        layout, batches = self._batches(path, source)
+        layout, batches = self._batches(path, source, typed=False)  # reasons quote the text
         parts = list(batches)
         if not parts:
             return Parsed(pl.DataFrame(schema={LINE: pl.Int64}), empty_rejects()), layout
@@ -297,6 +303,11 @@ class _FileRun:
                 self.read += parsed.rows.height + parsed.rejects.height
                 self._rejects.append(parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)))
                 rows = self.source.contract.type_columns(parsed.rows)
+                if parsed.typed and rows[REASON].is_not_null().any():
+                    # a reason quotes a value as written: such rows again from their text
+                    bad = pl.col(REASON).is_not_null()
+                    rows = pl.concat([rows.filter(~bad), self.source.contract.type_columns(
+                        parsed.texts(rows.filter(bad).select(parsed.rows.columns)))])
                 # A row without its key waits for the end of the file: a derived key counts
                 # its occurrences over the whole file.
                 present = [k for k in self.source.keys if k in rows.columns]

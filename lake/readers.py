@@ -46,6 +46,11 @@ class Parsed:
     rejects: pl.DataFrame  # _line_number, _raw, reason
     block: bytes = b""  # the whole lines the rows were read from, for rows without _raw
     first_line: int = 1  # the block's first line number
+    # the columns were read with the types asked for (a block where all of them parsed);
+    # header and delimiter split a row's line again into its fields as written (``texts``)
+    typed: bool = False
+    header: tuple[str, ...] = ()
+    delimiter: str = ","
 
     def with_raw(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Some of this batch's rows with their raw line (taken from the block, the few only)."""
@@ -57,6 +62,14 @@ class Parsed:
         raw = [self.block[s:e].decode("utf-8", "replace").rstrip("\r")
                for s, e in zip(starts[index], ends[index])]
         return rows.with_columns(pl.Series(RAW, raw, dtype=pl.String))
+
+    def texts(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Some of this batch's rows (the few) as their fields were written: string columns
+        split again from their lines, with _line_number, in ``rows``' columns."""
+        lines = self.with_raw(rows.select(LINE)).filter(pl.col(RAW).is_not_null())
+        fields = pl.col(RAW).str.split_exact(self.delimiter, len(self.header) - 1)
+        return lines.select(LINE, fields.struct.rename_fields(list(self.header)).alias("_f")
+                            ).unnest("_f").select(rows.columns)
 
 
 def empty_rejects() -> pl.DataFrame:
@@ -125,10 +138,12 @@ def csv_batches(path: Path, delimiter: str | None = None, block_bytes: int = BLO
     csv module). A line whose field count differs from the header's is rejected, not
     guessed; blank lines are skipped. The header is read before this returns (a file that
     cannot be read at all raises here), so the caller can choose how to read the rows from
-    it: ``batches(null_values)`` reads a field that is exactly one of ``null_values`` as null
-    where a block is split natively (the parser does it for free; a caller still cleans
-    what the parser left, e.g. a padded token). A later block that cannot be read raises
-    when it is reached.
+    it: ``batches(null_values, types)`` reads a field that is exactly one of ``null_values``
+    as null where a block is split natively (the parser does it for free; a caller still
+    cleans what the parser left, e.g. a padded token), and reads the columns of ``types``
+    as those types where every value of the block parses (``Parsed.typed``; a block with
+    one that does not is read as text). A later block that cannot be read raises when it
+    is reached.
     """
     blocks = _blocks(path, block_bytes)
     first = next(blocks, b"")
@@ -144,23 +159,24 @@ def csv_batches(path: Path, delimiter: str | None = None, block_bytes: int = BLO
     source = itertools.chain([rest] if rest else [], blocks)
     line = 2
 
-    def parse_next(null_values: Sequence[str]) -> Parsed | None:
+    def parse_next(null_values: Sequence[str], types: dict[str, pl.DataType]) -> Parsed | None:
         nonlocal line
         block = next(source, None)
         if block is None:
             return None
         count = block.count(b"\n")
-        parsed = _parse_block(block, line, count, header, delimiter, null_values)
+        parsed = _parse_block(block, line, count, header, delimiter, null_values, types)
         line += count
         return parsed
 
-    def batches(null_values: Sequence[str] = ()) -> Iterator[Parsed]:
+    def batches(null_values: Sequence[str] = (),
+                types: dict[str, pl.DataType] | None = None) -> Iterator[Parsed]:
         # The next block is read and split while the caller checks this one (the parser
         # releases the GIL): one block ahead, never more.
         with ThreadPoolExecutor(1) as pool:
-            ahead = pool.submit(parse_next, null_values)
+            ahead = pool.submit(parse_next, null_values, types or {})
             while (parsed := ahead.result()) is not None:
-                ahead = pool.submit(parse_next, null_values)
+                ahead = pool.submit(parse_next, null_values, types or {})
                 yield parsed
 
     return header, batches
@@ -178,26 +194,32 @@ def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parse
 
 
 def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
-                 delimiter: str, null_values: Sequence[str] = ()) -> Parsed:
+                 delimiter: str, null_values: Sequence[str] = (),
+                 types: dict[str, pl.DataType] | None = None) -> Parsed:
     n = len(header)
     # No quote, and as many delimiters as lines times the header's: with the parser
     # refusing any line of more fields, every line then has exactly the header's count.
     if b'"' not in block and block.count(delimiter.encode()) == count * (n - 1):
-        rows = None
-        # strict UTF-8 first (faster); a block that is not valid UTF-8 is read again lossily
-        for encoding in ("utf8", "utf8-lossy"):
+        rows, typed = None, False
+        text = {h: pl.String for h in header}
+        # typed where every value parses, and strict UTF-8 first (faster); a block that
+        # is not valid UTF-8 is read again lossily
+        attempts = [({**text, **{h: t for h, t in (types or {}).items() if h in text}}, "utf8")
+                    ] if types else []
+        for schema, encoding in [*attempts, (text, "utf8"), (text, "utf8-lossy")]:
             try:
                 rows = pl.read_csv(block, has_header=False, separator=delimiter, quote_char=None,
-                                   schema={h: pl.String for h in header},
-                                   empty_string_is_null=False, encoding=encoding,
+                                   schema=schema, empty_string_is_null=False, encoding=encoding,
                                    null_values=list(null_values) or None)
+                typed = schema is not text
                 break
             except pl.exceptions.ComputeError:
                 continue
         if rows is not None and rows.height == count:
             rows = rows.with_columns(pl.int_range(first_line, first_line + count,
                                                   dtype=pl.Int64).alias(LINE))
-            return Parsed(rows, empty_rejects(), block, first_line)
+            return Parsed(rows, empty_rejects(), block, first_line, typed, tuple(header),
+                          delimiter)
     return _parse_lines(_lines(block, first_line), header, delimiter)
 
 

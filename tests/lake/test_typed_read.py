@@ -1,0 +1,44 @@
+"""Numbers parsed as the CSV is read (a block whose every number parses): the rows and the
+quarantine are those of reading text and casting, a reason quoting a value as written."""
+
+import polars as pl
+
+from lake.readers import csv_batches
+from lake.sources import SOURCES
+from lake.tables import QUARANTINE
+from tests.conftest import drop, extract_lines
+
+
+def mutate(line: str, **changes: str) -> str:
+    header = extract_lines(0)[0].split(",")
+    fields = line.split(",")
+    for column, value in changes.items():
+        fields[header.index(column)] = value
+    return ",".join(fields)
+
+
+def test_a_block_of_numbers_that_all_parse_is_read_typed_and_tokens_null(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n1,2.5,NULL\n,NA,x\n")
+    _, batches = csv_batches(path)
+    (typed,) = batches(("", "NULL", "NA"), {"a": pl.Int32, "b": pl.Float64})
+    assert typed.typed and typed.rows.schema["a"] == pl.Int32
+    assert typed.rows.select("a", "b", "c").rows() == [(1, 2.5, None), (None, None, "x")]
+    assert typed.texts(typed.rows.tail(1)).rows() == [("", "NA", "x", 3)]
+    _, batches = csv_batches(path)
+    (text,) = batches((), {"a": pl.Int32, "c": pl.Int32})  # "x" is no number: read as text
+    assert not text.typed and text.rows["a"].to_list() == ["1", ""]
+
+
+def test_reasons_quote_a_parsed_number_as_it_was_written(home, zone, lake):
+    lines = extract_lines(20)
+    broken = {"adults +70 is above 60": mutate(lines[1], adults="+70"),
+              "adr -5 is below 0": mutate(lines[2], adr="-5"),
+              "lead_time 01600 is above 1500": mutate(lines[3], lead_time="01600")}
+    path = drop(home, "pms", "odd.csv", "\n".join([lines[0], *broken.values(), *lines[4:]]) + "\n")
+    problems = zone.problems(path, SOURCES["pms_bookings"])
+    result = zone.ingest(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (17, 3)
+    q = lake.read(QUARANTINE.name).sort("line_number")
+    for (reason, raw), row, problem in zip(broken.items(), q.iter_rows(named=True), problems):
+        assert reason in row["reason"] and reason in problem and row["raw"] == raw
