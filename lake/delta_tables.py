@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from deltalake.fs import DeltaStorageHandler
 from deltalake.transaction import AddAction
@@ -33,6 +33,10 @@ ROW_HASH = "_row_hash"
 # changed: 4.6 s with these files, 6.8 s with files of 16 MB; a first load is no slower).
 TARGET_FILE_BYTES = 4 << 20
 TABLE_CONFIGURATION = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
+# A row hash is unique per row: a dictionary of its values is built only to be dropped
+# (~0.2 s of a 1M-row write).
+WRITER_PROPERTIES = WriterProperties(
+    column_properties={ROW_HASH: ColumnProperties(dictionary_enabled=False)})
 STAGED_PREFIX = "batch-"
 _END = object()
 
@@ -214,7 +218,7 @@ class Lake:
 
             write_deltalake(uri, pa.RecordBatchReader.from_batches(first.schema, batches()),
                             mode="append", configuration=configuration,
-                            storage_options=self._options)
+                            writer_properties=WRITER_PROPERTIES, storage_options=self._options)
             return count
         finally:
             close = getattr(tables, "close", None)
@@ -282,7 +286,8 @@ class Lake:
         # source's key range lets delta-rs skip the files outside it
         source = rows.join(changed_keys.lazy(), on=keys, how="semi").collect(engine="streaming")
         metrics = (self._table(name).merge(source.to_arrow(), predicate=on, source_alias="s",
-                                           target_alias="t", streamed_exec=False)
+                                           target_alias="t", streamed_exec=False,
+                                           writer_properties=WRITER_PROPERTIES)
                    .when_matched_update_all().when_not_matched_insert_all().execute())
         return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
                            updated=int(metrics.get("num_target_rows_updated", 0)))
