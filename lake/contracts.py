@@ -148,8 +148,10 @@ def _cast(text: pl.Expr, c: Col) -> pl.Expr:
     if c.dtype == pl.String:
         return text
     if c.dtype == pl.Boolean:
-        low = text.str.to_lowercase()
-        return pl.when(low.is_in(TRUE_VALUES)).then(True).when(low.is_in(FALSE_VALUES)).then(False)
+        # one lookup (a chain of when/is_in took twice the time), other values null
+        words = dict.fromkeys(TRUE_VALUES, True) | dict.fromkeys(FALSE_VALUES, False)
+        return text.str.to_lowercase().replace_strict(list(words), list(words.values()),
+                                                      default=None, return_dtype=pl.Boolean)
     if c.dtype == pl.Date:
         return text.str.to_date(c.fmt or "%Y-%m-%d", strict=False)
     if isinstance(c.dtype, pl.Datetime):
