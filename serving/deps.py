@@ -1,7 +1,7 @@
 """The routes' dependencies, typed with ``Annotated``: what a route declares in its
 signature is what it gets, built once by ``create_app`` (``serving.services.container``).
 
-    def predict(body: ChurnRequest, _: MlReader, champions: Champions, ...)
+    def predict(body: ChurnRequest, _: MlReader, scoring: ScoringDep) -> ChurnResponse
 
 The caller's permission comes first in a signature: credentials are checked (401/403,
 rate limit 429) before anything else runs. This is the only module that reads the app's
@@ -120,17 +120,21 @@ async def subscriptions_dep(request: Request) -> Subscriptions:
     return _services(request).subscriptions
 
 
-class Recorder:
-    """Records a prediction: the metrics and the lake's prediction log (with the request's
-    correlation id and caller); returns the prediction id."""
+class Scoring:
+    """What a model's route needs, as one dependency (each one costs every request its own
+    solving): the champions, the online features, and ``record`` for its prediction."""
 
     def __init__(self, request: Request):
         self._request = request
         services = _services(request)
+        self.champions: ChampionRegistry = services.champions
+        self.features: OnlineFeatures = services.features
         self._log, self._metrics = services.predictions, services.metrics
 
-    def __call__(self, champion: Champion, endpoint: str, inputs: dict[str, Any],
-                 outputs: dict[str, Any], started: float) -> str:
+    def record(self, champion: Champion, endpoint: str, inputs: dict[str, Any],
+               outputs: dict[str, Any], started: float) -> str:
+        """Records a prediction: the metrics and the lake's prediction log (with the
+        request's correlation id and caller); returns the prediction id."""
         elapsed = time.perf_counter() - started
         self._metrics.predictions.labels(champion.name, champion.version).inc()
         self._metrics.prediction_latency.labels(champion.name).observe(elapsed)
@@ -141,8 +145,8 @@ class Recorder:
             client=getattr(self._request.state, "client", None))
 
 
-async def recorder_dep(request: Request) -> Recorder:
-    return Recorder(request)
+async def scoring_dep(request: Request) -> Scoring:
+    return Scoring(request)
 
 
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
@@ -155,7 +159,7 @@ Dagster = Annotated[DagsterRuns, Depends(dagster_dep)]
 Marts = Annotated[MartsFile, Depends(marts_dep)]
 MetricsDep = Annotated[Metrics, Depends(metrics_dep)]
 PredictionLogDep = Annotated[PredictionLog, Depends(prediction_log_dep)]
-Record = Annotated[Recorder, Depends(recorder_dep)]
+ScoringDep = Annotated[Scoring, Depends(scoring_dep)]
 VisionDep = Annotated[Vision, Depends(vision_dep)]
 LanguageDep = Annotated[Language, Depends(language_dep)]
 ServiceLogsDep = Annotated[ServiceLogs, Depends(service_logs_dep)]

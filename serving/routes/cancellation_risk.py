@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 
 from serving.core.error_docs import documented, error_responses, invalid
 from serving.core.errors import Message, NotFound
-from serving.deps import Champions, Features, MlReader, Record
+from serving.deps import MlReader, ScoringDep
 from serving.schemas.ml_schemas import ChurnRequest, ChurnResponse
 from serving.schemas.request_examples import examples_for
 from serving.services.champions import CANCELLATION, unavailable
@@ -28,24 +28,24 @@ BOOKING_NOT_IN_STORE = Message("booking '{booking_id}' is not in the online feat
                  unavailable(CANCELLATION)),
              summary="Cancellation risk of a booking (permission ml:read)")
 async def predict(body: Annotated[ChurnRequest, Body(openapi_examples=examples_for(ChurnRequest))],
-                  _: MlReader, champions: Champions, features: Features,
-                  record_prediction: Record) -> ChurnResponse:
+                  _: MlReader, scoring: ScoringDep) -> ChurnResponse:
     """Scores a known booking from the online feature store by its id, or a new booking
     from its fields, with the champion cancellation model: probability, risk level, the
     booking fields that move it most, and actions for the front desk. `evaluation` says
     whether the model was checked on this hotel's own recent months (and why not)."""
     started = time.perf_counter()
-    champion = champions.get(CANCELLATION)
+    champion = scoring.champions.get(CANCELLATION)
     if body.features is not None:
         record, source = body.features.model_dump(), "request"
     else:
-        record, source = features.record("cancellation", {"booking_id": body.booking_id}), "online_store"
+        record = scoring.features.record("cancellation", {"booking_id": body.booking_id})
+        source = "online_store"
         if record is None:
             raise NotFound(BOOKING_NOT_IN_STORE.format(booking_id=body.booking_id))
     out = champion.model.predict_one(record)
     outputs = {"churn_probability": round(out["probability"], 4), "risk_level": out["risk_level"],
                "risk_factors": out["top_factors"], "recommended_actions": out["actions"]}
-    prediction_id = record_prediction(
+    prediction_id = scoring.record(
         champion, "churn/predict",
         {"booking_id": body.booking_id, "guest_id": body.guest_id, "features_from": source,
          "features": record}, outputs, started)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 
 from serving.core.error_docs import error_responses, invalid
 from serving.core.errors import ErrorDetail, InvalidRequest
-from serving.deps import Champions, MlReader, Properties, Record
+from serving.deps import MlReader, Properties, ScoringDep
 from serving.schemas.ml_schemas import TARGETS, ForecastRequest, forecast_response_model
 from serving.schemas.request_examples import examples_for
 from serving.services.champions import FORECASTS, unavailable
@@ -23,10 +23,9 @@ def _route(target: str):
     served = FORECASTS[target]
 
     def forecast(body: Annotated[ForecastRequest, Body(openapi_examples=examples_for(ForecastRequest))],
-                 _: MlReader, champions: Champions,
-                 properties: Properties, record_prediction: Record):
+                 _: MlReader, scoring: ScoringDep, properties: Properties):
         started = time.perf_counter()
-        champion = champions.get(served)
+        champion = scoring.champions.get(served)
         model = champion.model
         targets = (properties.hotels if body.hotel.lower() == "all"
                    else [resolve_hotel(properties, body.hotel)])
@@ -41,8 +40,8 @@ def _route(target: str):
             points += [{"date": r.date, "hotel": h.name, "hotel_code": h.code, field: round(r.value, 4),
                         "lower_bound": round(r.lower, 4), "upper_bound": round(r.upper, 4),
                         "confidence": model.interval_width} for r in fc.itertuples()]
-        prediction_id = record_prediction(champion, f"forecast/{target}",
-                                          body.model_dump(mode="json"), {"points": len(points)}, started)
+        prediction_id = scoring.record(champion, f"forecast/{target}",
+                                       body.model_dump(mode="json"), {"points": len(points)}, started)
         return {"target": target, "forecasts": points, "model_version": champion.version,
                 "prediction_id": prediction_id}
 

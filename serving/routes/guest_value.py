@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body
 from ml.clv import HORIZON_MONTHS
 from serving.core.error_docs import documented, error_responses, invalid
 from serving.core.errors import Message, NotFound
-from serving.deps import Champions, Features, MlReader, Record
+from serving.deps import MlReader, ScoringDep
 from serving.schemas.ml_schemas import ClvRequest, ClvResponse
 from serving.schemas.request_examples import examples_for
 from serving.services.champions import CLV, unavailable
@@ -29,19 +29,18 @@ GUEST_NOT_IN_STORE = Message("guest '{guest_id}' is not in the online feature st
                  unavailable(CLV)),
              summary="12-month value of a guest (permission ml:read)")
 async def predict(body: Annotated[ClvRequest, Body(openapi_examples=examples_for(ClvRequest))],
-                  _: MlReader, champions: Champions, features: Features,
-                  record_prediction: Record) -> ClvResponse:
+                  _: MlReader, scoring: ScoringDep) -> ClvResponse:
     """The champion CLV model on the guest's online features (their history as of the
     latest build): predicted 12-month value, retention probability and segment."""
     started = time.perf_counter()
-    champion = champions.get(CLV)
-    record = features.record("clv", {"guest_id": body.guest_id})
+    champion = scoring.champions.get(CLV)
+    record = scoring.features.record("clv", {"guest_id": body.guest_id})
     if record is None:
         raise NotFound(GUEST_NOT_IN_STORE.format(guest_id=body.guest_id))
     out = champion.model.predict_one(record)
     outputs = {"predicted_clv": out["predicted_value_12m"],
                "retention_probability": out["retention_probability"], "segment": out["segment"]}
-    prediction_id = record_prediction(champion, "clv/predict",
-                                      {"guest_id": body.guest_id, "features": record}, outputs, started)
+    prediction_id = scoring.record(champion, "clv/predict",
+                                   {"guest_id": body.guest_id, "features": record}, outputs, started)
     return ClvResponse(guest_id=body.guest_id, time_horizon_months=HORIZON_MONTHS, **outputs,
                        model_version=champion.version, prediction_id=prediction_id)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from serving.core.error_docs import documented, error_responses, invalid
 from serving.core.errors import ErrorDetail, InvalidRequest, Message, NotFound, Unavailable
-from serving.deps import Champions, MlReader, Prices, Properties, Record
+from serving.deps import MlReader, Prices, Properties, ScoringDep
 from serving.schemas.ml_schemas import (PRICE_FIELDS, CurrentPriceResponse, HotelPrice,
                                         OptimizeRequest, OptimizeResponse)
 from serving.schemas.request_examples import examples_for
@@ -36,12 +36,11 @@ NOT_AT_HOTEL = Message("hotel {hotel} has no room type '{room_type}'")
                                        unavailable(PRICING)),
              summary="Suggested prices per date and room type (permission ml:read)")
 def optimize(body: Annotated[OptimizeRequest, Body(openapi_examples=examples_for(OptimizeRequest))],
-             _: MlReader, champions: Champions, properties: Properties,
-             record_prediction: Record) -> OptimizeResponse:
+             _: MlReader, scoring: ScoringDep, properties: Properties) -> OptimizeResponse:
     """Runs the champion pricing model (demand curve + business rules: floor, ceiling,
     maximum daily change, band around competitors) for the dates and room types asked."""
     started = time.perf_counter()
-    champion = champions.get(PRICING)
+    champion = scoring.champions.get(PRICING)
     model = champion.model
     targets = [resolve_hotel(properties, body.hotel)] if body.hotel else properties.hotels
     days = (body.date_range.end - body.date_range.start).days + 1
@@ -57,8 +56,8 @@ def optimize(body: Annotated[OptimizeRequest, Body(openapi_examples=examples_for
                              [ErrorDetail(field="body.room_types", problem=f"unknown; one of {known}")])
     schedule = pd.concat(parts, ignore_index=True)
     points = schedule.to_dict("records")
-    prediction_id = record_prediction(champion, "pricing/optimize", body.model_dump(mode="json"),
-                                      {"prices": len(points)}, started)
+    prediction_id = scoring.record(champion, "pricing/optimize", body.model_dump(mode="json"),
+                                   {"prices": len(points)}, started)
     return OptimizeResponse(pricing_schedule=points, model_version=champion.version,
                             prediction_id=prediction_id)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body
 
 from serving.core.error_docs import documented, error_responses, invalid
 from serving.core.errors import ErrorDetail, InvalidRequest, Message, NotFound
-from serving.deps import Champions, Features, MlReader, Properties, Record
+from serving.deps import MlReader, Properties, ScoringDep
 from serving.schemas.ml_schemas import (RoomPreferences, RoomRecommendation, RoomsRequest,
                                         RoomsResponse, ServiceContext, ServiceRecommendation,
                                         ServicesRequest, ServicesResponse)
@@ -39,12 +39,11 @@ def service_id(name: str) -> str:
                  unavailable(SERVICES)),
              summary="Services to offer a guest (permission ml:read)")
 def services(body: Annotated[ServicesRequest, Body(openapi_examples=examples_for(ServicesRequest))],
-             _: MlReader, champions: Champions, properties: Properties,
-             record_prediction: Record) -> ServicesResponse:
+             _: MlReader, scoring: ScoringDep, properties: Properties) -> ServicesResponse:
     """Ranks the hotel's services for a guest's stay from their past stays, segment and the
     stay's context; the list covers different needs rather than near-duplicates."""
     started = time.perf_counter()
-    champion = champions.get(SERVICES)
+    champion = scoring.champions.get(SERVICES)
     model = champion.model
     ctx = body.context or ServiceContext()
     if not model.knows(body.guest_id) and ctx.guest_segment is None:
@@ -57,8 +56,8 @@ def services(body: Annotated[ServicesRequest, Body(openapi_examples=examples_for
                                   category=r["category"], score=r["score"], reason=r["reason"],
                                   estimated_revenue=model.average_charge(r["service"]))
             for r in model.recommend(stay, body.top_k)]
-    prediction_id = record_prediction(champion, "recommend/services", body.model_dump(mode="json"),
-                                      {"services": [r.service_id for r in recs]}, started)
+    prediction_id = scoring.record(champion, "recommend/services", body.model_dump(mode="json"),
+                                   {"services": [r.service_id for r in recs]}, started)
     return ServicesResponse(guest_id=body.guest_id, recommendations=recs,
                             model_version=champion.version, prediction_id=prediction_id)
 
@@ -71,11 +70,10 @@ def services(body: Annotated[ServicesRequest, Body(openapi_examples=examples_for
                  unavailable(ROOMS)),
              summary="Room types for a stay request (permission ml:read)")
 def rooms(body: Annotated[RoomsRequest, Body(openapi_examples=examples_for(RoomsRequest))],
-          _: MlReader, champions: Champions, properties: Properties,
-          features: Features, record_prediction: Record) -> RoomsResponse:
+          _: MlReader, scoring: ScoringDep, properties: Properties) -> RoomsResponse:
     """Ranks a hotel's room types for a party, stay length, season, segment and budget."""
     started = time.perf_counter()
-    champion = champions.get(ROOMS)
+    champion = scoring.champions.get(ROOMS)
     model = champion.model
     hotel = resolve_hotel(properties, body.hotel)
     if hotel.name not in model.hotels():
@@ -84,7 +82,7 @@ def rooms(body: Annotated[RoomsRequest, Body(openapi_examples=examples_for(Rooms
                              [ErrorDetail(field="body.hotel", problem="no room data")])
     segment = body.segment
     if body.guest_id and segment is None:
-        profile = features.record("clv", {"guest_id": body.guest_id})
+        profile = scoring.features.record("clv", {"guest_id": body.guest_id})
         if profile is None:
             raise NotFound(GUEST_NOT_IN_STORE.format(guest_id=body.guest_id))
         segment = profile.get("segment")
@@ -96,8 +94,8 @@ def rooms(body: Annotated[RoomsRequest, Body(openapi_examples=examples_for(Rooms
             "nights": (body.check_out - body.check_in).days, "segment": segment,
             "arrival_month": body.check_in.month, "budget": budget}
     recs = [RoomRecommendation(**r) for r in model.recommend(stay, body.top_k)]
-    prediction_id = record_prediction(champion, "recommend/rooms", body.model_dump(mode="json"),
-                                      {"room_types": [r.room_type for r in recs]}, started)
+    prediction_id = scoring.record(champion, "recommend/rooms", body.model_dump(mode="json"),
+                                   {"room_types": [r.room_type for r in recs]}, started)
     return RoomsResponse(hotel=hotel.name, hotel_code=hotel.code, recommendations=recs,
                          unmet_preferences=sorted(set(prefs.model_dump(exclude_none=True)) - {"budget"}),
                          model_version=champion.version, prediction_id=prediction_id)
