@@ -38,6 +38,10 @@ TABLE_CONFIGURATION = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
 WRITER_PROPERTIES = WriterProperties(
     column_properties={ROW_HASH: ColumnProperties(dictionary_enabled=False)})
 STAGED_PREFIX = "batch-"
+# Above this many incoming rows, a merge compares them with the table a slice of keys at a
+# time: the table's keys and row hashes of one slice in memory, not of the whole range (a
+# 10M-row re-ingest held ~1.6 GB for them at once).
+SLICE_ROWS = 1_000_000
 _END = object()
 
 
@@ -247,7 +251,8 @@ class Lake:
         Re-running the same data therefore commits nothing new: the merge is idempotent.
         With insert_only (event streams), existing keys are never rewritten. Only the rows
         that are new or changed are written: the table's keys (and row hashes) in the
-        incoming key range are read first, Delta's file statistics skipping the other files.
+        incoming key range are read first, Delta's file statistics skipping the other files
+        (many rows: a slice of the keys at a time, so memory follows a slice).
         Rows of new keys only are appended; otherwise a Delta merge of just the changed rows
         rewrites the files that hold them. Still one commit either way. One writer per table
         at a time (Dagster pools). Staged rows all new are adopted as they were written.
@@ -265,9 +270,12 @@ class Lake:
         in_range = [pl.col(k).is_between(pl.lit(bounds[f"{k}_min"], schema[k]),
                                          pl.lit(bounds[f"{k}_max"], schema[k]))
                     for k in keys if bounds[f"{k}_min"] is not None]
+        sliced = hashed and bounds["_n"] > SLICE_ROWS
         existing = (pl.scan_delta(self.uri(name), storage_options=self._options)
                     .select(*keys, *([ROW_HASH] if hashed else []))
-                    .filter(*in_range or [pl.lit(True)]).collect(engine="streaming"))
+                    .filter(*in_range or [pl.lit(True)]))
+        # compared by slices: here only whether the range holds any row
+        existing = existing.head(1).collect() if sliced else existing.collect(engine="streaming")
         if existing.is_empty():
             adopt = isinstance(df, Staged) and not self._table(name).metadata().partition_columns
             return MergeResult(inserted=self._adopt(name, df) if adopt else self.append(name, rows))
@@ -275,11 +283,16 @@ class Lake:
             return MergeResult(inserted=self.append(name, rows.join(existing.lazy(), on=keys, how="anti")))
         # new keys and changed rows; a table without a row hash (the ops tables: one row
         # changed at a time) takes every matched row as it comes
-        changed = rows.join(existing.lazy(), on=keys + [ROW_HASH], how="anti") if hashed else rows
-        changed_keys = changed.select(keys).collect(engine="streaming")
+        if sliced:
+            changed_keys, updates = self._changed_by_slice(name, rows, keys, bounds["_n"], in_range)
+            changed = rows.join(changed_keys.lazy(), on=keys, how="semi", nulls_equal=True)
+        else:
+            changed = rows.join(existing.lazy(), on=keys + [ROW_HASH], how="anti") if hashed else rows
+            changed_keys = changed.select(keys).collect(engine="streaming")
+            updates = not changed_keys.join(existing, on=keys, how="semi").is_empty()
         if changed_keys.is_empty():
             return MergeResult()
-        if changed_keys.join(existing, on=keys, how="semi").is_empty():
+        if not updates:
             return MergeResult(inserted=self.append(name, changed))
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
         # the changed rows by their keys, streamed: not the whole of the rows in memory; the
@@ -291,6 +304,31 @@ class Lake:
                    .when_matched_update_all().when_not_matched_insert_all().execute())
         return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
                            updated=int(metrics.get("num_target_rows_updated", 0)))
+
+    def _changed_by_slice(self, name: str, rows: pl.LazyFrame, keys: list[str], n: int,
+                          in_range: list[pl.Expr]) -> tuple[pl.DataFrame, bool]:
+        """The keys of the rows new or changed against the table, and whether any of them
+        is in the table already: compared a slice of the first key's range at a time, the
+        slices cut at the quantiles of a sample of the incoming keys."""
+        first = pl.col(keys[0])
+        sample = (rows.select(first.gather_every(max(n // 10_000, 1)))
+                  .collect(engine="streaming")[keys[0]].drop_nulls().sort())
+        count = -(-n // SLICE_ROWS)
+        cuts = sample.gather([len(sample) * i // count for i in range(1, count)]).unique(
+            maintain_order=True).to_list() if len(sample) else []
+        # null keys (never in the table) with the first slice
+        slices = [first.is_null() | (first < cuts[0]) if cuts else pl.lit(True),
+                  *[(first >= lo) & (first < hi) for lo, hi in zip(cuts, cuts[1:])],
+                  *([first >= cuts[-1]] if cuts else [])]
+        table = pl.scan_delta(self.uri(name), storage_options=self._options).select(*keys, ROW_HASH)
+        parts, updates = [], False
+        for part in slices:
+            existing = table.filter(*in_range, part).collect(engine="streaming")
+            changed = (rows.filter(part).join(existing.lazy(), on=keys + [ROW_HASH], how="anti")
+                       .select(keys).collect(engine="streaming"))
+            updates = updates or not changed.join(existing, on=keys, how="semi").is_empty()
+            parts.append(changed)
+        return pl.concat(parts), updates
 
     def version(self, name: str) -> int | None:
         return self._table(name).version() if self.exists(name) else None

@@ -321,6 +321,9 @@ class _FileRun:
             if keyless:
                 rows = pl.concat(keyless, how="diagonal_relaxed").sort(LINE)
                 yield from self._load(rows, Parsed(rows, empty_rejects()))
+            # the file's keys are checked: their index (~40 bytes a row) is not kept
+            # through the merge that follows
+            self.keys = _KeyIndex(self.source.keys)
         except Exception as exc:
             self.failure = exc
             raise
