@@ -86,3 +86,7 @@ def configure_logging(json: bool = True, level: str | int = "INFO", file: Path |
         logger.setLevel(min(levels) if levels else logging.WARNING)
         logger.propagate = False
     logging.getLogger("uvicorn.access").disabled = True
+    # Neither formatter prints the caller, thread or process: not computed for every record
+    # (the logging HOWTO's "Optimization"; the API writes a line per request).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
