@@ -177,8 +177,7 @@ class FeatureStore:
             values = self._online_read(lookup, key)
             for name in lookup.features:
                 value = values.get(name)
-                record[name] = (feast_value_type_to_python_type(value)
-                                if value is not None else None)
+                record[name] = _python(value) if value is not None else None
         return record
 
     def _lookups_of(self, service_name: str) -> list["_Lookup"]:
@@ -265,6 +264,17 @@ class _Lookup:
     view: Any
     join_keys: list[tuple[str, str, Any]]
     features: tuple[str, ...]
+
+
+# Value kinds Feast's type map returns as they are: read straight, without its ~20 checks
+_PLAIN = frozenset({"int32_val", "int64_val", "float_val", "double_val", "string_val",
+                    "bool_val", "bytes_val"})
+
+
+def _python(value: ValueProto) -> Any:
+    """``feast_value_type_to_python_type`` of one value, plain scalars read directly."""
+    kind = value.WhichOneof("val")
+    return getattr(value, kind) if kind in _PLAIN else feast_value_type_to_python_type(value)
 
 
 def _date_key(value: Any) -> Any:
