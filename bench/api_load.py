@@ -69,12 +69,13 @@ def _wait_for_loaders(port: int, deadline: float) -> None:
     """Wait until the guest-request router and CLIP have loaded (or said why not): they load
     in threads of the server after it answers, and their CPU (a minute to train the router
     where it is not cached) would be counted against the requests measured meanwhile."""
-    from serving.services.vision_models import NOT_LOADED_YET
+    from serving.core.errors import NOT_LOADED_YET
 
     while time.monotonic() < deadline:
         router = _health(port, "/api/v1/llm/health").get("router", {})
         clip = _health(port, "/api/v1/cv/health").get("models", {}).get("clip", {})
-        if (router.get("loaded") or router.get("reason")) and clip and clip.get("reason") != NOT_LOADED_YET:
+        if all(model and (model.get("loaded") or model.get("reason") not in (None, NOT_LOADED_YET))
+               for model in (router, clip)):
             return
         time.sleep(2)
 

@@ -107,6 +107,8 @@ DESCRIPTIONS = {
 }
 
 INVALID = Message("invalid request: {problems}")
+# the reason a model loading in the background gives meanwhile (its health and its 503s)
+NOT_LOADED_YET = "still loading; retry in a few seconds"
 MAX_LISTED = 5  # problems named in the message; `details` has them all
 
 

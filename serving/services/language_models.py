@@ -37,7 +37,7 @@ from language.messages import HotelVoice, Message as GuestMessage, polish, rende
 from language.request_routing import RequestRouter
 from language.routing_program import LlmRouting
 from language.task_plan import TaskRunner
-from serving.core.errors import ApiError, InvalidRequest, Message, Unavailable
+from serving.core.errors import NOT_LOADED_YET, ApiError, InvalidRequest, Message, Unavailable
 from serving.services.champions import CANCELLATION, FORECASTS, PRICING, ChampionRegistry
 from serving.services.online_features import OnlineFeatures
 from serving.services.price_book import PriceBook
@@ -68,7 +68,7 @@ class Language:
         self.assistant = Assistant(self.data, self.llm.lm() if use_llm else None, use_llm=use_llm)
         self.monitor = LogMonitor()
         self.router: LlmRouting | None = None
-        self.router_problem: str | None = "still loading; retry in a few seconds"
+        self.router_problem: str | None = NOT_LOADED_YET
         self.runner = TaskRunner(self.data, None, self.queue_action)
         self._write = threading.Lock()
         self._loaded = threading.Event()

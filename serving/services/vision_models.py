@@ -18,7 +18,7 @@ from typing import Any
 
 from base.settings import Settings
 from lake.delta_tables import Lake
-from serving.core.errors import ErrorDetail, InvalidRequest, Message, Unavailable
+from serving.core.errors import NOT_LOADED_YET, ErrorDetail, InvalidRequest, Message, Unavailable
 from vision import documents
 from vision.anomalies import AnomalyDetector
 from vision.clip_models import ClipModel
@@ -30,7 +30,6 @@ from vision.room_inspection import RoomInspector
 log = logging.getLogger("innsight.serving")
 
 MODEL_UNAVAILABLE = Message("the {model} model is unavailable: {reason}")
-NOT_LOADED_YET = "still loading; retry in a few seconds"
 CLIP_CAPABILITIES = "image search, room analysis and anomaly detection"
 
 
