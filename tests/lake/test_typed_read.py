@@ -7,14 +7,7 @@ from lake.readers import csv_batches
 from lake.sources import SOURCES
 from lake.tables import QUARANTINE
 from tests.conftest import drop, extract_lines
-
-
-def mutate(line: str, **changes: str) -> str:
-    header = extract_lines(0)[0].split(",")
-    fields = line.split(",")
-    for column, value in changes.items():
-        fields[header.index(column)] = value
-    return ",".join(fields)
+from tests.lake.test_ingest import mutate
 
 
 def test_a_block_of_numbers_that_all_parse_is_read_typed_and_tokens_null(tmp_path):
