@@ -69,7 +69,7 @@ class TreePaths:
         gain = np.zeros(2 * (n + 1))  # change of the mean value from the parent to the node
         leaf = np.zeros(2 * (n + 1), dtype=np.float32)  # a leaf's value (0 elsewhere)
         categorical: list[tuple[list[int], bool]] = []  # per slot: categories going right, default
-        roots, offset = [], 0
+        roots, offset, root_means = [], 0, 0.0
         for tree in trees:
             lc = np.asarray(tree["left_children"], dtype=np.int64)
             rc = np.asarray(tree["right_children"], dtype=np.int64)
@@ -102,6 +102,7 @@ class TreePaths:
                 credited[at[children]] = features[split]
                 gain[at[children]] = mean[children] - mean[split]
             roots.append(2 * offset)
+            root_means += mean[0]
             offset += size
         self.child, self.column, self.threshold = child, column, threshold
         self.feature, self.slot, self.credited, self.gain = feature, slot, credited, gain
@@ -111,13 +112,10 @@ class TreePaths:
         self.depth = max(_depth(np.asarray(t["left_children"]), np.asarray(t["right_children"]))
                          for t in trees)
         # XGBoost's margin: its base score's, then each tree's leaf added in float32, in order
-        base = float(str(learner["learner_model_param"]["base_score"]).strip("[]"))
-        self.base = np.float32(base_margin(base))
+        base = base_margin(float(str(learner["learner_model_param"]["base_score"]).strip("[]")))
+        self.base = np.float32(base)
         # the contributions' bias is the same for every row: the base and the root means
-        probe = np.zeros(n_features, dtype=np.float32)
-        self.bias = float(booster.inplace_predict(probe[None, :], predict_type="margin",
-                                                  validate_features=False)[0]) - float(
-            self.gain[np.concatenate(self._path(probe))].sum())
+        self.bias = float(base) + root_means
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """(n_features + 1) contributions in log-odds of one row, the bias last."""
