@@ -892,10 +892,10 @@ def report(results: list[dict]) -> bool:
         ratio = inn["seconds"] / fl["seconds"]
         targets = {"full ingest <= 1.5x the floor": ratio <= 1.5,
                    "faster than the DuckDB peer": inn["seconds"] < duck["seconds"]}
-        if r["bookings"] >= 10_000_000:
-            targets["peak memory <= 2 GB"] = inn["peak_rss_mb"] <= 2048
-        print("  targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in targets.items()))
         re = inn.get("reingest")
+        if r["bookings"] >= 10_000_000:  # the first load's, and the re-ingest's after it
+            targets["peak memory <= 2 GB"] = max(inn["peak_rss_mb"], (re or inn)["peak_rss_mb"]) <= 2048
+        print("  targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in targets.items()))
         if re:
             print(f"  re-ingest of the corrected export ({re['updated']:,} rows changed, "
                   f"{re['inserted']:,} new of {re['read']:,}): {re['seconds']:.1f} s = "
@@ -952,11 +952,14 @@ def main(argv: list[str] | None = None) -> None:
     results = [measure(n, args) for n in sizes]
     ok = report(results)
     if args.memory_test:
-        export = ensure_export(ensure_chain(max(sizes), args.seed, args.cache_dir))
-        log(f"memory test: tests/lake/test_ingest_memory.py on {export}")
+        chain = ensure_chain(max(sizes), args.seed, args.cache_dir)
+        export = ensure_export(chain)
+        corrected = ensure_corrected(chain, export, args.changed or 0.01)
+        log(f"memory test: tests/lake/test_ingest_memory.py on {export}, then {corrected}")
         test = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                                "tests/lake/test_ingest_memory.py"], cwd=REPO_ROOT,
-                              env={**os.environ, "INNSIGHT_MEMORY_TEST_FILE": str(export)})
+                              env={**os.environ, "INNSIGHT_MEMORY_TEST_FILE": str(export),
+                                   "INNSIGHT_MEMORY_TEST_CORRECTED": str(corrected)})
         ok &= test.returncode == 0
     if not ok:
         raise SystemExit("the sides did not load the same rows, or a target check failed")

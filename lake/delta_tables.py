@@ -17,7 +17,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import unquote
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
@@ -106,6 +108,122 @@ def _ahead(frames: Iterable[pl.DataFrame], depth: int = 1) -> Iterator[pa.Table]
         thread.join()
 
 
+def _file_ranges(table: DeltaTable, column: str) -> pl.DataFrame | None:
+    """The table's data files (path relative to its root) with the smallest and largest
+    value of a column by their statistics (null where a file has none); None where a file
+    cannot be read on its own (partitioned by the column, deletion vectors, column mapping)."""
+    metadata = table.metadata()
+    if (column in metadata.partition_columns
+            or "deletionVectors" in (table.protocol().reader_features or [])
+            or metadata.configuration.get("delta.columnMapping.mode", "none") != "none"):
+        return None
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))  # Arrow C stream: no copy
+    if f"min.{column}" not in actions.columns:
+        return actions.select("path", lo=pl.lit(None), hi=pl.lit(None))
+    return actions.select("path", pl.col(f"min.{column}").alias("lo"),
+                          pl.col(f"max.{column}").alias("hi"))
+
+
+def _holding(ranges: pl.DataFrame, keys: pl.Series) -> pl.Series:
+    """Whether each file's range can hold one of the keys (a file without statistics can)."""
+    keys = keys.drop_nulls().sort()
+    if keys.is_empty() or ranges.is_empty():
+        return pl.Series([False] * ranges.height, dtype=pl.Boolean)
+    lo, hi = ranges["lo"].cast(keys.dtype), ranges["hi"].cast(keys.dtype)
+    first = keys.search_sorted(lo.fill_null(keys[0]), side="left")
+    last = keys.search_sorted(hi.fill_null(keys[-1]), side="right")
+    return (first < last) | lo.is_null() | hi.is_null()
+
+
+def _key_ranges(table: DeltaTable, column: str, keys: pl.Series) -> str | None:
+    """A SQL condition on the target's column that holds in every file that can hold one of
+    the keys and in as few others as the statistics allow (ranges of adjacent files run
+    together); None where it would not narrow the files or cannot be written."""
+    if not (keys.dtype == pl.String or keys.dtype.is_integer()):
+        return None
+    ranges = _file_ranges(table, column)
+    if ranges is None or ranges.is_empty():
+        return None
+    ranges = ranges.with_columns(hit=_holding(ranges, keys)).sort("lo", nulls_last=True)
+    unbounded = pl.any_horizontal(pl.col("lo", "hi").is_null())
+    if ranges["hit"].all() or ranges.filter("hit").select(unbounded.any()).item():
+        return None
+    spans: list[list] = []
+    for lo, hi, hit in ranges.select("lo", "hi", "hit").iter_rows():
+        if hit and spans and spans[-1][2]:
+            spans[-1][1] = max(spans[-1][1], hi)
+        else:
+            spans.append([lo, hi, hit])
+    literal = (lambda v: "'" + v.replace("'", "''") + "'") if keys.dtype == pl.String else str
+    return " OR ".join(f"(t.{column} >= {literal(lo)} AND t.{column} <= {literal(hi)})"
+                       for lo, hi, hit in spans if hit)
+
+
+class _Held:
+    """What a table holds, as two 64-bit hashes of each row's keys and row hash, read one
+    data file at a time as incoming keys reach it (a file's key range from its statistics),
+    each file once: which incoming rows the table holds already as they are. A row is taken
+    as held only when both hashes match; one taken as changed by mistake is only compared
+    again by the merge."""
+
+    def __init__(self, lake: "Lake", name: str, keys: list[str], ranges: pl.DataFrame):
+        self.lake, self.name, self.keys = lake, name, keys
+        self.columns = [*keys, ROW_HASH]
+        self.unread = ranges
+        # runs of (first hash, second hash) sorted by the first, each over twice the next
+        # one's size: few runs to search, and a row copied once per doubling of the runs
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    @classmethod
+    def of(cls, lake: "Lake", name: str, keys: list[str]) -> "_Held | None":
+        """None where the table holds no row (a first load: every row is new) or has no
+        row hash, or its files cannot be read one by one."""
+        if not lake.exists(name):
+            return None
+        table = lake._table(name)
+        if ROW_HASH not in [f.name for f in table.schema().fields]:
+            return None
+        ranges = _file_ranges(table, keys[0])
+        return None if ranges is None or ranges.is_empty() else cls(lake, name, keys, ranges)
+
+    def _hashes(self, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Both hashes of the rows, sorted by the first (a sorted search runs through
+        memory in order), and the rows' order."""
+        row = pl.struct(self.columns)
+        both = rows.select(row.hash(1).alias("a"), row.hash(2).alias("b"),
+                           pl.int_range(pl.len(), dtype=pl.UInt32).alias("i")).sort("a")
+        return both["a"].to_numpy(), both["b"].to_numpy(), both["i"].to_numpy()
+
+    def _read(self, reach: pl.Series) -> None:
+        uris = [f"{self.lake.uri(self.name)}/{unquote(p)}" for p in self.unread.filter(reach)["path"]]
+        self.unread = self.unread.filter(~reach)
+        first, second, _ = self._hashes(pl.read_parquet(uris, columns=self.columns,
+                                                        storage_options=self.lake._options))
+        while self.runs and len(self.runs[-1][0]) <= 2 * len(first):
+            a, b = self.runs.pop()
+            first, second = np.concatenate([a, first]), np.concatenate([b, second])
+            order = np.argsort(first, kind="stable")  # two sorted runs: merged in one pass
+            first, second = first[order], second[order]
+        self.runs.append((first, second))
+
+    def new_or_changed(self, rows: pl.DataFrame) -> pl.DataFrame:
+        if rows.is_empty() or ROW_HASH not in rows.columns:
+            return rows
+        reach = _holding(self.unread, rows[self.keys[0]])
+        if reach.any():
+            self._read(reach)
+        first, second, index = self._hashes(rows)
+        held = np.zeros(len(first), bool)
+        for a, b in self.runs:
+            at = np.minimum(np.searchsorted(a, first), len(a) - 1)
+            held |= (a[at] == first) & (b[at] == second)
+        if not held.any():
+            return rows
+        keep = np.ones(rows.height, bool)
+        keep[index[held]] = False
+        return rows.filter(pl.Series(keep))
+
+
 @dataclass
 class MergeResult:
     inserted: int = 0
@@ -176,11 +294,16 @@ class Lake:
             tables = _ahead(rows)
         return self._write(self.uri(name), tables)
 
-    def stage(self, name: str, rows: Iterable[pl.DataFrame]) -> Staged:
+    def stage(self, name: str, rows: Iterable[pl.DataFrame], keys: list[str] | None = None) -> Staged:
         """Write the rows as files beside the table, not yet in it (see ``Staged``), made
-        beside the writing as they come."""
+        beside the writing as they come. Given the table's keys, rows with a _row_hash that
+        the table holds already as they are (same key, same row hash) are left out: a
+        corrected export writes what changed, not the whole file again (``_Held``)."""
         folder = f"{STAGED_PREFIX}{uuid.uuid4().hex}"
         staged = Staged(name, folder, f"{self.uri(name)}/{folder}", self._options, rows=0)
+        held = _Held.of(self, name, keys) if keys else None
+        if held is not None:
+            rows = (held.new_or_changed(frame) for frame in rows)
         try:
             return replace(staged, rows=self._write(staged.uri, _ahead(rows), TABLE_CONFIGURATION))
         except BaseException:
@@ -254,7 +377,8 @@ class Lake:
         incoming key range are read first, Delta's file statistics skipping the other files
         (many rows: a slice of the keys at a time, so memory follows a slice).
         Rows of new keys only are appended; otherwise a Delta merge of just the changed rows
-        rewrites the files that hold them. Still one commit either way. One writer per table
+        rewrites the files that hold them, reading only the files whose statistics can hold
+        a changed key (``_key_ranges``). Still one commit either way. One writer per table
         at a time (Dagster pools). Staged rows all new are adopted as they were written.
         """
         if isinstance(df, Staged) and not df.rows:
@@ -295,12 +419,16 @@ class Lake:
         if not updates:
             return MergeResult(inserted=self.append(name, changed))
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        # the changed rows by their keys, streamed: not the whole of the rows in memory; the
-        # source's key range lets delta-rs skip the files outside it
+        # the changed rows by their keys, streamed: not the whole of the rows in memory
         source = rows.join(changed_keys.lazy(), on=keys, how="semi").collect(engine="streaming")
-        metrics = (self._table(name).merge(source.to_arrow(), predicate=on, source_alias="s",
-                                           target_alias="t", streamed_exec=False,
-                                           writer_properties=WRITER_PROPERTIES)
+        table = self._table(name)
+        # Only the files whose statistics can hold a changed key are scanned: delta-rs reads
+        # every file in the source's key range otherwise (a 1% correction of 10M bookings:
+        # +1.7 GB with the range, +0.56 GB with the files).
+        within = _key_ranges(table, keys[0], source[keys[0]])
+        metrics = (table.merge(source.to_arrow(), predicate=f"{on} AND ({within})" if within else on,
+                               source_alias="s", target_alias="t", streamed_exec=False,
+                               writer_properties=WRITER_PROPERTIES)
                    .when_matched_update_all().when_not_matched_insert_all().execute())
         return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
                            updated=int(metrics.get("num_target_rows_updated", 0)))

@@ -182,7 +182,8 @@ class LandingZone:
         run = _FileRun(self, source, lineage=lineage)
         try:
             result.layout, batches = self._batches(path, source)
-            staged = self.lake.stage(source.table, run.rows(batches))
+            staged = self.lake.stage(source.table, run.rows(batches),
+                                     keys=None if source.insert_only else source.keys)
         except Exception as exc:
             # what the rows raised inside the Delta writer comes back wrapped: the original
             problem = run.failure or exc

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lake.delta_tables import ROW_HASH, Lake
+from lake.delta_tables import ROW_HASH, Lake, _key_ranges
 
 SCHEMA = {"id": pl.String, "v": pl.Int64, ROW_HASH: pl.String}
 
@@ -105,3 +105,44 @@ def test_rows_that_fail_while_staged_leave_no_file_and_raise_as_they_were(lake):
         raise AssertionError("the failure was swallowed")
     assert lake.is_empty("t") and lake.version("t") == 0
     assert [p for p in _files(lake, "t") if not p.startswith("_delta_log/")] == []
+
+
+def _three_files(lake) -> None:
+    """A table of three data files of 100 keys each, k000-k099, k100-k199, k200-k299."""
+    lake.ensure("t", SCHEMA)
+    for start in (0, 100, 200):
+        lake.merge("t", frame([(f"k{i:03d}", 1) for i in range(start, start + 100)]), ["id"])
+    assert len(lake._table("t").file_uris()) == 3
+
+
+def _paths(lake, which: pl.Expr) -> set[str]:
+    return set(pl.DataFrame(lake._table("t").get_add_actions(flatten=True)).filter(which)["path"])
+
+
+def test_a_corrected_export_stages_only_the_rows_it_changes(lake):
+    _three_files(lake)
+    corrected = frame([(f"k{i:03d}", 2 if i in (105, 150) else 1) for i in range(301)])
+    staged = lake.stage("t", iter([corrected.sample(fraction=1.0, shuffle=True, seed=3)]), keys=["id"])
+    assert staged.rows == 3  # two changed, one new: the 298 held as they are are not written
+    version, untouched = lake.version("t"), _paths(lake, pl.col("min.id") != "k100")
+    assert (lambda r: (r.inserted, r.updated))(lake.merge("t", staged, ["id"])) == (1, 2)
+    lake.discard(staged)
+    assert lake.version("t") == version + 1
+    assert lake.read("t").sort("id").select("id", "v").equals(corrected.select("id", "v"))
+    again = lake.stage("t", iter([corrected]), keys=["id"])
+    assert again.rows == 0 and lake.merge("t", again, ["id"]).inserted == 0
+    lake.discard(again)
+    assert lake.version("t") == version + 1 and untouched <= _paths(lake, pl.lit(True))
+
+
+def test_a_merge_scans_only_the_files_whose_statistics_can_hold_a_changed_key(lake):
+    _three_files(lake)
+    table = lake._table("t")
+    assert _key_ranges(table, "id", pl.Series(["k105", "k150"])) == "(t.id >= 'k100' AND t.id <= 'k199')"
+    # adjacent files run together; a key beyond every file needs no file
+    assert _key_ranges(table, "id", pl.Series(["k050", "k150", "k999"])) == "(t.id >= 'k000' AND t.id <= 'k199')"
+    assert _key_ranges(table, "id", pl.Series(["k000", "k150", "k299"])) is None  # every file
+    result = lake.merge("t", frame([("k150", 5), ("k999", 1)]), ["id"])
+    assert (result.inserted, result.updated) == (1, 1)
+    assert dict(lake.read("t").filter(pl.col("id").is_in(["k149", "k150", "k999"])).select("id", "v").rows()) \
+        == {"k149": 1, "k150": 5, "k999": 1}
