@@ -63,13 +63,15 @@ class Contract:
     def missing_columns(self, available: list[str]) -> list[str]:
         return [c.name for c in self.columns if c.required and c.name not in available]
 
-    def type_columns(self, df: pl.DataFrame) -> pl.DataFrame:
+    def type_columns(self, df: pl.DataFrame, as_read: bool = False) -> pl.DataFrame:
         """Cast string columns to their types and collect per-column violations in _reason.
 
         A value is read as written less surrounding whitespace, a null token as null. A typed
         column whose every value casts as it stands (the usual case) skips that cleaning: no
         null token and no value with surrounding whitespace casts, so its values and its text
-        are the cleaned ones already.
+        are the cleaned ones already. ``as_read``: the reader vouches that no value has
+        surrounding whitespace or is a null token (``Parsed.as_read``), so no text column is
+        cleaned either.
         """
         df = df.with_columns(pl.lit(None, pl.String).alias(c.name)
                              for c in self.columns if c.name not in df.columns)
@@ -77,6 +79,8 @@ class Contract:
         typed = [c for c in self.columns if c.dtype != pl.String]
         direct = df.select(_cast(pl.col(c.name), c).alias(c.name) for c in typed)
         clean = {c.name for c in typed if direct[c.name].null_count() == df[c.name].null_count()}
+        as_is = {c.name for c in self.columns if c.dtype == pl.String} if as_read else set()
+        clean |= as_is
         df = df.with_columns(pl.col(c.name).alias(raw[c.name]) for c in self.columns)
         df = df.with_columns(pl.col(raw[c.name]).str.strip_chars()
                              for c in self.columns if c.name not in clean)
@@ -88,7 +92,7 @@ class Contract:
         found = df.select(pl.col(unclean).is_in(tokens).any()).row(0, named=True) if unclean else {}
         df = df.with_columns(_nulled(pl.col(name), tokens).alias(name)
                              for name, any_ in found.items() if any_)
-        df = df.with_columns(*[direct[name] for name in clean],
+        df = df.with_columns(*[direct[name] for name in clean - as_is],
                              *[_cast(pl.col(raw[c.name]), c).alias(c.name)
                                for c in self.columns if c.name not in clean])
         # "3.0" from a spreadsheet fails a direct integer cast: recast only such columns.

@@ -303,7 +303,8 @@ class _FileRun:
             for parsed in batches:
                 self.read += parsed.rows.height + parsed.rejects.height
                 self._rejects.append(parsed.rejects.select(LINE, RAW, pl.col("reason").alias(REASON)))
-                rows = self.source.contract.type_columns(parsed.rows)
+                contract = self.source.contract
+                rows = contract.type_columns(parsed.rows, parsed.as_read(contract.null_tokens))
                 if parsed.typed and rows[REASON].is_not_null().any():
                     # a reason quotes a value as written: such rows again from their text
                     bad = pl.col(REASON).is_not_null()

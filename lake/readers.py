@@ -27,6 +27,7 @@ RAW = "_raw"
 DELIMITERS = [",", ";", "\t", "|"]
 LINE = "_line_number"
 BLOCK_BYTES = 32 << 20  # ~170k bookings a batch: big enough for the parser's threads
+_SLICE = 1 << 18  # bytes of a block looked at at once by ``_shape`` (in the core's cache)
 
 
 class LandingFileError(Exception):
@@ -51,6 +52,15 @@ class Parsed:
     typed: bool = False
     header: tuple[str, ...] = ()
     delimiter: str = ","
+    # the block was split natively, these values read as null, and no field starts or ends
+    # with whitespace (``_shape``): its text is as a contract reads it (``as_read``)
+    nulled: tuple[str, ...] = ()
+    unpadded: bool = False
+
+    def as_read(self, null_tokens: Sequence[str]) -> bool:
+        """Whether every field is already as a contract with these null tokens reads it: no
+        surrounding whitespace to strip, and no null token left to null."""
+        return self.unpadded and set(null_tokens) <= set(self.nulled)
 
     def with_raw(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Some of this batch's rows with their raw line (taken from the block, the few only)."""
@@ -164,8 +174,9 @@ def csv_batches(path: Path, delimiter: str | None = None, block_bytes: int = BLO
         block = next(source, None)
         if block is None:
             return None
-        count = block.count(b"\n")
-        parsed = _parse_block(block, line, count, header, delimiter, null_values, types)
+        count, delimiters, padded = _shape(block, delimiter)
+        parsed = _parse_block(block, line, count, header, delimiter, null_values, types,
+                              delimiters, padded)
         line += count
         return parsed
 
@@ -193,13 +204,46 @@ def read_csv(path: Path, delimiter: str | None = None) -> tuple[list[str], Parse
     return header, Parsed(rows, pl.concat([j for _, j in parts]))
 
 
+def _shape(block: bytes, delimiter: str) -> tuple[int, int, bool]:
+    """A block's lines and delimiters, and whether a field may start or end with whitespace:
+    a byte outside printable ASCII (whitespace, or part of a character that may be) next to
+    a delimiter or a line end. numpy over the bytes outside printable ASCII (the spaces
+    inside values, the line ends), a slice of the block at a time in buffers used again
+    (fresh 32 MB temporaries cost as much in page faults): cheaper than counting with
+    ``bytes.count``, and than stripping every text column."""
+    d = ord(delimiter) if len(delimiter) == 1 and delimiter.isascii() else None
+    if d is None:
+        return block.count(b"\n"), block.count(delimiter.encode()), True
+    b = np.frombuffer(block, np.uint8)
+    shifted, mask = np.empty(_SLICE, np.uint8), np.empty(_SLICE, bool)
+    lines = delimiters = 0
+    padded = False
+    for start in range(0, len(b), _SLICE):
+        part = b[start:start + _SLICE]
+        n = len(part)
+        np.subtract(part, 33, out=shifted[:n])
+        odd = np.flatnonzero(np.greater(shifted[:n], 93, out=mask[:n])) + start  # not 33..126
+        byte = b[odd]
+        ends = byte == 10
+        lines += int(np.count_nonzero(ends))
+        delimiters += int(np.count_nonzero(np.equal(part, d, out=mask[:n])))
+        if not padded:
+            odd = odd[~ends & (byte != d)]
+            before, after = b[odd - 1], b[np.minimum(odd + 1, len(b) - 1)]  # -1: a line end
+            padded = bool(((before == d) | (before == 10) | (after == d) | (after == 10)).any())
+    return lines, delimiters, padded
+
+
 def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
                  delimiter: str, null_values: Sequence[str] = (),
-                 types: dict[str, pl.DataType] | None = None) -> Parsed:
+                 types: dict[str, pl.DataType] | None = None, delimiters: int | None = None,
+                 padded: bool = True) -> Parsed:
     n = len(header)
+    if delimiters is None:
+        delimiters = block.count(delimiter.encode())
     # No quote, and as many delimiters as lines times the header's: with the parser
     # refusing any line of more fields, every line then has exactly the header's count.
-    if b'"' not in block and block.count(delimiter.encode()) == count * (n - 1):
+    if b'"' not in block and delimiters == count * (n - 1):
         rows, typed = None, False
         text = {h: pl.String for h in header}
         # typed where every value parses, and strict UTF-8 first (faster); a block that
@@ -219,7 +263,7 @@ def _parse_block(block: bytes, first_line: int, count: int, header: list[str],
             rows = rows.with_columns(pl.int_range(first_line, first_line + count,
                                                   dtype=pl.Int64).alias(LINE))
             return Parsed(rows, empty_rejects(), block, first_line, typed, tuple(header),
-                          delimiter)
+                          delimiter, tuple(null_values), not padded)
     return _parse_lines(_lines(block, first_line), header, delimiter)
 
 
