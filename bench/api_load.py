@@ -18,6 +18,9 @@ requests/s for 5 s) and prints what it served: its throughput at saturation.
     .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400] [--workers 1 2]
     .venv/bin/python bench/api_load.py --seconds 300 --rates 200 --endpoints churn/predict \
         --no-baseline --saturate 0     # the 5-minute stall run
+    .venv/bin/python bench/api_load.py --seconds 20 --rates 200 --pin
+        # the server on one core, the load generator on the other: the server's own cost,
+        # without a neighbour on its core between requests (as with the load on another machine)
 """
 
 from __future__ import annotations
@@ -80,14 +83,15 @@ def _wait_for_loaders(port: int, deadline: float) -> None:
         time.sleep(2)
 
 
-def start_server(port: int, home: Path, workers: int = 1) -> subprocess.Popen:
+def start_server(port: int, home: Path, workers: int = 1, cores: set[int] | None = None) -> subprocess.Popen:
     env = {**os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
     log = home / "bench-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "serving.app:create_app", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
-        cwd=REPO, env=env, stderr=open(log, "w"))
+        cwd=REPO, env=env, stderr=open(log, "w"),
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)  # its threads too
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -164,8 +168,11 @@ async def _run(port: int, requests: list[bytes], rate: float) -> tuple[list[floa
     return latencies, errors, elapsed
 
 
-def client(port: int, requests: list[bytes], rate: float, out: mp.Queue) -> None:
+def client(port: int, requests: list[bytes], rate: float, out: mp.Queue,
+           cores: set[int] | None = None) -> None:
     """The load generator: its own process, so it does not share the server's GIL."""
+    if cores:
+        os.sched_setaffinity(0, cores)
     gc.disable()  # a collector pass here would count as the server's latency
     try:
         import uvloop
@@ -175,10 +182,10 @@ def client(port: int, requests: list[bytes], rate: float, out: mp.Queue) -> None
     out.put(asyncio.run(_run(port, requests, rate)))
 
 
-def measure(port: int, requests: list[bytes], rate: float) -> dict:
+def measure(port: int, requests: list[bytes], rate: float, cores: set[int] | None = None) -> dict:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    proc = ctx.Process(target=client, args=(port, requests, rate, out))
+    proc = ctx.Process(target=client, args=(port, requests, rate, out, cores))
     proc.start()
     latencies, errors, elapsed = out.get()
     proc.join()
@@ -262,6 +269,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the liveness baseline (for a long stall run of one endpoint)")
+    parser.add_argument("--pin", action="store_true",
+                        help="with 1 worker: the server on the first core, the load generator on "
+                             "the others (as from a second machine: they share no core)")
     parser.add_argument("--saturate", type=float, default=3000,
                         help="requests/s offered for the throughput at saturation (0: skip)")
     args = parser.parse_args()
@@ -276,10 +286,14 @@ def main() -> None:
     names = args.endpoints or list(loads)
     for workers in args.workers:
         port = free_port()
-        server = start_server(port, settings.home, workers)
+        pinned = args.pin and workers == 1 and len(os.sched_getaffinity(0)) > 1
+        cores = sorted(os.sched_getaffinity(0))
+        server_cores, load_cores = ({cores[0]}, set(cores[1:])) if pinned else (None, None)
+        server = start_server(port, settings.home, workers, server_cores)
         try:
             print(f"\n{settings.profile} profile, {workers} worker process{'es' if workers > 1 else ''}, "
-                  f"{os.cpu_count()} cores; open-loop load from another process, "
+                  f"{os.cpu_count()} cores{f' (server on core {cores[0]}, load on the others)' if pinned else ''}; "
+                  f"open-loop load from another process, "
                   f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
             print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
                   f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
@@ -290,10 +304,10 @@ def main() -> None:
                 for rate in args.rates:
                     # warm-up: the first seconds of a fresh server (loading, the first registry
                     # poll and log flush) are not what it serves at rate
-                    measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate)
+                    measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate, load_cores)
                     before = server_cpu(server)
                     slow_before = server_slow(port, token, ROUTES[name]) if workers == 1 else None
-                    r = measure(port, loads[name][: int(rate * args.seconds)], rate)
+                    r = measure(port, loads[name][: int(rate * args.seconds)], rate, load_cores)
                     cpu_ms = (server_cpu(server) - before) * 1000 / max(r["n"], 1)
                     slow = ("n/a" if slow_before is None
                             else server_slow(port, token, ROUTES[name]) - slow_before)
@@ -304,7 +318,8 @@ def main() -> None:
                           f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x {cpu_ms:11.2f} "
                           f"{r['over_50ms']:7d} {slow:>10}", flush=True)
                 if args.saturate:
-                    r = measure(port, loads[name][: int(args.saturate * SATURATION_SECONDS)], args.saturate)
+                    r = measure(port, loads[name][: int(args.saturate * SATURATION_SECONDS)],
+                                args.saturate, load_cores)
                     print(f"{name:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
                           f"{args.saturate:.0f} requests/s offered for {SATURATION_SECONDS} s)", flush=True)
         finally:
