@@ -308,7 +308,7 @@ class _FileRun:
                 if parsed.typed and rows[REASON].is_not_null().any():
                     # a reason quotes a value as written: such rows again from their text
                     bad = pl.col(REASON).is_not_null()
-                    rows = pl.concat([rows.filter(~bad), self.source.contract.type_columns(
+                    rows = pl.concat([rows.filter(~bad), contract.type_columns(
                         parsed.texts(rows.filter(bad).select(parsed.rows.columns)))])
                 # A row without its key waits for the end of the file: a derived key counts
                 # its occurrences over the whole file.
