@@ -129,7 +129,8 @@ def _holding(ranges: pl.DataFrame, keys: pl.Series) -> pl.Series:
     keys = keys.drop_nulls().sort()
     if keys.is_empty() or ranges.is_empty():
         return pl.Series([False] * ranges.height, dtype=pl.Boolean)
-    lo, hi = ranges["lo"].cast(keys.dtype), ranges["hi"].cast(keys.dtype)
+    # a bound that does not cast to the keys' type bounds nothing
+    lo, hi = ranges["lo"].cast(keys.dtype, strict=False), ranges["hi"].cast(keys.dtype, strict=False)
     first = keys.search_sorted(lo.fill_null(keys[0]), side="left")
     last = keys.search_sorted(hi.fill_null(keys[-1]), side="right")
     return (first < last) | lo.is_null() | hi.is_null()
@@ -197,8 +198,10 @@ class _Held:
     def _read(self, reach: pl.Series) -> None:
         uris = [f"{self.lake.uri(self.name)}/{unquote(p)}" for p in self.unread.filter(reach)["path"]]
         self.unread = self.unread.filter(~reach)
-        first, second, _ = self._hashes(pl.read_parquet(uris, columns=self.columns,
-                                                        storage_options=self.lake._options))
+        # a file from before the row hash (schema evolution) reads it null: held by none
+        first, second, _ = self._hashes(pl.read_parquet(
+            uris, columns=self.columns, missing_columns="insert",
+            storage_options=self.lake._options))
         while self.runs and len(self.runs[-1][0]) <= 2 * len(first):
             a, b = self.runs.pop()
             first, second = np.concatenate([a, first]), np.concatenate([b, second])
