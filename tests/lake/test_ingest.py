@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from base.settings import REPO_ROOT
+from lake import readers
 from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 from lake.readers import LandingFileError
@@ -103,6 +104,24 @@ def test_duplicate_key_with_different_content_is_quarantined_identical_repeat_co
     result = zone.ingest(drop(home, "pms", "ids.csv", "\n".join([header, *rows]) + "\n"))
     assert (result.rows_loaded, result.duplicates_collapsed, result.rows_quarantined) == (2, 1, 1)
     assert "duplicate booking_id 'B1' with different content (first at line 2)" in quarantine(lake)["reason"][0]
+
+
+def test_keys_repeated_across_batches_collapse_or_are_quarantined_as_within_one(
+        home, zone, lake, monkeypatch):
+    # blocks of ~2 KB: every repeat below is in a later batch than its first occurrence
+    monkeypatch.setattr("lake.ingest.csv_batches",
+                        lambda path: readers.csv_batches(path, block_bytes=2000))
+    lines = extract_lines(300)
+    header, rows = lines[0] + ",booking_id", [f"{line},K{i}" for i, line in enumerate(lines[1:])]
+    identical = [rows[i] for i in range(0, 300, 7)]
+    changed = [mutate(lines[i + 1], adr=str(1000 + i)) + f",K{i}" for i in range(3, 300, 11)]
+    text = "\n".join([header, *rows, *identical, *changed, *identical[:5]]) + "\n"
+    result = zone.ingest(drop(home, "pms", "repeats.csv", text))
+    assert (result.rows_loaded, result.duplicates_collapsed, result.rows_quarantined) == (
+        300, len(identical) + 5, len(changed))
+    reasons = quarantine(lake).sort("line_number")["reason"].to_list()
+    assert reasons[0] == "duplicate booking_id 'K3' with different content (first at line 5)"
+    assert bronze(lake, "pms_bookings").filter(pl.col("booking_id") == "K3")["adr"].item() != 1003
 
 
 def test_a_crash_after_quarantine_before_the_bronze_merge_leaves_the_file_unmarked_and_a_rerun_converges(
