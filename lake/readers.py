@@ -114,14 +114,15 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
 def _exact_blocks(fd: int, size: int) -> Iterator[bytes]:
     """A plain file's blocks, each read once at its length (``os.pread``) once its last line
     end is found: no copy of a block to join the line cut at its end, which cost as much
-    as the read itself (fresh pages for a second 32 MB)."""
-    total, start = os.fstat(fd).st_size, 0
+    as the read itself (fresh pages for a second 32 MB). The first blocks are smaller (an
+    eighth, a quarter, a half): the rows' checks and their writing start sooner."""
+    total, start, step = os.fstat(fd).st_size, 0, max(size >> 3, 1)
     while start < total:
-        end = min(start + size, total)
+        end = min(start + step, total)
         if end < total:
             end = _line_end(fd, start, end, total)
         block = _pread(fd, end - start, start)
-        start = end
+        start, step = end, min(step * 2, size)
         yield block if block.endswith(b"\n") else block + b"\n"
 
 
