@@ -35,10 +35,11 @@ ROW_HASH = "_row_hash"
 # changed: 4.6 s with these files, 6.8 s with files of 16 MB; a first load is no slower).
 TARGET_FILE_BYTES = 4 << 20
 TABLE_CONFIGURATION = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
-# A row hash is unique per row: a dictionary of its values is built only to be dropped
-# (~0.2 s of a 1M-row write).
-WRITER_PROPERTIES = WriterProperties(
-    column_properties={ROW_HASH: ColumnProperties(dictionary_enabled=False)})
+# A column whose values are mostly distinct (a key, the row hash, a guest id) is written
+# without a Parquet dictionary: one would be built only to be dropped once it outgrows its
+# page (a bookings write: 13% of its CPU for the key alone). Judged on the first rows.
+DISTINCT_SAMPLE = 100_000
+DISTINCT_MIN_ROWS = 1_000
 STAGED_PREFIX = "batch-"
 # Above this many incoming rows, a merge compares them with the table a slice of keys at a
 # time: the table's keys and row hashes of one slice in memory, not of the whole range (a
@@ -63,6 +64,19 @@ class Staged:
 
     def lazy(self) -> pl.LazyFrame:
         return pl.scan_delta(self.uri, storage_options=self.storage_options)
+
+
+def _writer_properties(rows: pa.Table) -> WriterProperties | None:
+    """Parquet settings for rows like these: no dictionary for the row hash, nor for a
+    column of mostly distinct values among the first rows (enough of them to tell)."""
+    sample = pl.from_arrow(rows.slice(0, DISTINCT_SAMPLE))
+    flat = [c for c, t in sample.schema.items() if not t.is_nested()]
+    distinct = (sample.select(pl.col(flat).n_unique()).row(0, named=True)
+                if flat and sample.height >= DISTINCT_MIN_ROWS else {})
+    plain = {c for c, n in distinct.items() if n > sample.height // 2} | (
+        {ROW_HASH} & set(sample.columns))
+    return WriterProperties(column_properties={
+        c: ColumnProperties(dictionary_enabled=False) for c in sorted(plain)}) if plain else None
 
 
 def _ahead(frames: Iterable[pl.DataFrame], depth: int = 1) -> Iterator[pa.Table]:
@@ -351,7 +365,8 @@ class Lake:
 
             write_deltalake(uri, pa.RecordBatchReader.from_batches(first.schema, batches()),
                             mode="append", configuration=configuration,
-                            writer_properties=WRITER_PROPERTIES, storage_options=self._options)
+                            writer_properties=_writer_properties(first),
+                            storage_options=self._options)
             return count
         finally:
             close = getattr(tables, "close", None)
@@ -432,9 +447,10 @@ class Lake:
         # every file in the source's key range otherwise (a 1% correction of 10M bookings:
         # +1.7 GB with the range, +0.56 GB with the files).
         within = _key_ranges(table, keys[0], source[keys[0]])
-        metrics = (table.merge(source.to_arrow(), predicate=f"{on} AND ({within})" if within else on,
+        source = source.to_arrow()
+        metrics = (table.merge(source, predicate=f"{on} AND ({within})" if within else on,
                                source_alias="s", target_alias="t", streamed_exec=False,
-                               writer_properties=WRITER_PROPERTIES)
+                               writer_properties=_writer_properties(source))
                    .when_matched_update_all().when_not_matched_insert_all().execute())
         return MergeResult(inserted=int(metrics.get("num_target_rows_inserted", 0)),
                            updated=int(metrics.get("num_target_rows_updated", 0)))

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from lake.delta_tables import ROW_HASH, Lake, _key_ranges
 
@@ -44,6 +45,18 @@ def test_insert_only_merge_never_rewrites_an_existing_key(lake):
     result = lake.merge("events", frame([("e1", 99), ("e2", 2)]), ["id"], insert_only=True)
     assert (result.inserted, result.updated) == (1, 0)
     assert dict(lake.read("events").select("id", "v").rows()) == {"e1": 1, "e2": 2}
+
+
+def test_a_column_of_distinct_values_is_written_without_a_dictionary(lake):
+    lake.ensure("t", SCHEMA)
+    rows = frame([(f"id-{i}", i % 7) for i in range(5_000)])
+    lake.append("t", iter([rows]))
+    files = list(Path(lake.uri("t")).glob("*.parquet"))
+    column = pq.ParquetFile(files[0]).metadata.row_group(0)
+    dictionary = {column.column(i).path_in_schema: column.column(i).has_dictionary_page
+                  for i in range(column.num_columns)}
+    assert dictionary == {"id": False, "v": True, ROW_HASH: False}
+    assert lake.read("t").sort("v", "id").equals(rows.sort("v", "id"))
 
 
 def test_maintenance_compacts_and_keeps_the_data(lake):
