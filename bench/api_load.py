@@ -45,6 +45,8 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from innsight.cli import PROCESS_ENV  # noqa: E402  (the server runs as `innsight serve` runs it)
+
 CONNECTIONS = 32
 WARM_UP_SECONDS = 5
 STALL_MS = 50.0  # a request slower than this counts as a stall (the target: none in 5 minutes)
@@ -84,7 +86,8 @@ def _wait_for_loaders(port: int, deadline: float) -> None:
 
 
 def start_server(port: int, home: Path, workers: int = 1, cores: set[int] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
+    # the environment `innsight serve` gives its server
+    env = {**PROCESS_ENV, **os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
     log = home / "bench-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(

@@ -44,6 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from innsight.cli import PROCESS_ENV  # each side runs as `innsight` runs an ingest
 from lake.sources.pms import BOOKING_TIME_ATTRIBUTES  # the key rule is the lake's own
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ def chain_files(chain_dir: Path) -> list[Path]:
 
 def run_child(args: list[str], env_extra: dict[str, str] | None = None) -> dict:
     """Run this script as a child process and return the result line it prints."""
-    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "passive"),
+    env = {**PROCESS_ENV, **os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "passive"),
            "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args],
                           cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -958,7 +959,7 @@ def main(argv: list[str] | None = None) -> None:
         log(f"memory test: tests/lake/test_ingest_memory.py on {export}, then {corrected}")
         test = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                                "tests/lake/test_ingest_memory.py"], cwd=REPO_ROOT,
-                              env={**os.environ, "INNSIGHT_MEMORY_TEST_FILE": str(export),
+                              env={**PROCESS_ENV, **os.environ, "INNSIGHT_MEMORY_TEST_FILE": str(export),
                                    "INNSIGHT_MEMORY_TEST_CORRECTED": str(corrected)})
         ok &= test.returncode == 0
     if not ok:
