@@ -411,9 +411,7 @@ class _KeyIndex:
         dropped = pl.concat([identical, repeats[LINE]]).implode()
         kept = ids.filter(~pl.col(LINE).is_in(dropped))
         self.seen.append(kept)
-        new = np.sort(kept["_k1"].to_numpy())
-        new = new[~self._search(new)[2]]  # a key held already (a repeat) is not added again
-        self._insert(*self._search(np.unique(new))[:2])
+        self._insert(*self._search(np.sort(kept["_k1"].to_numpy()))[:2])
         return rows.filter(~pl.col(LINE).is_in(dropped)), conflicts, identical.len()
 
     def _search(self, ordered: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:

@@ -117,7 +117,7 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
 def _exact_blocks(fd: int, size: int) -> Iterator[bytes]:
     """A plain file's blocks, each read once at its length (``os.pread``) once its last line
     end is found: no copy of a block to join the line cut at its end, which cost as much
-    as the read itself (fresh pages for a second 32 MB). The first blocks are smaller (an
+    as the read itself (fresh pages for a second block). The first blocks are smaller (an
     eighth, a quarter, a half): the rows' checks and their writing start sooner."""
     total, start, step = os.fstat(fd).st_size, 0, max(size >> 3, 1)
     while start < total:
@@ -146,16 +146,16 @@ def _line_end(fd: int, start: int, end: int, total: int) -> int:
 
 
 def _pread(fd: int, length: int, offset: int) -> bytes:
-    block = os.pread(fd, length, offset)
-    if len(block) < length:  # a read is capped near 2 GB (one huge line): the rest
-        parts = [block]
-        while (done := sum(map(len, parts))) < length:
-            part = os.pread(fd, length - done, offset + done)
-            if not part:
-                raise EOFError("the file got shorter while it was read")
-            parts.append(part)
-        block = b"".join(parts)
-    return block
+    """``length`` bytes at ``offset``: one read, unless the block is over the ~2 GB a read
+    returns at most (one huge line)."""
+    parts = []
+    while length:
+        part = os.pread(fd, length, offset)
+        if not part:
+            raise EOFError("the file got shorter while it was read")
+        parts.append(part)
+        length, offset = length - len(part), offset + len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _streamed_blocks(f: BinaryIO, size: int) -> Iterator[bytes]:
