@@ -16,8 +16,8 @@ What it measures, for each number of synthetic bookings (default 1M and 10M):
   and an ingest-log row per file, in a file database.
 
 Each side runs in its own child process (this script with ``--side``), so its wall time
-excludes interpreter start-up and imports, and its peak RSS (``ru_maxrss`` of that process)
-is its own. The table gives both sides and the ratio baseline seconds / Innsight seconds,
+excludes interpreter start-up and imports, and its peak RSS (``VmHWM`` of that process, not the
+parent's it started from: ``base.memory``) is its own. The table gives both sides and the ratio baseline seconds / Innsight seconds,
 and the run fails if the two sides did not load and quarantine the same number of rows.
 
 The chain is generated once per (bookings, seed) with ``lake.synthetic.generate_chain`` and
@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from base.memory import peak_rss_mb
 from innsight.cli import PROCESS_ENV  # each side runs as `innsight` runs an ingest
 from lake.sources.pms import BOOKING_TIME_ATTRIBUTES  # the key rule is the lake's own
 
@@ -54,11 +54,6 @@ TARGET_SPEEDUP = 20.0
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, MB (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def emit(result: dict) -> None:

@@ -30,8 +30,9 @@ pytestmark = [pytest.mark.memory,
 
 # The ingest runs in a child of its own: its peak resident memory is the ingest's alone.
 CHILD = textwrap.dedent("""
-    import resource, sys
+    import sys
     from pathlib import Path
+    from base.memory import peak_rss_mb
     from base.settings import Settings
     from lake.ingest import LandingZone
 
@@ -39,7 +40,7 @@ CHILD = textwrap.dedent("""
     for path in sys.argv[2:]:
         result = zone.ingest(Path(path))
         print(result.rows_read, result.rows_loaded, result.rows_updated,
-              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+              round(peak_rss_mb()))
 """)
 
 
@@ -51,14 +52,14 @@ def _ingest(home, *files) -> list[list[int]]:
 
 
 def test_a_10m_row_file_is_ingested_within_2_gb(tmp_path):
-    [(read, loaded, _, peak_kib)] = _ingest(tmp_path, FILE)
+    [(read, loaded, _, peak_mb)] = _ingest(tmp_path, FILE)
     assert read >= 10_000_000 and loaded > 0.99 * read
-    assert peak_kib / 1024 <= LIMIT_MB, f"peak {peak_kib / 1024:,.0f} MB for {read:,} rows"
+    assert peak_mb <= LIMIT_MB, f"peak {peak_mb:,} MB for {read:,} rows"
 
 
 @pytest.mark.skipif(not CORRECTED, reason="set INNSIGHT_MEMORY_TEST_CORRECTED to a corrected "
                                           "export of the same file")
 def test_a_corrected_10m_row_export_is_ingested_after_it_within_2_gb(tmp_path):
-    (read, _, _, _), (again, _, updated, peak_kib) = _ingest(tmp_path, FILE, CORRECTED)
+    (read, _, _, _), (again, _, updated, peak_mb) = _ingest(tmp_path, FILE, CORRECTED)
     assert again >= 10_000_000 and 0 < updated < again
-    assert peak_kib / 1024 <= LIMIT_MB, f"peak {peak_kib / 1024:,.0f} MB after {read + again:,} rows"
+    assert peak_mb <= LIMIT_MB, f"peak {peak_mb:,} MB after {read + again:,} rows"
