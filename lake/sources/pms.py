@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import polars as pl
 
 from lake.contracts import Col, Contract, Reference, Rule
@@ -180,19 +182,28 @@ PMS_BOOKINGS = Source(
 )
 
 
+def _this_year() -> int:
+    return datetime.now(timezone.utc).year
+
+
 GUESTS_CONTRACT = Contract(
     columns=[
         Col("guest_id", STR, required=True),
         Col("first_name", STR), Col("last_name", STR), Col("email", STR), Col("phone", STR),
         Col("country", STR),
-        Col("birth_year", I32, min=1900, max=2025),
+        Col("birth_year", I32, min=1900),
         Col("segment", STR, allowed=frozenset({"business", "leisure", "corporate", "group"})),
         Col("loyalty_tier", STR, allowed=frozenset({"none", "silver", "gold", "platinum"})),
         Col("created_at", DATE),
     ],
     rules=[Rule(reason="malformed email (no @)",
-                ok=lambda ref: pl.col("email").is_null() | pl.col("email").str.contains("@", literal=True))],
+                ok=lambda ref: pl.col("email").is_null() | pl.col("email").str.contains("@", literal=True)),
+           # no birth year after the year the row is checked in (whichever year that is)
+           Rule(reason=lambda: pl.format("birth_year {} is after this year ({})",
+                                         pl.col("birth_year"), pl.lit(_this_year())),
+                ok=lambda ref: pl.col("birth_year") <= _this_year())],
 )
+
 
 
 def derive_guests(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -253,6 +254,18 @@ def test_guest_contact_details_never_land_in_clear(home, zone, lake):
     g = bronze(lake, "pms_guests").row(0, named=True)
     assert g["email_domain"] == "example.pt" and len(g["email_token"]) == 32
     assert "malformed email" in quarantine(lake)["reason"][0]
+
+
+def test_a_birth_year_after_the_year_of_the_check_is_quarantined(home, zone, lake):
+    this_year = datetime.now(timezone.utc).year
+    text = ("guest_id,first_name,last_name,email,phone,country,birth_year,segment,loyalty_tier,created_at\n"
+            f"G1,Ana,Silva,ana@example.pt,,PRT,{this_year},leisure,gold,2016-01-02\n"
+            f"G2,Bao,Nguyen,bao@example.vn,,VNM,{this_year + 1},business,none,2016-03-04\n")
+    result = zone.ingest(drop(home, "pms", "guests_years.csv", text))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    assert bronze(lake, "pms_guests")["guest_id"].to_list() == ["G1"]
+    assert quarantine(lake)["reason"].to_list() == [
+        f"birth_year {this_year + 1} is after this year ({this_year})"]
 
 
 def test_events_are_insert_only_and_json_breakage_is_quarantined(home, zone, lake):
