@@ -36,8 +36,34 @@ def test_over_the_limit_is_429_with_retry_after_per_client():
     asyncio.run(scenario())
 
 
-@pytest.mark.production
-def test_processes_share_one_budget_in_redis():
+def _counting(limiter: RateLimiter) -> list[int]:
+    """The costs of the hits the limiter asks its store for."""
+    asked, acquire = [], limiter._store.acquire_sliding_window_entry
+
+    async def counted(key, limit, expiry, amount=1):
+        asked.append(amount)
+        return await acquire(key, limit, expiry, amount)
+
+    limiter._store.acquire_sliding_window_entry = counted
+    return asked
+
+
+def test_a_process_takes_hits_from_the_store_a_share_at_a_time_to_the_exact_limit():
+    async def scenario():
+        limiter = RateLimiter("1000/minute", "memory://")
+        asked = _counting(limiter)
+        served = 0
+        with pytest.raises(RateLimited):
+            while True:
+                await limiter.hit(principal("dana"))
+                served += 1
+        assert served == 1000  # one process: every hit it took is served
+        assert len(asked) < 120 and sum(asked) >= 1000  # ~100 shares of 10, not 1000 asks
+
+    asyncio.run(scenario())
+
+
+def _redis_url() -> str:
     import redis
 
     url = Settings().redis_url  # the production profile's rate_limit_storage
@@ -48,6 +74,12 @@ def test_processes_share_one_budget_in_redis():
             raise
         pytest.skip(f"Redis refused the connection at {url}: {exc}")
     # Any other RedisError (a wrong password, ...) is a failure: the service is there.
+    return url
+
+
+@pytest.mark.production
+def test_processes_share_one_budget_in_redis():
+    url = _redis_url()
     client = principal(f"test-{uuid.uuid4().hex}")
 
     async def scenario():
@@ -56,5 +88,28 @@ def test_processes_share_one_budget_in_redis():
             await limiter.hit(client)
         with pytest.raises(RateLimited):
             await second.hit(client)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.production
+def test_processes_taking_shares_never_pass_the_shared_limit():
+    url = _redis_url()
+    client = principal(f"test-{uuid.uuid4().hex}", "1000/minute")
+
+    async def scenario():
+        processes = [RateLimiter("3/minute", url), RateLimiter("3/minute", url)]
+        asked = [_counting(p) for p in processes]
+        served, answered = 0, True
+        while answered:  # in turns, until both refuse
+            answered = False
+            for process in processes:
+                try:
+                    await process.hit(client)
+                    served, answered = served + 1, True
+                except RateLimited:
+                    pass
+        assert 1000 - 2 * 9 <= served <= 1000  # at most a share's rest unused per process
+        assert sum(len(a) for a in asked) < 250
 
     asyncio.run(scenario())
