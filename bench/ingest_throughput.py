@@ -16,9 +16,10 @@ What it measures, for each number of synthetic bookings (default 1M and 10M):
   and an ingest-log row per file, in a file database.
 
 Each side runs in its own child process (this script with ``--side``), so its wall time
-excludes interpreter start-up and imports, and its peak RSS (``VmHWM`` of that process, not the
-parent's it started from: ``base.memory``) is its own. The table gives both sides and the ratio baseline seconds / Innsight seconds,
-and the run fails if the two sides did not load and quarantine the same number of rows.
+excludes interpreter start-up and imports, and its peak RSS (``VmHWM`` of that process, not
+the parent's it started from: ``base.memory``) is its own. The table gives both sides and
+the ratio baseline seconds / Innsight seconds, and the run fails if the two sides did not
+load and quarantine the same number of rows.
 
 The chain is generated once per (bookings, seed) with ``lake.synthetic.generate_chain`` and
 kept in a cache folder (``--cache-dir``, default ``/tmp/innsight-bench-cache``) for the next run.

@@ -205,7 +205,6 @@ GUESTS_CONTRACT = Contract(
 )
 
 
-
 def derive_guests(df: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     full_name = pl.concat_str([pl.col("first_name"), pl.col("last_name")], separator=" ",
                               ignore_nulls=True)
