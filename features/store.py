@@ -24,7 +24,10 @@ from typing import Any, Callable, Iterable, Mapping
 import feast
 import pandas as pd
 from feast.infra.key_encoding_utils import serialize_entity_key
-from feast.infra.online_stores.helpers import compute_table_id, get_online_store_from_config
+from feast.infra.online_stores.helpers import (_mmh3, _redis_key, compute_table_id,
+                                                compute_versioned_name,
+                                                get_online_store_from_config)
+from feast.infra.online_stores.redis import RedisOnlineStore
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, _quote_id
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
@@ -217,9 +220,11 @@ def _reader(config) -> Callable[["_Lookup", EntityKey], Mapping[str, ValueProto]
     store = get_online_store_from_config(config.online_store)
     if isinstance(store, SqliteOnlineStore):
         return _SqliteRead(config)
+    if isinstance(store, RedisOnlineStore):
+        return _RedisRead(config, store)
 
     def read(lookup: "_Lookup", key: EntityKey) -> Mapping[str, ValueProto]:
-        # a copy of the names: Redis's read appends its timestamp field to the list it is given
+        # a copy of the names: a store's read may append to the list it is given
         return store.online_read(config, lookup.view, [key], list(lookup.features))[0][1] or {}
 
     return read
@@ -254,6 +259,38 @@ class _SqliteRead:
             key, entity_key_serialization_version=config.entity_key_serialization_version)
         return {name: ValueProto.FromString(value)
                 for name, value in self._conn.execute(sql, (blob,)).fetchall()}
+
+
+class _RedisRead:
+    """Feast's Redis online store read the way Feast's ``online_read`` reads it -- the
+    entity's hash (Feast's key: the serialised entity key and the project), one field per
+    feature (Feast's murmur3 of ``view:feature``), each value a ``Value`` protobuf -- as one
+    HMGET on Feast's own client (standalone, sentinel or cluster, as configured).
+
+    Feast's read wraps the command in a pipeline, hashes every field name and parses the
+    row's timestamp on every call: more than half the CPU of a read, for fields that are
+    the same on every call and a timestamp a record does not use. Feast stays the only
+    writer; tests hold the two reads equal."""
+
+    def __init__(self, config, store: RedisOnlineStore):
+        self._client = store._get_client(config.online_store)  # Feast's, as it connects
+        self._config = config
+        self._fields: dict[str, list[bytes]] = {}
+
+    def __call__(self, lookup: "_Lookup", key: EntityKey) -> dict[str, ValueProto]:
+        config = self._config
+        fields = self._fields.get(lookup.view.name)
+        if fields is None:
+            name = compute_versioned_name(lookup.view,
+                                          config.registry.enable_online_feature_view_versioning)
+            fields = self._fields[lookup.view.name] = [_mmh3(f"{name}:{feature}")
+                                                       for feature in lookup.features]
+        values = self._client.hmget(
+            _redis_key(config.project, key, config.entity_key_serialization_version), fields)
+        # a field the hash lacks is left out: the record reads it as None, as it reads the
+        # empty Value Feast's read gives it
+        return {name: ValueProto.FromString(value)
+                for name, value in zip(lookup.features, values) if value is not None}
 
 
 @dataclass(frozen=True)
