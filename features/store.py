@@ -167,8 +167,9 @@ class FeatureStore:
 
         Feast stays the definition (the service's projections, from its registry) and the
         only writer of the online store; this reads one entity as one key lookup per feature
-        view -- on Redis through the store's own ``online_read`` (one HMGET), on SQLite from
-        Feast's table itself (``_SqliteRead``) -- and converts the values with Feast's own
+        view -- on Redis one HMGET of Feast's hash (``_RedisRead``), on SQLite from Feast's
+        table itself (``_SqliteRead``), any other store through its ``online_read`` -- and
+        converts the values with Feast's own
         type map, skipping the general read path's per-request planning. Tests hold it equal
         to ``get_online_features``."""
         entity = {k: (_date_key(v) if k == "stay_date" else v) for k, v in entity.items()}
