@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # core, at most 4: the rate limits, the online store and the registry are shared there).
     # Each worker loads every model.
     api_workers: int = Field(0, ge=0)
+    # Where several workers keep their Prometheus metrics to add them up; `innsight serve`
+    # sets it (with prometheus_client's own variable) when it starts more than one.
+    api_metrics_dir: Path | None = None
     dagster_port: int = 3000
     # The MLflow UI `innsight serve` starts (on the tracking store above).
     mlflow_port: int = 5000

@@ -45,7 +45,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from innsight.cli import PROCESS_ENV  # noqa: E402  (the server runs as `innsight serve` runs it)
+from innsight.cli import PROCESS_ENV, api_environment  # noqa: E402  (as `innsight serve` runs it)
 
 CONNECTIONS = 32
 WARM_UP_SECONDS = 5
@@ -87,7 +87,10 @@ def _wait_for_loaders(port: int, deadline: float) -> None:
 
 def start_server(port: int, home: Path, workers: int = 1, cores: set[int] | None = None) -> subprocess.Popen:
     # the environment `innsight serve` gives its server
-    env = {**PROCESS_ENV, **os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive"}
+    from base.settings import Settings
+
+    env = {**PROCESS_ENV, **os.environ, "INNSIGHT_API_PORT": str(port), "OMP_WAIT_POLICY": "passive",
+           **api_environment(Settings(api_workers=workers))}
     log = home / "bench-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(

@@ -420,6 +420,16 @@ def _ensure_port_free(host: str, port: int, setting: str) -> None:
                              f"running?): stop it, or choose another port with {setting}=...")
 
 
+def api_environment(settings: Settings) -> dict[str, str]:
+    """What the API's processes need in their environment beyond ours: several workers
+    share their metrics (a scrape reaches one of them and must count them all)."""
+    from serving.core.observability import shared_metrics_env
+
+    if settings.serving_workers > 1:
+        return shared_metrics_env(settings.home / "serving" / "metrics")
+    return {}
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     """Start the Dagster UI, the API and the MLflow UI; --check starts them, checks each
     answers, stops them."""
@@ -445,11 +455,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     timer = Timer()
     servers: dict[str, tuple[subprocess.Popen, str, str, Path]] = {}
 
-    def start(name: str, command: list[str], base: str, check: str, log_name: str) -> None:
+    def start(name: str, command: list[str], base: str, check: str, log_name: str,
+              extra_env: dict[str, str] | None = None) -> None:
         log = _log_path(s, log_name)
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
-            proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True,
+            proc = subprocess.Popen(command, cwd=REPO_ROOT, env={**env, **(extra_env or {})},
+                                    start_new_session=True,
                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         servers[name] = (proc, base, check, log)
 
@@ -472,7 +484,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         start("API", [str(bin_dir / "uvicorn"), "--factory", "serving.app:create_app",
                       "--host", s.api_host, "--port", str(s.api_port),
                       "--workers", str(s.serving_workers)],
-              f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health", "api")
+              f"http://{s.api_host}:{s.api_port}", "/api/v1/ml/health", "api",
+              api_environment(s))
         # one worker: the UI of one team's runs, not a tracking server under load
         start("MLflow UI", [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", s.mlflow_uri,
                             "-h", s.api_host, "-p", str(s.mlflow_port), "-w", "1"],

@@ -89,11 +89,11 @@ LLM_ROUTES = (llm_assistant, llm_routing, llm_messages, llm_monitoring, llm_heal
 def build_services(settings: Settings) -> Services:
     """Every object the routes use, from the settings (nothing is loaded yet)."""
     lake = Lake.from_settings(settings)
-    metrics = Metrics()
+    metrics = Metrics(settings.api_metrics_dir)
     predictions = PredictionLog(lake, settings.home / "serving" / "predictions_spool",
                                 flush_seconds=settings.predictions_flush_seconds,
                                 batch_rows=settings.predictions_batch_rows)
-    metrics.predictions_pending.set_function(lambda: predictions.pending)
+    metrics.watch_pending(lambda: predictions.pending)
     properties = PropertyMaster.load(settings.properties_file)
     champions = ChampionRegistry(ModelRegistry.from_settings(settings), settings.marts_path,
                                  poll_seconds=settings.champion_poll_seconds, metrics=metrics)
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.champions.stop()
             services.events.close()  # the spool's last events land
             services.predictions.close()
+            services.metrics.close()
             log.info("API stopped; prediction log flushed",
                      extra={"fields": services.predictions.stats()})
 

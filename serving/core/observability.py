@@ -3,16 +3,26 @@
 Every request gets a correlation id (the caller's ``X-Correlation-ID`` when it sends a
 sane one, else a new one); it is echoed on the response, put on every log line written
 while the request runs (``base.logging``), and in every error body and recorded prediction.
+
+Several API worker processes share their metrics through prometheus_client's multiprocess
+mode (``shared_metrics_env``, set by whoever starts them): a scrape, whichever worker
+answers it, counts every worker's requests and predictions, not its own only. The mode is
+the setting's (``api_metrics_dir``), not prometheus_client's variable: Feast sets that one
+in any process that imports its metrics module.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
+from pathlib import Path
+from typing import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess, values
 
 from base.logging import correlation_id
 
@@ -24,10 +34,30 @@ access = logging.getLogger("innsight.serving.access")
 LATENCY_BUCKETS = (.001, .0025, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
 
 
-class Metrics:
-    """The API's Prometheus metrics, in a registry of its own (one per app)."""
+def shared_metrics_env(folder: Path) -> dict[str, str]:
+    """The environment of API worker processes that share their metrics through ``folder``,
+    emptied of an earlier run's files (their counts would be added to this run's):
+    prometheus_client's variables (read when it is imported: the workers' environment, not
+    a setting) and the setting."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return {"PROMETHEUS_MULTIPROC_DIR": str(folder), "PROMETHEUS_MULTIPROCESS_DIR": str(folder),
+            "INNSIGHT_API_METRICS_DIR": str(folder)}
 
-    def __init__(self) -> None:
+
+class Metrics:
+    """The API's Prometheus metrics, in a registry of its own (one per app); shared with
+    the other worker processes through ``shared_dir`` (see ``shared_metrics_env``)."""
+
+    def __init__(self, shared_dir: Path | None = None) -> None:
+        self.shared = shared_dir is not None
+        if self.shared and values.ValueClass is values.MutexValue:
+            raise RuntimeError(
+                f"the API's metrics are to be shared through {shared_dir}, but "
+                "prometheus_client was imported without PROMETHEUS_MULTIPROC_DIR: start the "
+                "workers with it in their environment (`innsight serve` does)")
+        self._pending: Callable[[], float] | None = None
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter("innsight_http_requests", "HTTP requests answered",
@@ -40,15 +70,18 @@ class Metrics:
         self.prediction_latency = Histogram("innsight_ml_prediction_duration_seconds",
                                             "Model time per prediction (features + model)",
                                             ["model"], buckets=LATENCY_BUCKETS, registry=r)
+        # shared: one series per live worker (a `pid` label), so a worker left on an
+        # older champion shows
         self.champion = Gauge("innsight_ml_champion_version",
                               "Registry version of the champion being served (0: none)",
-                              ["model"], registry=r)
+                              ["model"], registry=r, multiprocess_mode="liveall")
         self.reloads = Counter("innsight_ml_champion_reloads", "Champion hot reloads",
                                ["model", "outcome"], registry=r)
         self.rate_limited = Counter("innsight_rate_limited", "Requests refused with 429",
                                     ["client"], registry=r)
         self.predictions_pending = Gauge("innsight_ml_predictions_pending",
-                                         "Predictions buffered, not yet in the lake", registry=r)
+                                         "Predictions buffered, not yet in the lake", registry=r,
+                                         multiprocess_mode="livesum")
         self.events = Counter("innsight_events", "Events written to the landing zone",
                               ["kind"], registry=r)
         self.llm_answers = Counter("innsight_llm_answers", "Assistant answers, by mode and "
@@ -59,6 +92,29 @@ class Metrics:
                                   ["category", "needs_human"], registry=r)
         self.llm_latency = Histogram("innsight_llm_duration_seconds", "Time per language "
                                      "operation", ["operation"], buckets=LATENCY_BUCKETS, registry=r)
+
+    def watch_pending(self, count: Callable[[], float]) -> None:
+        """The pending-predictions gauge reads ``count`` when scraped. Shared, each worker
+        writes its own count when a scrape reaches it: the sum is as of each worker's last."""
+        self._pending = count
+        if not self.shared:
+            self.predictions_pending.set_function(count)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of every metric: this process's, or every live and
+        finished worker's when shared."""
+        if not self.shared:
+            return generate_latest(self.registry)
+        if self._pending is not None:
+            self.predictions_pending.set(self._pending())
+        everyone = CollectorRegistry()
+        multiprocess.MultiProcessCollector(everyone)
+        return generate_latest(everyone)
+
+    def close(self) -> None:
+        """A stopping worker's live gauges leave the shared figures (its counts stay)."""
+        if self.shared:
+            multiprocess.mark_process_dead(os.getpid())
 
 
 class RequestContext:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.core.error_docs import error_responses
 from serving.deps import LanguageDep, MetricsDep, MetricsReader
@@ -38,7 +38,7 @@ def health(language: LanguageDep) -> LlmHealth | JSONResponse:
 def metrics(_: MetricsReader, metrics: MetricsDep) -> Response:
     """Assistant answers by mode and outcome, tool calls, routed requests by category and
     hand-over, and the time per operation."""
-    text = generate_latest(metrics.registry).decode()
+    text = metrics.exposition().decode()
     keep = [line for line in text.splitlines()
             if line.split(" ")[0 if not line.startswith("#") else 2].startswith("innsight_llm")]
     return Response("\n".join(keep) + "\n", media_type=CONTENT_TYPE_LATEST)

@@ -4,7 +4,7 @@ prediction log; no auth) and GET /metrics."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Path, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ml.catalog import MODELS, RETRAIN_ALL_JOB
 from serving.core.error_docs import documented, error_responses, invalid
@@ -52,4 +52,4 @@ def health(champions: Champions, features: Features, predictions: PredictionLogD
                 200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."},
                 **error_responses("metrics:read")})
 def metrics(_: MetricsReader, metrics: MetricsDep) -> Response:
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
