@@ -169,9 +169,8 @@ class FeatureStore:
         only writer of the online store; this reads one entity as one key lookup per feature
         view -- on Redis one HMGET of Feast's hash (``_RedisRead``), on SQLite from Feast's
         table itself (``_SqliteRead``), any other store through its ``online_read`` -- and
-        converts the values with Feast's own
-        type map, skipping the general read path's per-request planning. Tests hold it equal
-        to ``get_online_features``."""
+        converts the values with Feast's own type map, skipping the general read path's
+        per-request planning. Tests hold it equal to ``get_online_features``."""
         entity = {k: (_date_key(v) if k == "stay_date" else v) for k, v in entity.items()}
         record: dict[str, Any] = dict(entity)
         for lookup in self._lookups_of(service_name):
