@@ -61,7 +61,7 @@ MEASURED = {"on_the_books", "train_guests", "train_stays", "train_bookings", "ho
             "evaluated_hotels"}
 # What a logged model needs to be loaded elsewhere, pinned to this environment's versions.
 # Stating it spares MLflow inferring it in a subprocess (~25 s of each ~29 s log).
-MODEL_PACKAGES = ("mlflow", "xgboost-cpu", "pandas", "numpy", "scikit-learn", "scipy", "prophet",
+MODEL_PACKAGES = ("mlflow", "xgboost-cpu", "numba", "pandas", "numpy", "scikit-learn", "scipy", "prophet",
                   "polars", "pyarrow", "duckdb")
 
 
