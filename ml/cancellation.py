@@ -89,9 +89,11 @@ MAX_ACTIONS = 4
 ACTION_MIN_IMPACT = 0.01
 
 
+LEVELS = np.array(["low", "medium", "high"])
+
+
 def risk_level(p: np.ndarray) -> np.ndarray:
-    return np.where(p >= RISK_THRESHOLDS["high"], "high",
-                    np.where(p >= RISK_THRESHOLDS["medium"], "medium", "low"))
+    return LEVELS[np.searchsorted([RISK_THRESHOLDS["medium"], RISK_THRESHOLDS["high"]], p, side="right")]
 
 
 def booking_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -195,8 +197,7 @@ class CancellationModel(mlflow.pyfunc.PythonModel):
         the feature matrix; `records` are the normalised bookings (for the factor values)."""
         names = self.feature_names
         if len(X) <= 16:  # the API's case: numpy tree walks, no DMatrix (ml.tree_paths)
-            paths = self._tree_paths()
-            contrib = np.array([paths.contributions(x) for x in X])
+            contrib = self._tree_paths().contributions(X)
         else:  # columns are in the booster's order by construction: skip the name check
             contrib = self.booster.predict(xgb.DMatrix(X), pred_contribs=True, approx_contribs=True,
                                            validate_features=False)  # log-odds, (n, features + bias)

@@ -123,12 +123,18 @@ class TreePaths:
         # the contributions' bias is the same for every row: the base and the root means
         self.bias = float(base) + root_means
 
-    def contributions(self, x: np.ndarray) -> np.ndarray:
-        """(n_features + 1) contributions in log-odds of one row, the bias last."""
-        out = np.zeros(self.n_features + 1)
-        _walk(self._row(x), self.roots, self.nodes, self.goes_right, self.depth, out)
-        out[-1] = self.bias
-        return out
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """The (n_features + 1) contributions in log-odds of each row of X, the bias last:
+        (rows, n_features + 1) for a matrix, (n_features + 1) for one row."""
+        X = np.asarray(X, dtype=np.float32)
+        rows = X.reshape(-1, X.shape[-1])
+        if rows.shape[1] != self.n_features:
+            raise ValueError(f"rows of {self.n_features} features expected, not shape {X.shape}")
+        out = np.zeros((len(rows), self.n_features + 1))
+        for x, o in zip(rows, out):
+            _walk(x, self.roots, self.nodes, self.goes_right, self.depth, o)
+        out[:, -1] = self.bias
+        return out if X.ndim == 2 else out[0]
 
     def margin(self, x: np.ndarray) -> float:
         """The model's raw score of one row (XGBoost's ``output_margin``), summed as XGBoost
