@@ -196,7 +196,7 @@ class CancellationModel(mlflow.pyfunc.PythonModel):
         """Probability, level, top factors (impact per booking field) and actions per row of
         the feature matrix; `records` are the normalised bookings (for the factor values)."""
         names = self.feature_names
-        if len(X) <= 16:  # the API's case: numpy tree walks, no DMatrix (ml.tree_paths)
+        if len(X) <= 16:  # the API's case: compiled one-row tree walks, no DMatrix (ml.tree_paths)
             contrib = self._tree_paths().contributions(X)
         else:  # columns are in the booster's order by construction: skip the name check
             contrib = self.booster.predict(xgb.DMatrix(X), pred_contribs=True, approx_contribs=True,
