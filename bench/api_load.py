@@ -9,11 +9,14 @@ open-loop schedule (request i is due at t0 + i / rate, whether or not earlier on
 answered, so a slow server shows up as latency instead of a slower schedule) over
 keep-alive connections, and reports p50 / p99 (from the due time to the last byte) and the
 achieved throughput. The baseline is the bare liveness endpoint at the same rate in the
-same run: the ratio is what the model, features and bookkeeping cost on top of the
-framework. Each line also prints the server's CPU time per request served (user + system of
-all its processes, over the measured seconds), how many requests took over 50 ms (stalls),
-and how many of those the server itself took over 50 ms to answer (its latency histogram). A last line per endpoint offers far more than it can serve (``--saturate``
-requests/s for 5 s) and prints what it served: its throughput at saturation.
+same run, measured in turns with each endpoint (5-second slices, alternately first) so that
+a slower spell of this shared machine lands on both: the ratio is what the model, features
+and bookkeeping cost on top of the framework. Each line also prints the server's CPU time
+per request served (user + system of all its processes, over the measured seconds), how
+many requests took over 50 ms (stalls), and how many of those the server itself took over
+50 ms to answer (its latency histogram). A last line per endpoint offers far more than it
+can serve (``--saturate`` requests/s for 5 s) and prints what it served: its throughput
+at saturation.
 
     .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400] [--workers 1 2]
     .venv/bin/python bench/api_load.py --seconds 300 --rates 200 --endpoints churn/predict \
@@ -51,6 +54,7 @@ CONNECTIONS = 32
 WARM_UP_SECONDS = 5
 STALL_MS = 50.0  # a request slower than this counts as a stall (the target: none in 5 minutes)
 SATURATION_SECONDS = 5
+SLICE_SECONDS = 5  # an endpoint and its baseline alternate in slices this long
 
 
 def free_port() -> int:
@@ -189,16 +193,25 @@ def client(port: int, requests: list[bytes], rate: float, out: mp.Queue,
 
 
 def measure(port: int, requests: list[bytes], rate: float, cores: set[int] | None = None) -> dict:
+    """One open-loop run from a fresh load-generator process: its latencies (s), errors and
+    seconds."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=client, args=(port, requests, rate, out, cores))
     proc.start()
     latencies, errors, elapsed = out.get()
     proc.join()
-    ms = sorted(x * 1000 for x in latencies)
+    return {"latencies": latencies, "errors": errors, "elapsed": elapsed}
+
+
+def summary(runs: list[dict]) -> dict:
+    """p50 / p99 / max over the latencies of several runs, and their throughput."""
+    ms = sorted(x * 1000 for r in runs for x in r["latencies"])
     pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
-    return {"p50": pick(0.50), "p99": pick(0.99), "max": ms[-1], "rps": len(ms) / elapsed,
-            "errors": errors, "n": len(ms), "over_50ms": sum(x > STALL_MS for x in ms)}
+    return {"p50": pick(0.50), "p99": pick(0.99), "max": ms[-1],
+            "rps": len(ms) / sum(r["elapsed"] for r in runs),
+            "errors": sum(r["errors"] for r in runs), "n": len(ms),
+            "over_50ms": sum(x > STALL_MS for x in ms)}
 
 
 def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
@@ -220,7 +233,7 @@ def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
     day = schedule["date"].min()
     types = sorted(set(schedule["room_type"]))
     return {
-        "health/live (baseline)": [request_bytes("GET", "/health/live", token, None)] * n,
+        BASELINE: [request_bytes("GET", "/health/live", token, None)] * n,
         "churn/predict": [request_bytes("POST", "/api/v1/ml/churn/predict", token,
                                         {"booking_id": rng.choice(bookings)}) for _ in range(n)],
         "clv/predict": [request_bytes("POST", "/api/v1/ml/clv/predict", token,
@@ -242,9 +255,9 @@ def server_cpu(server: subprocess.Popen) -> float:
     return total
 
 
-def server_slow(port: int, token: str, route: str) -> int | None:
+def server_slow(port: int, token: str, route: str) -> int:
     """Requests of a route the server itself took over 50 ms to answer so far, from its
-    latency histogram (one process's: None with several workers). Tells the server's stalls
+    latency histogram (all workers': they share their metrics). Tells the server's stalls
     from the network's and the load generator's."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/ml/metrics",
                                      headers={"Authorization": f"Bearer {token}"})
@@ -262,7 +275,8 @@ def server_slow(port: int, token: str, route: str) -> int | None:
     return int(total - fast)
 
 
-ROUTES = {"health/live (baseline)": "/health/live", "churn/predict": "/api/v1/ml/churn/predict",
+BASELINE = "health/live (baseline)"
+ROUTES = {BASELINE: "/health/live", "churn/predict": "/api/v1/ml/churn/predict",
           "clv/predict": "/api/v1/ml/clv/predict",
           "pricing/current": "/api/v1/ml/pricing/current/{room_type}"}
 
@@ -304,30 +318,41 @@ def main() -> None:
             print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
                   f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
                   f"{'>50 ms':>7} {'in server':>10}")
-            baseline: dict[float, float] = {}
-            order = [n for n in names if not n.startswith("health")]
-            for name in ([] if args.no_baseline else ["health/live (baseline)"]) + order:
+            order = [n for n in names if not n.startswith("health")] or [BASELINE]
+            for name in order:
+                paired = [name] if args.no_baseline or name == BASELINE else [BASELINE, name]
                 for rate in args.rates:
-                    # warm-up: the first seconds of a fresh server (loading, the first registry
-                    # poll and log flush) are not what it serves at rate
-                    measure(port, loads[name][: int(rate * WARM_UP_SECONDS)], rate, load_cores)
-                    before = server_cpu(server)
-                    slow_before = server_slow(port, token, ROUTES[name]) if workers == 1 else None
-                    r = measure(port, loads[name][: int(rate * args.seconds)], rate, load_cores)
-                    cpu_ms = (server_cpu(server) - before) * 1000 / max(r["n"], 1)
-                    slow = ("n/a" if slow_before is None
-                            else server_slow(port, token, ROUTES[name]) - slow_before)
-                    if name.startswith("health"):
-                        baseline[rate] = r["p99"]
-                    ratio = r["p99"] / baseline[rate] if rate in baseline else float("nan")
-                    print(f"{name:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
-                          f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x {cpu_ms:11.2f} "
-                          f"{r['over_50ms']:7d} {slow:>10}", flush=True)
+                    point = {n: [] for n in paired}
+                    cpu = dict.fromkeys(paired, 0.0)
+                    for n in paired:
+                        # warm-up: the first seconds of a fresh server (loading, the first
+                        # registry poll and log flush) are not what it serves at rate
+                        measure(port, loads[n][: int(rate * WARM_UP_SECONDS)], rate, load_cores)
+                    slow = {n: server_slow(port, token, ROUTES[n]) for n in paired}
+                    # the baseline and the endpoint take turns in slices of the same minutes
+                    # (first one, then the other), so that a slower spell of the machine
+                    # lands on both and not on the ratio
+                    slices = max(1, round(args.seconds / SLICE_SECONDS))
+                    per = int(rate * args.seconds / slices)
+                    for k in range(slices):
+                        for n in paired if k % 2 == 0 else paired[::-1]:
+                            before = server_cpu(server)
+                            point[n].append(measure(port, loads[n][k * per:(k + 1) * per], rate, load_cores))
+                            cpu[n] += server_cpu(server) - before
+                    for n in paired:
+                        r = summary(point[n])
+                        stalls = server_slow(port, token, ROUTES[n]) - slow[n]
+                        ratio = r["p99"] / summary(point[BASELINE])["p99"] if BASELINE in point else float("nan")
+                        print(f"{n:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
+                              f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x "
+                              f"{cpu[n] * 1000 / max(r['n'], 1):11.2f} {r['over_50ms']:7d} {stalls:>10}",
+                              flush=True)
                 if args.saturate:
-                    r = measure(port, loads[name][: int(args.saturate * SATURATION_SECONDS)],
-                                args.saturate, load_cores)
-                    print(f"{name:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
-                          f"{args.saturate:.0f} requests/s offered for {SATURATION_SECONDS} s)", flush=True)
+                    for n in [BASELINE] * (name == order[0] and not args.no_baseline) + [name] * (name != BASELINE):
+                        r = summary([measure(port, loads[n][: int(args.saturate * SATURATION_SECONDS)],
+                                             args.saturate, load_cores)])
+                        print(f"{n:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
+                              f"{args.saturate:.0f} requests/s offered for {SATURATION_SECONDS} s)", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=60)
