@@ -331,8 +331,9 @@ def main() -> None:
                     slow = {n: server_slow(port, token, ROUTES[n]) for n in paired}
                     # the baseline and the endpoint take turns in slices of the same minutes
                     # (first one, then the other), so that a slower spell of the machine
-                    # lands on both and not on the ratio
-                    slices = max(1, round(args.seconds / SLICE_SECONDS))
+                    # lands on both and not on the ratio; one route alone runs unbroken (the
+                    # stall run: a log flush must not fall between two slices)
+                    slices = max(1, round(args.seconds / SLICE_SECONDS)) if len(paired) > 1 else 1
                     per = int(rate * args.seconds / slices)
                     for k in range(slices):
                         for n in paired if k % 2 == 0 else paired[::-1]:
@@ -348,7 +349,9 @@ def main() -> None:
                               f"{cpu[n] * 1000 / max(r['n'], 1):11.2f} {r['over_50ms']:7d} {stalls:>10}",
                               flush=True)
                 if args.saturate:
-                    for n in [BASELINE] * (name == order[0] and not args.no_baseline) + [name] * (name != BASELINE):
+                    saturated = ([BASELINE] if name == order[0] and not args.no_baseline else []) + \
+                                ([name] if name != BASELINE else [])
+                    for n in saturated:
                         r = summary([measure(port, loads[n][: int(args.saturate * SATURATION_SECONDS)],
                                              args.saturate, load_cores)])
                         print(f"{n:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
