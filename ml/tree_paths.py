@@ -47,8 +47,8 @@ OBJECTIVES = {
 }
 
 
-# One node: where its children are, where its split reads its input in `values` (see
-# _values; a categorical split reads its feature in `x`), its threshold, its row of
+# One node: where its children are (-1: none, a leaf), where its split reads its input in
+# `values` (see _values; a categorical split reads its feature in `x`), its threshold, its row of
 # `goes_right` (0: a numeric split), and what reaching it credits: the parent's split
 # feature and the change of the mean value from the parent.
 NODE = np.dtype([("left", np.int32), ("right", np.int32), ("column", np.int32),
@@ -67,13 +67,11 @@ class TreePaths:
         trees = learner["gradient_booster"]["model"]["trees"]
         self.n_features = n_features = int(learner["learner_model_param"]["num_feature"])
         n = sum(len(t["left_children"]) for t in trees)
-        # A leaf's children are the sink (the last node): a walk stepping there stays at the
-        # leaf, so a tree shallower than the deepest one just waits at its leaf.
-        sink = n
-        nodes = np.zeros(n + 1, dtype=NODE)
-        nodes["left"] = nodes["right"] = sink
-        nodes["column"] = 2 * n_features
-        leaf = np.zeros(n + 1, dtype=np.float32)  # a leaf's value (0 elsewhere)
+        # a leaf has no children: a walk stays there, so a tree shallower than the deepest
+        # one just waits at its leaf
+        nodes = np.zeros(n, dtype=NODE)
+        nodes["left"] = nodes["right"] = -1
+        leaf = np.zeros(n, dtype=np.float32)  # a leaf's value (0 elsewhere)
         categorical: list[tuple[list[int], bool]] = []  # per slot: categories going right, default
         roots, offset, root_means = [], 0, 0.0
         for tree in trees:
@@ -127,12 +125,10 @@ class TreePaths:
         """The (n_features + 1) contributions in log-odds of each row of X, the bias last:
         (rows, n_features + 1) for a matrix, (n_features + 1) for one row."""
         X = np.asarray(X, dtype=np.float32)
-        rows = X.reshape(-1, X.shape[-1])
-        if rows.shape[1] != self.n_features:
-            raise ValueError(f"rows of {self.n_features} features expected, not shape {X.shape}")
+        rows = X if X.ndim == 2 else X[None, :]
         out = np.zeros((len(rows), self.n_features + 1))
         for x, o in zip(rows, out):
-            _walk(x, self.roots, self.nodes, self.goes_right, self.depth, o)
+            _walk(self._row(x), self.roots, self.nodes, self.goes_right, self.depth, o)
         out[:, -1] = self.bias
         return out if X.ndim == 2 else out[0]
 
@@ -158,15 +154,14 @@ class TreePaths:
 @numba.njit(cache=True, nogil=True)
 def _values(x):
     """What a numeric split reads: column i holds feature i with a missing value as +inf
-    (it goes right), column n + i with -inf (it goes left), the last one -inf."""
+    (it goes right), column n + i with -inf (it goes left)."""
     n = x.shape[0]
-    values = np.empty(2 * n + 1, dtype=np.float32)
+    values = np.empty(2 * n, dtype=np.float32)
     for i in range(n):
         v = x[i]
         missing = np.isnan(v)
         values[i] = np.inf if missing else v
         values[n + i] = -np.inf if missing else v
-    values[2 * n] = -np.inf
     return values
 
 
@@ -176,7 +171,6 @@ def _walk(x, roots, nodes, goes_right, depth, out):
     `out` (per feature) and returns each tree's leaf. The step is written out here: as a
     function of its own numba compiles it about 4x slower."""
     values = _values(x)
-    sink = nodes.shape[0] - 1
     known = goes_right.shape[1] - 2
     node = roots.copy()
     for _ in range(depth):
@@ -189,7 +183,7 @@ def _walk(x, roots, nodes, goes_right, depth, out):
             else:
                 right = values[r.column] >= r.threshold
             child = r.right if right else r.left
-            if child != sink:
+            if child >= 0:
                 node[t] = child
                 out[nodes[child].credited] += nodes[child].gain
     return node
