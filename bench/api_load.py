@@ -340,10 +340,10 @@ def main() -> None:
                             before = server_cpu(server)
                             point[n].append(measure(port, loads[n][k * per:(k + 1) * per], rate, load_cores))
                             cpu[n] += server_cpu(server) - before
-                    for n in paired:
-                        r = summary(point[n])
+                    results = {n: summary(point[n]) for n in paired}
+                    for n, r in results.items():
                         stalls = server_slow(port, token, ROUTES[n]) - slow[n]
-                        ratio = r["p99"] / summary(point[BASELINE])["p99"] if BASELINE in point else float("nan")
+                        ratio = r["p99"] / results[BASELINE]["p99"] if BASELINE in results else float("nan")
                         print(f"{n:24} {rate:6.0f} {r['rps']:9.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
                               f"{r['max']:8.1f} {r['errors']:6d} {ratio:14.1f}x "
                               f"{cpu[n] * 1000 / max(r['n'], 1):11.2f} {r['over_50ms']:7d} {stalls:>10}",
