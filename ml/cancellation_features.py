@@ -15,7 +15,10 @@ each booking's date: at serving time the PMS knows every outcome settled before 
 from __future__ import annotations
 
 import math
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -196,6 +199,38 @@ class AsOfHistory:
         p = np.where(known, self.cum_pos[hi] - self.cum_pos[lo], 0.0)
         return n, p
 
+    def one(self, key: str | None, day: int, *windows: int | None) -> list[tuple[float, float]]:
+        """`counts` of one key for each window (None: all before ``day``), in plain Python:
+        each search bisects only the key's own events, a few cache lines where a search
+        of the whole table reads one per level, and makes no numpy call."""
+        span = self.__dict__.get("_spans")
+        if span is None:
+            span = self._index_keys()
+        found = span.get(key) if key is not None else None
+        if found is None:
+            return [(0.0, 0.0)] * len(windows)
+        start, end = found
+        days, cum_pos = self._event_days, self._cum_pos
+        hi = bisect_left(days, day, start, end)
+        out = []
+        for window in windows:
+            lo = start if window is None else bisect_left(days, max(day - window, 0), start, end)
+            out.append((float(hi - lo), cum_pos[hi] - cum_pos[lo]))
+        return out
+
+    def __getstate__(self):  # the one-key index is rebuilt on first use
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def _index_keys(self) -> dict[str, tuple[int, int]]:
+        """Each key's (start, end) in the sorted events, with the events' days and running
+        positives as compact arrays; built on first use and kept (older pickles lack it)."""
+        code_ends = np.searchsorted(self.stamps, np.arange(len(self.codes) + 1) * self.SPAN)
+        self._event_days, self._cum_pos = array("q"), array("d")
+        self._event_days.frombytes((self.stamps % self.SPAN).astype(np.int64).tobytes())
+        self._cum_pos.frombytes(self.cum_pos.astype(np.float64).tobytes())
+        self._spans = {k: (int(code_ends[c]), int(code_ends[c + 1])) for k, c in self.codes.items()}
+        return self._spans
+
 
 # ------------------------------------------------------------- one booking, no pandas
 # The API scores one booking per request; the frame path above costs ~40 ms of pandas
@@ -205,7 +240,6 @@ class AsOfHistory:
 NUMERIC = ("lead_time", "stays_in_weekend_nights", "stays_in_week_nights", "adults", "children",
            "babies", "previous_cancellations", "previous_bookings_not_canceled",
            "required_car_parking_spaces", "total_of_special_requests", "adr", "is_repeated_guest")
-_NS_PER_DAY = 86_400_000_000_000
 
 
 def _number(v) -> float:
@@ -226,24 +260,42 @@ def _text(v, code: bool = False) -> str | None:
     return v
 
 
-def _timestamp(v) -> pd.Timestamp | None:
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _datetime(v) -> datetime | None:
+    """A date field as `normalise` reads it, as a naive datetime (wall time kept). ISO text,
+    what the stores and the API hold, goes through the standard library's parser: pandas'
+    Timestamp costs more than the rest of the booking's normalisation."""
     if v is None or v == "":
         return None
-    t = pd.Timestamp(v)
-    return None if pd.isna(t) else t.tz_localize(None) if t.tzinfo else t
+    if type(v) is str:
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            t = pd.Timestamp(v)
+    elif isinstance(v, datetime):
+        t = v
+    elif isinstance(v, date):
+        t = datetime(v.year, v.month, v.day)
+    else:
+        t = pd.Timestamp(v)
+    if t is pd.NaT:
+        return None
+    return t.replace(tzinfo=None) if t.tzinfo else t
 
 
 def normalise_one(record: dict) -> dict | None:
     """`normalise` of one booking as a dict; None when it needs the frame path (no dates)."""
     row = {c: record.get(c) for c in BOOKING_COLUMNS}
-    for c in ("booking_date", "arrival_date"):
-        row[c] = _timestamp(row[c])
+    book = row["booking_date"] = _datetime(row["booking_date"])
+    arr = row["arrival_date"] = _datetime(row["arrival_date"])
     lead = _number(row["lead_time"])
-    if row["booking_date"] is None and row["arrival_date"] is not None and not math.isnan(lead):
-        row["booking_date"] = row["arrival_date"] - pd.Timedelta(days=lead)
-    if math.isnan(lead) and row["booking_date"] is not None and row["arrival_date"] is not None:
-        lead = float((row["arrival_date"] - row["booking_date"]).days)
-    if row["booking_date"] is None or row["arrival_date"] is None:
+    if book is None and arr is not None and not math.isnan(lead):
+        book = row["booking_date"] = arr - timedelta(days=lead)
+    if math.isnan(lead) and book is not None and arr is not None:
+        lead = float((arr - book).days)
+    if book is None or arr is None:
         return None
     for c in ("agent", "company", "country", *CATEGORICAL):
         row[c] = _text(row[c], code=c in ("agent", "company"))
@@ -270,27 +322,10 @@ def _key_one(row: dict, cols: list[str]) -> str | None:
             if math.isnan(v):
                 return None
             v = _round2(v)
-        elif isinstance(v, pd.Timestamp):
+        elif isinstance(v, datetime):
             v = v.date().isoformat()  # as numpy formats the frame's dates; strftime is slow
         parts.append(str(v))
     return "|".join(parts)
-
-
-def _counts_one(h: AsOfHistory, key: str | None, day: int,
-                *windows: int | None) -> list[tuple[float, float]]:
-    """`AsOfHistory.counts` of one key for each window (None: all before ``day``)."""
-    code = h.codes.get(key) if key is not None else None
-    if code is None:
-        return [(0.0, 0.0)] * len(windows)
-    base = code * h.SPAN
-    # the array's own method: np.searchsorted's dispatch costs as much as the search here
-    search = h.stamps.searchsorted
-    hi = int(search(base + day))
-    out = []
-    for window in windows:
-        lo = int(search(base if window is None else base + max(day - window, 0)))
-        out.append((float(h.cum_n[hi] - h.cum_n[lo]), float(h.cum_pos[hi] - h.cum_pos[lo])))
-    return out
 
 
 @dataclass
@@ -428,8 +463,8 @@ class CancellationFeatures:
         f["lead_time"] = lead
         f["log_lead_time"] = float(np.log1p(max(lead, 0))) if not math.isnan(lead) else np.nan
         arr, book = row["arrival_date"], row["booking_date"]
-        f["arrival_dow"] = float(arr.dayofweek)
-        f["booking_dow"] = float(book.dayofweek)
+        f["arrival_dow"] = float(arr.weekday())
+        f["booking_dow"] = float(book.weekday())
         for c in NUMERIC:
             if c != "lead_time":
                 f[c] = row[c]
@@ -451,19 +486,19 @@ class CancellationFeatures:
         f["has_company"] = float(row["company"] is not None)
         for c in HIGH_CARDINALITY:
             f[f"{c}_freq"] = self.frequency[c].get(row[c], 0.0) if row[c] is not None else 0.0
-        bday = book.value // _NS_PER_DAY  # days since 1970, floored as Timedelta.days is
+        bday = (book - _EPOCH).days  # floored, as the frame's datetime64[D] is
         for name, cols in HISTORY_KEYS.items():
-            (n, p), (rn, rp) = _counts_one(self.outcomes[name], _key_one(row, cols), bday,
-                                           HISTORY_DAYS, RECENT_DAYS)
+            (n, p), (rn, rp) = self.outcomes[name].one(_key_one(row, cols), bday,
+                                                       HISTORY_DAYS, RECENT_DAYS)
             f[f"{name}_hist_n"] = n
             f[f"{name}_hist_rate"] = (p + PRIOR_WEIGHT * self.prior) / (n + PRIOR_WEIGHT)
             f[f"{name}_recent_rate"] = (rp + PRIOR_WEIGHT * self.prior) / (rn + PRIOR_WEIGHT)
         agent = _key_one(row, ["agent"])
-        f["agent_recent_bookings"] = _counts_one(self.agent_bookings, agent, bday, 30)[0][0]
-        f["agent_recent_cancellations"] = _counts_one(self.outcomes["agent"], agent, bday, 30)[0][1]
+        f["agent_recent_bookings"] = self.agent_bookings.one(agent, bday, 30)[0][0]
+        f["agent_recent_cancellations"] = self.outcomes["agent"].one(agent, bday, 30)[0][1]
         arrival = _key_one(row, ["hotel", "arrival_date"])
-        booked = _counts_one(self.on_the_books, arrival, bday, None)[0][0]
-        cancelled = _counts_one(self.arrival_cancellations, arrival, bday, None)[0][0]
+        booked = self.on_the_books.one(arrival, bday, None)[0][0]
+        cancelled = self.arrival_cancellations.one(arrival, bday, None)[0][0]
         f["arrival_on_the_books"] = booked
         f["arrival_cancelled_share"] = (cancelled + 1.0) / (booked + 2.0)
         for name, cols in GROUP_KEYS.items():
@@ -482,7 +517,11 @@ def describe_value(row: pd.Series, source: str):
     v = row.get(source)
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
-    if isinstance(v, (pd.Timestamp, np.datetime64)):
+    if isinstance(v, datetime):  # pandas' Timestamp too
+        return v.date().isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, np.datetime64):
         return str(pd.Timestamp(v).date())
     if isinstance(v, (np.integer,)):
         return int(v)
