@@ -95,3 +95,8 @@ def test_registry_in_postgres_and_online_reads_from_redis(production, marts_home
         feast_read = {k: v[0] for k, v in fresh.online_features("cancellation",
                                                                [{"booking_id": booking}]).items()}
         assert fresh.online_record("cancellation", {"booking_id": booking}) == feast_read
+    # A connection the server dropped (a restart, an idle timeout) is replaced, not an error.
+    first = {k: v[0] for k, v in fresh.online_features("cancellation",
+                                                       [{"booking_id": rows[0][0]}]).items()}
+    assert redis.Redis.from_url(settings.redis_url).client_kill_filter(_type="normal", skipme=True) > 0
+    assert fresh.online_record("cancellation", {"booking_id": rows[0][0]}) == first
