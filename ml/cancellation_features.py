@@ -199,7 +199,7 @@ class AsOfHistory:
         p = np.where(known, self.cum_pos[hi] - self.cum_pos[lo], 0.0)
         return n, p
 
-    def one(self, key: str | None, day: int, *windows: int | None) -> list[tuple[float, float]]:
+    def counts_one(self, key: str | None, day: int, *windows: int | None) -> list[tuple[float, float]]:
         """`counts` of one key for each window (None: all before ``day``), in plain Python:
         each search bisects only the key's own events, a few cache lines where a search
         of the whole table reads one per level, and makes no numpy call."""
@@ -488,17 +488,17 @@ class CancellationFeatures:
             f[f"{c}_freq"] = self.frequency[c].get(row[c], 0.0) if row[c] is not None else 0.0
         bday = (book - _EPOCH).days  # floored, as the frame's datetime64[D] is
         for name, cols in HISTORY_KEYS.items():
-            (n, p), (rn, rp) = self.outcomes[name].one(_key_one(row, cols), bday,
-                                                       HISTORY_DAYS, RECENT_DAYS)
+            (n, p), (rn, rp) = self.outcomes[name].counts_one(_key_one(row, cols), bday,
+                                                              HISTORY_DAYS, RECENT_DAYS)
             f[f"{name}_hist_n"] = n
             f[f"{name}_hist_rate"] = (p + PRIOR_WEIGHT * self.prior) / (n + PRIOR_WEIGHT)
             f[f"{name}_recent_rate"] = (rp + PRIOR_WEIGHT * self.prior) / (rn + PRIOR_WEIGHT)
         agent = _key_one(row, ["agent"])
-        f["agent_recent_bookings"] = self.agent_bookings.one(agent, bday, 30)[0][0]
-        f["agent_recent_cancellations"] = self.outcomes["agent"].one(agent, bday, 30)[0][1]
+        f["agent_recent_bookings"] = self.agent_bookings.counts_one(agent, bday, 30)[0][0]
+        f["agent_recent_cancellations"] = self.outcomes["agent"].counts_one(agent, bday, 30)[0][1]
         arrival = _key_one(row, ["hotel", "arrival_date"])
-        booked = self.on_the_books.one(arrival, bday, None)[0][0]
-        cancelled = self.arrival_cancellations.one(arrival, bday, None)[0][0]
+        booked = self.on_the_books.counts_one(arrival, bday, None)[0][0]
+        cancelled = self.arrival_cancellations.counts_one(arrival, bday, None)[0][0]
         f["arrival_on_the_books"] = booked
         f["arrival_cancelled_share"] = (cancelled + 1.0) / (booked + 2.0)
         for name, cols in GROUP_KEYS.items():
