@@ -277,6 +277,8 @@ class _RedisRead:
 
     def __init__(self, config, store: RedisOnlineStore):
         self._client = store._get_client(config.online_store)  # Feast's, as it connects
+        # standalone or sentinel: commands go over a connection of its pool each thread keeps
+        self._pool = self._client.connection_pool if isinstance(self._client, redis.Redis) else None
         self._config = config
         self._fields: dict[str, list[bytes]] = {}
         self._held = threading.local()
@@ -297,24 +299,28 @@ class _RedisRead:
                 for name, value in zip(lookup.features, values) if value is not None}
 
     def _hmget(self, key: bytes, fields: list[bytes]) -> list[bytes | None]:
-        if not isinstance(self._client, redis.Redis):  # cluster: the client routes each key
+        if self._pool is None:  # a cluster: the client routes each key to its node
             return self._client.hmget(key, fields)
         conn = getattr(self._held, "conn", None)
         if conn is None:
-            conn = self._held.conn = self._client.connection_pool.get_connection()
+            conn = self._held.conn = self._pool.get_connection()
         try:
-            try:
-                conn.send_command("HMGET", key, *fields)
-                return conn.read_response()
-            except (redis.ConnectionError, redis.TimeoutError):
-                # the server restarted or dropped an idle connection: once more on a new
-                # one (send_command connects a disconnected connection)
-                conn.disconnect()
-                conn.send_command("HMGET", key, *fields)
-                return conn.read_response()
-        except BaseException:
-            conn.disconnect()  # a reply may be left unread: never hand it to the next read
-            raise
+            return _command(conn, "HMGET", key, *fields)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # the server restarted or dropped an idle connection: once more, on a new one
+            # (send_command connects a disconnected connection)
+            return _command(conn, "HMGET", key, *fields)
+
+
+def _command(conn: redis.Connection, *args) -> Any:
+    """One command's reply on a held connection, dropped on any failure: a reply left
+    unread must never reach the next command."""
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        raise
 
 
 @dataclass(frozen=True)

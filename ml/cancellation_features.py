@@ -206,7 +206,7 @@ class AsOfHistory:
         span = self.__dict__.get("_spans")
         if span is None:
             span = self._index_keys()
-        found = span.get(key) if key is not None else None
+        found = span.get(key)  # None (no key) is never one
         if found is None:
             return [(0.0, 0.0)] * len(windows)
         start, end = found
