@@ -16,7 +16,9 @@ per request served (user + system of all its processes, over the measured second
 many requests took over 50 ms (stalls), and how many of those the server itself took over
 50 ms to answer (its latency histogram). A last line per endpoint offers far more than it
 can serve (``--saturate`` requests/s for 5 s) and prints what it served: its throughput
-at saturation.
+at saturation. The header and the last line of each table give the CPU time of a fixed
+pure-Python loop: this shared machine's speed drifts by 3x between days, and the CPU per
+request with it.
 
     .venv/bin/python bench/api_load.py [--seconds 20] [--rates 50 200 400] [--workers 1 2]
     .venv/bin/python bench/api_load.py --seconds 300 --rates 200 --endpoints churn/predict \
@@ -243,6 +245,18 @@ def workloads(settings, token: str, n: int) -> dict[str, list[bytes]]:
     }
 
 
+def reference_loop_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop (the best of 3): how fast this shared
+    machine runs Python now. CPU per request scales with it; read figures of two runs
+    against each other only with theirs."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        sum(range(10**7))
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def server_cpu(server: subprocess.Popen) -> float:
     """User + system seconds of the server and its worker processes so far."""
     total = 0.0
@@ -314,7 +328,8 @@ def main() -> None:
             print(f"\n{settings.profile} profile, {workers} worker process{'es' if workers > 1 else ''}, "
                   f"{os.cpu_count()} cores{f' (server on core {cores[0]}, load on the others)' if pinned else ''}; "
                   f"open-loop load from another process, "
-                  f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections")
+                  f"{args.seconds:.0f} s per point, {CONNECTIONS} keep-alive connections; "
+                  f"reference loop sum(range(10**7)): {reference_loop_seconds():.3f} s of CPU")
             print(f"{'endpoint':24} {'rate':>6} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} "
                   f"{'max ms':>8} {'errors':>6} {'p99 / baseline':>15} {'CPU ms/req':>11} "
                   f"{'>50 ms':>7} {'in server':>10}")
@@ -356,6 +371,7 @@ def main() -> None:
                                              args.saturate, load_cores)])
                         print(f"{n:24} {'max':>6} {r['rps']:9.1f}   (throughput at saturation: "
                               f"{args.saturate:.0f} requests/s offered for {SATURATION_SECONDS} s)", flush=True)
+            print(f"reference loop at the end: {reference_loop_seconds():.3f} s of CPU")
         finally:
             server.terminate()
             server.wait(timeout=60)
