@@ -18,7 +18,8 @@ from orchestration.ingest.jobs import BUILD_ALL_JOB, BUILD_LAKEHOUSE_JOB, INGEST
 from orchestration.ingest.schedules import pms_sync_schedule
 from orchestration.ingest.sensors import landing_sensor
 from orchestration.maintenance.jobs import lake_maintenance
-from orchestration.maintenance.schedules import lake_maintenance_schedule
+from orchestration.maintenance.schedules import (lake_maintenance_schedule,
+                                               prediction_log_maintenance_schedule)
 from orchestration.language.assets import knowledge_base
 from orchestration.language.jobs import KNOWLEDGE_JOB
 from orchestration.language.sensors import knowledge_sensor
@@ -58,7 +59,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[landing_sensor, knowledge_sensor, build_deferred_runs_sensor(jobs),
                  event_bus_sensor,  # RabbitMQ's events -> landing/ (skips with the spool)
                  *WORKFLOW_SENSORS],
-        schedules=[pms_sync_schedule, lake_maintenance_schedule, nightly_retraining_schedule,
+        schedules=[pms_sync_schedule, lake_maintenance_schedule, prediction_log_maintenance_schedule,
+                   nightly_retraining_schedule,
                    pricing_schedule, vector_maintenance_schedule, *WORKFLOW_SCHEDULES,
                    *REPORT_SCHEDULES],
         resources={**platform_resources(settings),

@@ -1,4 +1,4 @@
-"""The four schedules of the code location: each starts the right job at the right time,
+"""The schedules of the code location: each starts the right job at the right time,
 is running from the first start, and its tick asks for a run of that job."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ UTC = dt.timezone.utc
 SCHEDULES = {
     "hourly_pms_sync": ("pms_sync", "0 * * * *", dt.datetime(2026, 3, 14, 13, 0, tzinfo=UTC)),
     "monthly_lake_maintenance": ("lake_maintenance", "0 4 1 * *", dt.datetime(2026, 4, 1, 4, 0, tzinfo=UTC)),
+    "hourly_prediction_log_compaction": ("lake_maintenance", "45 * * * *", dt.datetime(2026, 3, 14, 13, 45, tzinfo=UTC)),
     "nightly_retraining": (RETRAIN_ALL_JOB, "0 2 * * *", dt.datetime(2026, 3, 15, 2, 0, tzinfo=UTC)),
     "pricing_optimisation": ("pricing_optimisation", "0 3 * * *", dt.datetime(2026, 3, 15, 3, 0, tzinfo=UTC)),
     "weekly_vector_maintenance": ("vector_maintenance", "30 3 * * 0", dt.datetime(2026, 3, 15, 3, 30, tzinfo=UTC)),
@@ -47,6 +48,18 @@ def platform(tmp_path_factory) -> tuple[Settings, dg.Definitions]:
 def selected(defs: dg.Definitions, job_name: str) -> set[str]:
     job = defs.resolve_job_def(job_name)
     return {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+
+
+def run_tick(defs: dg.Definitions, name: str) -> dg.ExecuteInProcessResult:
+    """The schedule's run request at its tick, executed (it must succeed)."""
+    job_name, _, tick = SCHEDULES[name]
+    [request] = defs.get_schedule_def(name).evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(request.job_name or job_name).execute_in_process(
+            run_config=request.run_config, tags=request.tags, instance=instance)
+    assert result.success
+    return result
 
 
 def test_exactly_these_schedules(platform):
@@ -121,19 +134,51 @@ def test_the_maintenance_tick_runs_and_compacts_the_settings_lake(platform):
     before = zone.lake.read("bronze/pms_bookings").sort("booking_id")
     assert before.height == inserted > 50
 
-    job_name, _, tick = SCHEDULES["monthly_lake_maintenance"]
-    [request] = defs.get_schedule_def("monthly_lake_maintenance").evaluate_tick(
-        dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(request.job_name or job_name).execute_in_process(
-            run_config=request.run_config, tags=request.tags, instance=instance)
-    assert result.success
-    report = result.output_for_node("maintain_lake_tables")
+    report = run_tick(defs, "monthly_lake_maintenance").output_for_node("maintain_lake_tables")
     assert {"bronze/pms_bookings", "quarantine", "ingest_log"} <= set(report)
     assert report["bronze/pms_bookings"]["files_removed"] >= 3
     assert report["bronze/pms_bookings"]["files_added"] == 1
     after = zone.lake.read("bronze/pms_bookings").sort("booking_id")
     assert after.equals(before)
+
+
+def test_the_hourly_tick_compacts_the_prediction_log_alone(platform):
+    """The API's prediction log (a commit per flush) is compacted every hour, and only it:
+    its rows read the same afterwards, and a flush after it still lands."""
+    from lake.delta_tables import Lake
+    from lake.tables import ML_PREDICTIONS
+    from serving.services.predictions import PredictionLog
+
+    settings, defs = platform
+    lake = Lake.from_settings(settings)
+    log = PredictionLog(lake, settings.home / "serving" / "predictions_spool")
+    for i in range(4):  # four flushes, four small files
+        log.record(model="cancellation", version="1", endpoint="churn/predict",
+                   inputs={"booking_id": f"B{i}"}, outputs={"churn_probability": i / 10},
+                   latency_ms=1.0)
+        assert log.flush() == 1
+    before = lake.read(ML_PREDICTIONS.name).sort("prediction_id")
+
+    report = run_tick(defs, "hourly_prediction_log_compaction").output_for_node("maintain_lake_tables")
+    assert set(report) == {ML_PREDICTIONS.name}
+    assert report[ML_PREDICTIONS.name]["files_removed"] >= 4
+    assert lake.read(ML_PREDICTIONS.name).sort("prediction_id").equals(before)
+    log.record(model="cancellation", version="1", endpoint="churn/predict", inputs={},
+               outputs={}, latency_ms=1.0)
+    assert log.flush() == 1 and lake.read(ML_PREDICTIONS.name).height == before.height + 1
+
+
+def test_maintenance_refuses_a_table_not_in_the_registry(platform):
+    """A mistyped table name in the job's config fails the run and names the known tables."""
+    _, defs = platform
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("lake_maintenance").execute_in_process(
+            run_config={"ops": {"maintain_lake_tables": {"config": {"tables": ["serving/ml_prediction"]}}}},
+            instance=instance, raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "serving/ml_prediction" in str(failure.step_failure_data.error.message)
+    assert "serving/ml_predictions" in str(failure.step_failure_data.error.message)
 
 
 def test_the_vector_maintenance_tick_compacts_the_lancedb_tables(platform):
