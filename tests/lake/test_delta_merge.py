@@ -4,8 +4,9 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+from deltalake import DeltaTable, write_deltalake
 
-from lake.delta_tables import ROW_HASH, Lake, _key_ranges
+from lake.delta_tables import ROW_HASH, TABLE_CONFIGURATION, Lake, _key_ranges
 
 SCHEMA = {"id": pl.String, "v": pl.Int64, ROW_HASH: pl.String}
 
@@ -67,6 +68,25 @@ def test_maintenance_compacts_and_keeps_the_data(lake):
     assert report["files_removed"] >= 5 and report["files_added"] == 1
     assert report["files_vacuumed"] >= 5
     assert sorted(lake.read("t")["v"].to_list()) == [0, 1, 2, 3, 4]
+    assert report["properties_set"] == 0  # made with them
+
+
+def test_a_table_checkpoints_every_ten_commits_and_an_older_one_is_set_so(lake):
+    lake.ensure("t", SCHEMA)
+    for i in range(10):
+        lake.append("t", frame([(f"k{i}", i)]))
+    log = Path(lake.uri("t")) / "_delta_log"
+    # versions 0 to 10: one checkpoint (delta-rs' default would have made none yet)
+    assert len(list(log.glob("*.checkpoint.parquet"))) == 1
+
+    # a table written before the property existed (delta-rs' default: every 100 commits)
+    write_deltalake(lake.uri("old"), frame([("k", 0)]).to_arrow(), mode="append")
+    assert "delta.checkpointInterval" not in DeltaTable(lake.uri("old")).metadata().configuration
+    assert lake.maintain("old")["properties_set"] == 2
+    assert {k: v for k, v in DeltaTable(lake.uri("old")).metadata().configuration.items()
+            if k in TABLE_CONFIGURATION} == TABLE_CONFIGURATION
+    assert lake.maintain("old")["properties_set"] == 0
+    assert lake.read("old")["v"].to_list() == [0]
 
 
 def test_tables_live_under_the_lake_root_and_a_missing_table_reads_empty(settings, tmp_path):
