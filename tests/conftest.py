@@ -25,17 +25,22 @@ from lake.delta_tables import Lake
 from lake.ingest import LandingZone
 
 EXTRACT = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
-# `make test` runs two xdist workers (--dist loadgroup). Tests that share a session fixture
-# stay on one worker, so it is built once: the session's marts (tests/ml, tests/features)
-# and the served platform (tests/serving). The other tests fill in beside them.
-GROUPS = {"tests/ml/": "marts", "tests/features/": "marts", "tests/reports/": "marts",
-          "tests/serving/": "serving"}
+# `make test` runs two xdist workers (--dist loadgroup). A test that uses one of the
+# expensive session fixtures runs on that fixture's worker, so that it is built once: the
+# session's marts (minutes), the served platform (minutes) and the trained guest-request
+# router (a minute). A module's own fixtures keep its tests together; a group a module
+# names itself stands; every other test fills in where a worker is free.
+SHARED = {"platform_home": "serving", "marts_home": "marts", "router": "language_assistant"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        path = item.path.relative_to(REPO_ROOT).as_posix()
-        group = next((g for prefix, g in GROUPS.items() if path.startswith(prefix)), None)
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixtures = item._fixtureinfo.name2fixturedefs
+        group = next((g for name, g in SHARED.items() if name in fixtures), None)
+        if group is None and any(defs[-1].scope == "module" for defs in fixtures.values()):
+            group = item.path.relative_to(REPO_ROOT).as_posix()
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
 

@@ -450,12 +450,15 @@ def test_openapi_schema_fuzzing_finds_no_server_error(client, api_settings):
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             label = f"{op.method.upper()} {op.path} ({mode.value})"
 
-            # the language routes search, embed and write the lake per call: fewer examples.
+            # 12 generated cases per operation and mode, besides its documented examples (25
+            # took 200 s, the suite's longest test, and found nothing more); the language
+            # routes search, embed and write the lake per call: fewer.
             # The task PATCH's documented example names the served platform's open task, which
             # a generated body would close: generated ids only (the examples test sends it).
             explicit = [] if (op.method.upper(), op.path) == ("PATCH", "/api/v1/ops/tasks/{task_id}") \
                 else [Phase.explicit]
-            @settings(max_examples=8 if op.path.startswith("/api/v1/llm") else 25, deadline=None, database=None, derandomize=True,
+            @settings(max_examples=6 if op.path.startswith("/api/v1/llm") else 12, deadline=None,
+                      database=None, derandomize=True,
                       phases=[*explicit, Phase.generate],
                       suppress_health_check=list(HealthCheck))
             @given(case=op.as_strategy(generation_mode=mode))
