@@ -31,8 +31,13 @@ EXTRACT = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
 # router (a minute). A module's own fixtures keep its tests together; a group a module
 # names itself stands; every other test fills in where a worker is free.
 SHARED = {"platform_home": "serving", "marts_home": "marts", "router": "language_assistant"}
+# xdist deals the groups out in the order of the collection (--no-loadscope-reorder), two to
+# each worker at first: the two longest first, one to each, and short ones after them (in
+# its own order, by size, the served platform's went second on a worker, behind the router's).
+FIRST = ("serving", "marts")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("xdist_group"):
@@ -43,6 +48,12 @@ def pytest_collection_modifyitems(config, items):
             group = item.path.relative_to(REPO_ROOT).as_posix()
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item) -> int:
+        marker = item.get_closest_marker("xdist_group")
+        return FIRST.index(marker.args[0]) if marker and marker.args[0] in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
 
 
 @pytest.fixture
