@@ -32,28 +32,33 @@ EXTRACT = REPO_ROOT / "data" / "hotel_bookings.csv.gz"
 # names itself stands; every other test fills in where a worker is free.
 SHARED = {"platform_home": "serving", "marts_home": "marts", "router": "language_assistant"}
 # xdist deals the groups out in the order of the collection (--no-loadscope-reorder), two to
-# each worker at first: the two longest first, one to each, and short ones after them (in
-# its own order, by size, the served platform's went second on a worker, behind the router's).
+# each worker at first: the two longest groups go first, one to each worker, and the short
+# tests after them (by size, xdist's default order, put the served platform's group second
+# on a worker, behind the router's).
 FIRST = ("serving", "marts")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(config, items):
+    group_of = {}
     for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        fixtures = item._fixtureinfo.name2fixturedefs
-        group = next((g for name, g in SHARED.items() if name in fixtures), None)
-        if group is None and any(defs[-1].scope == "module" for defs in fixtures.values()):
-            group = item.path.relative_to(REPO_ROOT).as_posix()
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-    def rank(item) -> int:
         marker = item.get_closest_marker("xdist_group")
-        return FIRST.index(marker.args[0]) if marker and marker.args[0] in FIRST else len(FIRST)
+        group = marker.args[0] if marker else _shared_group(item)
+        if group and not marker:
+            item.add_marker(pytest.mark.xdist_group(group))
+        group_of[item.nodeid] = group
+    ranks = {group: k for k, group in enumerate(FIRST)}
+    items.sort(key=lambda item: ranks.get(group_of[item.nodeid], len(FIRST)))  # stable
 
-    items.sort(key=rank)  # stable: the rest keep their order
+
+def _shared_group(item) -> str | None:
+    """The group of a test without one of its own: that of the expensive session fixture it
+    uses, else its module's where it uses a module-scoped fixture, else none."""
+    fixtures = item._fixtureinfo.name2fixturedefs
+    group = next((g for name, g in SHARED.items() if name in fixtures), None)
+    if group is None and any(defs[-1].scope == "module" for defs in fixtures.values()):
+        group = item.path.relative_to(REPO_ROOT).as_posix()
+    return group
 
 
 @pytest.fixture
