@@ -12,8 +12,10 @@ contributions credit each change to the split's feature, as XGBoost's approximat
 contributions do. Tests check both agree with XGBoost.
 
 Between two requests other work evicts the trees from the CPU's caches, so what a request
-pays is mostly memory reads: a node is one 32-byte record (two per cache line) holding all
-that a step reads, where separate numpy arrays cost a cache line per field.
+pays is mostly memory reads: a node is one 16-byte record (four per cache line) holding all
+that a step reads, where separate numpy arrays cost a cache line per field; two children
+sit side by side, and the nodes are numbered level by level across the trees, so that the
+top levels, which every row reads, take few lines.
 """
 
 from __future__ import annotations
@@ -47,13 +49,12 @@ OBJECTIVES = {
 }
 
 
-# One node: where its children are (-1: none, a leaf), where its split reads its input in
-# `values` (see _values; a categorical split reads its feature in `x`), its threshold, its row of
-# `goes_right` (0: a numeric split), and what reaching it credits: the parent's split
-# feature and the change of the mean value from the parent.
-NODE = np.dtype([("left", np.int32), ("right", np.int32), ("column", np.int32),
-                 ("threshold", np.float32), ("slot", np.int32), ("credited", np.int32),
-                 ("gain", np.float64)], align=True)
+# One node: where its children are (side by side: the left one, -1 for a leaf), what its split
+# reads (>= 0: a column of `values`, see _values; < 0: minus its row of `goes_right`, a
+# categorical split), its threshold (a leaf: its value), and the change of the mean value
+# from its parent, which reaching it credits to the parent's split feature.
+NODE = np.dtype([("left", np.int32), ("split", np.int32), ("threshold", np.float32),
+                 ("gain", np.float32)], align=True)
 
 
 class TreePaths:
@@ -66,53 +67,67 @@ class TreePaths:
         self.link, base_margin = OBJECTIVES[objective]
         trees = learner["gradient_booster"]["model"]["trees"]
         self.n_features = n_features = int(learner["learner_model_param"]["num_feature"])
-        n = sum(len(t["left_children"]) for t in trees)
-        # a leaf has no children: a walk stays there, so a tree shallower than the deepest
-        # one just waits at its leaf
-        nodes = np.zeros(n, dtype=NODE)
-        nodes["left"] = nodes["right"] = -1
-        leaf = np.zeros(n, dtype=np.float32)  # a leaf's value (0 elsewhere)
+        # every tree's nodes in one numbering (XGBoost's, shifted by the tree's offset)
+        left, right, split, value, gain = [], [], [], [], []
         categorical: list[tuple[list[int], bool]] = []  # per slot: categories going right, default
-        roots, offset, root_means = [], 0, 0.0
+        slot_feature, roots, offset, root_means = [0], [], 0, 0.0
         for tree in trees:
             lc = np.asarray(tree["left_children"], dtype=np.int64)
             rc = np.asarray(tree["right_children"], dtype=np.int64)
-            size = len(lc)
-            at = np.arange(size) + offset
-            split = np.flatnonzero(lc != -1)
-            kinds = np.asarray(tree.get("split_type") or np.zeros(size), dtype=np.int64)
-            numeric = split[kinds[split] == 0]
+            is_split = lc != -1
             # a leaf's value is kept in split_conditions (already scaled by the learning rate)
             conditions = np.asarray(tree["split_conditions"], dtype=np.float64)
-            mean = _node_means(lc, rc, np.where(lc == -1, conditions, 0.0),
+            mean = _node_means(lc, rc, np.where(is_split, 0.0, conditions),
                                np.asarray(tree["sum_hessian"], dtype=np.float64))
             features = np.asarray(tree["split_indices"], dtype=np.int64)
-            leaf[at[lc == -1]] = conditions[lc == -1]
             default_left = np.asarray(tree["default_left"], dtype=bool)
-            nodes["left"][at[split]] = at[lc[split]]
-            nodes["right"][at[split]] = at[rc[split]]
             # a missing value reads +inf where it goes right, -inf where it goes left (XGBoost
             # goes left when value < threshold): one look-up for both cases
-            nodes["column"][at[numeric]] = features[numeric] + n_features * default_left[numeric]
-            nodes["threshold"][at[numeric]] = conditions[numeric].astype(np.float32)
+            reads = features + n_features * default_left
             segments = tree.get("categories_segments", [])
             for k, node in enumerate(tree.get("categories_nodes", [])):
                 first = segments[k]
                 categorical.append((tree["categories"][first:first + tree["categories_sizes"][k]],
                                     bool(default_left[node])))
-                nodes["slot"][at[node]] = len(categorical)
-                nodes["column"][at[node]] = features[node]
-            for children in (lc[split], rc[split]):
-                nodes["credited"][at[children]] = features[split]
-                nodes["gain"][at[children]] = mean[children] - mean[split]
+                slot_feature.append(int(features[node]))
+                reads[node] = -len(categorical)
+            node_gain = np.zeros(len(lc))
+            node_gain[lc[is_split]] = mean[lc[is_split]] - mean[is_split]
+            node_gain[rc[is_split]] = mean[rc[is_split]] - mean[is_split]
+            left.append(np.where(is_split, lc + offset, -1))
+            right.append(np.where(is_split, rc + offset, -1))
+            split.append(np.where(is_split, reads, 0))
+            value.append(conditions)  # a split's threshold, a leaf's value
+            gain.append(node_gain)
             roots.append(offset)
             root_means += mean[0]
-            offset += size
-        self.nodes, self.leaf = nodes, leaf
-        # row 0 (numeric splits) is never read: a model without categorical splits has only it
+            offset += len(lc)
+        left, right = np.concatenate(left), np.concatenate(right)
+        # A new numbering, level by level across the trees: every row reads one node of each
+        # tree per level, so the roots (and each level's nodes of neighbouring trees) share
+        # cache lines, and two children sit side by side: a step reads one line.
+        at = np.full(offset, -1, dtype=np.int64)
+        level = np.asarray(roots, dtype=np.int64)
+        at[level] = np.arange(len(level))
+        placed = len(level)
+        while level.size:
+            parents = level[left[level] != -1]
+            children = np.column_stack([left[parents], right[parents]]).ravel()
+            at[children] = placed + np.arange(children.size)
+            placed += children.size
+            level = children
+        reached = at >= 0  # a node no path reaches (were XGBoost to keep a pruned one) is left out
+        nodes = np.zeros(placed, dtype=NODE)
+        nodes[at[reached]] = np.rec.fromarrays(
+            [np.where(left != -1, at[left], -1), np.concatenate(split),
+             np.concatenate(value).astype(np.float32), np.concatenate(gain).astype(np.float32)],
+            dtype=NODE)[reached]
+        self.nodes = nodes
+        # row 0 is never read (a numeric split's `split` is >= 0)
         self.goes_right = (_category_table(categorical) if categorical
                            else np.zeros((1, 2), dtype=np.bool_))
-        self.roots = np.asarray(roots, dtype=np.int32)
+        self.slot_feature = np.asarray(slot_feature, dtype=np.int32)
+        self.roots = at[roots].astype(np.int32)
         self.depth = max(_depth(np.asarray(t["left_children"]), np.asarray(t["right_children"]))
                          for t in trees)
         # XGBoost's margin: its base score's, then each tree's leaf added in float32, in order
@@ -128,27 +143,26 @@ class TreePaths:
         rows = X if X.ndim == 2 else X[None, :]
         out = np.zeros((len(rows), self.n_features + 1))
         for x, o in zip(rows, out):
-            _walk(self._row(x), self.roots, self.nodes, self.goes_right, self.depth, o)
+            self._walk(x, o)
         out[:, -1] = self.bias
         return out if X.ndim == 2 else out[0]
 
     def margin(self, x: np.ndarray) -> float:
         """The model's raw score of one row (XGBoost's ``output_margin``), summed as XGBoost
         sums it: a float64 sum differs from it by up to 1e-5 of the score."""
-        leaves = _walk(self._row(x), self.roots, self.nodes, self.goes_right, self.depth,
-                       np.zeros(self.n_features + 1))
-        return float(_leaf_sum(self.leaf, leaves, self.base))
+        leaves = self._walk(x, np.zeros(self.n_features + 1))
+        return float(_leaf_sum(self.nodes, leaves, self.base))
 
     def predict(self, x: np.ndarray) -> float:
         """The model's prediction of one row: its objective's link of the margin, in float32
         as XGBoost computes it."""
         return float(self.link(np.float32(self.margin(x))))
 
-    def _row(self, x: np.ndarray) -> np.ndarray:
+    def _walk(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         if x.shape != (self.n_features,):
             raise ValueError(f"one row of {self.n_features} features expected, not shape {x.shape}")
-        return x
+        return _walk(x, self.roots, self.nodes, self.goes_right, self.slot_feature, self.depth, out)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -166,35 +180,40 @@ def _values(x):
 
 
 @numba.njit(cache=True, nogil=True)
-def _walk(x, roots, nodes, goes_right, depth, out):
+def _walk(x, roots, nodes, goes_right, slot_feature, depth, out):
     """Every tree from its root to its leaf for one row: adds what each step credits to
     `out` (per feature) and returns each tree's leaf. The step is written out here: as a
     function of its own numba compiles it about 4x slower."""
+    n = x.shape[0]
     values = _values(x)
     known = goes_right.shape[1] - 2
     node = roots.copy()
     for _ in range(depth):
         for t in range(node.shape[0]):  # trees side by side: their reads overlap
             r = nodes[node[t]]
-            if r.slot:  # XGBoost's partition rule: a negative or unseen code goes left
-                v = x[r.column]
+            if r.left < 0:  # a leaf: a tree shallower than the deepest one waits there
+                continue
+            s = r.split
+            if s < 0:  # XGBoost's partition rule: a negative or unseen code goes left
+                feature = slot_feature[-s]
+                v = x[feature]
                 category = known if np.isnan(v) else int(v) if 0 <= v < known else known + 1
-                right = goes_right[r.slot, category]
+                right = goes_right[-s, category]
             else:
-                right = values[r.column] >= r.threshold
-            child = r.right if right else r.left
-            if child >= 0:
-                node[t] = child
-                out[nodes[child].credited] += nodes[child].gain
+                feature = s - n if s >= n else s
+                right = values[s] >= r.threshold
+            child = r.left + 1 if right else r.left
+            node[t] = child
+            out[feature] += nodes[child].gain
     return node
 
 
 @numba.njit(cache=True, nogil=True)
-def _leaf_sum(leaf, leaves, base):
-    """Each tree's leaf added in float32, in order, as XGBoost sums them."""
+def _leaf_sum(nodes, leaves, base):
+    """Each tree's leaf value added in float32, in order, as XGBoost sums them."""
     margin = base
     for t in range(leaves.shape[0]):
-        margin = np.float32(margin + leaf[leaves[t]])
+        margin = np.float32(margin + nodes[leaves[t]].threshold)
     return margin
 
 
