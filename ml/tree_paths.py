@@ -109,13 +109,15 @@ class TreePaths:
         at = np.full(offset, -1, dtype=np.int64)
         level = np.asarray(roots, dtype=np.int64)
         at[level] = np.arange(len(level))
-        placed = len(level)
-        while level.size:
+        placed, self.depth = len(level), 0  # depth: the deepest tree's number of steps
+        while True:
             parents = level[left[level] != -1]
+            if not parents.size:
+                break
             children = np.column_stack([left[parents], right[parents]]).ravel()
             at[children] = placed + np.arange(children.size)
             placed += children.size
-            level = children
+            level, self.depth = children, self.depth + 1
         reached = at >= 0  # a node no path reaches (were XGBoost to keep a pruned one) is left out
         nodes = np.zeros(placed, dtype=NODE)
         nodes[at[reached]] = np.rec.fromarrays(
@@ -128,8 +130,6 @@ class TreePaths:
                            else np.zeros((1, 2), dtype=np.bool_))
         self.slot_feature = np.asarray(slot_feature, dtype=np.int32)
         self.roots = at[roots].astype(np.int32)
-        self.depth = max(_depth(np.asarray(t["left_children"]), np.asarray(t["right_children"]))
-                         for t in trees)
         # XGBoost's margin: its base score's, then each tree's leaf added in float32, in order
         base = base_margin(float(str(learner["learner_model_param"]["base_score"]).strip("[]")))
         self.base = np.float32(base)
@@ -143,14 +143,14 @@ class TreePaths:
         rows = X if X.ndim == 2 else X[None, :]
         out = np.zeros((len(rows), self.n_features + 1))
         for x, o in zip(rows, out):
-            self._walk(x, o)
+            self._leaves(x, o)
         out[:, -1] = self.bias
         return out if X.ndim == 2 else out[0]
 
     def margin(self, x: np.ndarray) -> float:
         """The model's raw score of one row (XGBoost's ``output_margin``), summed as XGBoost
         sums it: a float64 sum differs from it by up to 1e-5 of the score."""
-        leaves = self._walk(x, np.zeros(self.n_features + 1))
+        leaves = self._leaves(x, np.zeros(self.n_features + 1))
         return float(_leaf_sum(self.nodes, leaves, self.base))
 
     def predict(self, x: np.ndarray) -> float:
@@ -158,7 +158,8 @@ class TreePaths:
         as XGBoost computes it."""
         return float(self.link(np.float32(self.margin(x))))
 
-    def _walk(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _leaves(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Each tree's leaf for one row; what each step credits is added to `out`."""
         x = np.asarray(x, dtype=np.float32)
         if x.shape != (self.n_features,):
             raise ValueError(f"one row of {self.n_features} features expected, not shape {x.shape}")
@@ -242,7 +243,3 @@ def _node_means(left: np.ndarray, right: np.ndarray, leaf_value: np.ndarray,
 
     fill(0)
     return mean
-
-
-def _depth(left: np.ndarray, right: np.ndarray, i: int = 0) -> int:
-    return 0 if left[i] == -1 else 1 + max(_depth(left, right, left[i]), _depth(left, right, right[i]))
